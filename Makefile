@@ -1,0 +1,53 @@
+# IOC streaming pipeline. `make help` lists the targets.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+IOC := $(VENV)/bin/ioc
+.DEFAULT_GOAL := help
+
+.PHONY: help install system up status down migrate topics schemas lint test test-unit test-integration clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: $(VENV)/.installed ## Create .venv and install the pinned Python dependencies
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+system: ## Install the Debian packages of the local stack (no-op when present)
+	bash deploy/local/install-system.sh
+
+up: install ## Start Kafka, ClickHouse, Prometheus, Alertmanager, Mosquitto, PostgreSQL on 127.0.0.1
+	bash deploy/local/up.sh
+
+status: ## Show each local service with its port and health
+	bash deploy/local/status.sh
+
+down: ## Stop exactly the services `make up` started
+	bash deploy/local/down.sh
+
+migrate: install ## Apply ClickHouse migrations (safe to run twice)
+	$(IOC) db migrate
+
+topics: install ## Create/align Kafka topics from the registry (idempotent)
+	$(IOC) topics create
+
+schemas: install ## Re-export the JSON Schema files in schemas/json/
+	$(IOC) schemas export
+
+lint: install ## ruff + mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test-unit: install ## Unit tests only (no services)
+	$(PY) -m pytest -m unit -q
+
+test: install ## Everything CI runs: lint, start the stack, unit + integration tests, stop the stack
+	bash deploy/local/test.sh
+
+clean: down ## Stop services and delete local data (.cache)
+	rm -rf .cache

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make test`: lint, start the real local stack, run unit + integration tests, stop
+# the stack. On failure the services' logs are printed. Set IOC_KEEP_STACK=1 to
+# leave the stack running afterwards (for a developer iterating on tests).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+here=deploy/local
+VENV=${VENV:-.venv}
+
+print_logs() {
+  echo "===== service logs (last lines) =====" >&2
+  for log in "${IOC_DATA_DIR:-.cache}"/logs/*.log; do
+    [ -f "$log" ] || continue
+    echo "----- $log -----" >&2
+    tail -n 60 "$log" >&2
+  done
+}
+
+stop_stack() {
+  if [ "${IOC_KEEP_STACK:-0}" != "1" ]; then bash "$here/down.sh"; fi
+}
+
+set -e
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+"$VENV/bin/mypy"
+"$VENV/bin/python" -m pytest -m unit -q -p no:cacheprovider
+set +e
+
+if ! bash "$here/up.sh"; then
+  print_logs
+  stop_stack
+  exit 1
+fi
+"$VENV/bin/python" -m pytest -m integration -q -p no:cacheprovider
+rc=$?
+if [ $rc -ne 0 ]; then print_logs; fi
+stop_stack
+exit $rc

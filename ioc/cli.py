@@ -1,0 +1,116 @@
+"""The ``ioc`` command line: the composition root that wires settings to the pieces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ioc.settings import Settings
+from schemas.errors import IocError
+
+app = typer.Typer(help="IOC streaming pipeline: Kafka → faust → ClickHouse.", no_args_is_help=True)
+topics_app = typer.Typer(help="Kafka topics from the registry.", no_args_is_help=True)
+db_app = typer.Typer(help="ClickHouse schema.", no_args_is_help=True)
+config_app = typer.Typer(help="Settings.", no_args_is_help=True)
+schemas_app = typer.Typer(help="Event and result contracts.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+app.add_typer(db_app, name="db")
+app.add_typer(config_app, name="config")
+app.add_typer(schemas_app, name="schemas")
+
+console = Console()
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings = ctx.obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    # Built once, here; everything below receives it.
+    ctx.obj = Settings()
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context) -> None:
+    """Print the effective settings (secrets masked)."""
+    table = Table("setting", "value")
+    for name, value in _settings(ctx).model_dump().items():
+        table.add_row(f"IOC_{name.upper()}", str(value))
+    console.print(table)
+
+
+@topics_app.command("create")
+def topics_create(ctx: typer.Context) -> None:
+    """Create missing topics and align retention/cleanup with the registry (idempotent)."""
+    from ioc.kafka_admin import admin_client, ensure_topics
+    from schemas.topics import registry
+
+    settings = _settings(ctx)
+    admin = admin_client(settings)
+    try:
+        results = ensure_topics(
+            admin,
+            registry(settings.replay_horizon_days),
+            profile=settings.partition_profile,
+            replication_factor=settings.replication_factor,
+        )
+    finally:
+        admin.close()
+    table = Table("topic", "action", "detail")
+    for result in results:
+        table.add_row(result.name, result.action, result.detail)
+    console.print(table)
+    if any(r.action == "partition-mismatch" for r in results):
+        raise typer.Exit(1)
+
+
+@db_app.command("migrate")
+def db_migrate(
+    ctx: typer.Context,
+    chdb_path: Annotated[
+        Path | None,
+        typer.Option("--chdb", help="Apply to a chdb (current ClickHouse) directory instead"),
+    ] = None,
+) -> None:
+    """Apply the numbered migrations in deploy/clickhouse/migrations (safe to run twice)."""
+    from ioc.db.executors import ChdbExecutor, ClickHouseExecutor
+    from ioc.db.migrate import migrate
+
+    settings = _settings(ctx)
+    executor = ChdbExecutor(chdb_path) if chdb_path else ClickHouseExecutor.from_settings(settings)
+    try:
+        newly = migrate(
+            executor, settings.clickhouse_database, raw_retention_days=settings.raw_retention_days
+        )
+    finally:
+        executor.close()
+    if newly:
+        for migration in newly:
+            console.print(f"applied {migration.number:04d}_{migration.name}")
+    else:
+        console.print("schema is up to date")
+
+
+@schemas_app.command("export")
+def schemas_export() -> None:
+    """Write the JSON Schema files of every contract to schemas/json/."""
+    from schemas.export import write
+
+    for path in write():
+        console.print(f"wrote {path}")
+
+
+def main() -> None:
+    """Entry point: turn project errors into a clear message and exit code 1."""
+    try:
+        app()
+    except IocError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(1) from None

@@ -1,0 +1,1 @@
+"""ClickHouse plumbing of the composition root: executors and migrations."""

@@ -1,0 +1,100 @@
+"""Two ways to run SQL: the real server (clickhouse-driver, native protocol) and chdb.
+
+chdb is current ClickHouse in-process; tests use it to prove the DDL and panel
+queries also run on the servers production has, while the real server we can start
+here is the old 18.16.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import orjson
+from clickhouse_driver import Client
+
+from ioc.settings import Settings
+
+
+class SqlExecutor(Protocol):
+    """Runs one SQL statement and returns its rows."""
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run one statement; return its rows (empty for DDL)."""
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert rows column-by-name."""
+
+    def close(self) -> None:
+        """Release the connection."""
+
+
+class ClickHouseExecutor:
+    """The real server through clickhouse-driver's native protocol."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, database: str | None = None
+    ) -> ClickHouseExecutor:
+        """A client for the configured server (no database: migrations create it)."""
+        return cls(
+            Client(
+                host=settings.clickhouse_host,
+                port=settings.clickhouse_port,
+                user=settings.clickhouse_user,
+                password=settings.clickhouse_password.get_secret_value(),
+                database=database or "default",
+                connect_timeout=5,
+                send_receive_timeout=60,
+            )
+        )
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run one statement; return its rows."""
+        rows = self.client.execute(sql)
+        return list(rows) if rows else []
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Columnar-friendly insert: rows go as the data argument."""
+        # Rows go as the data argument: an INSERT ... VALUES without it hangs
+        # until the 300 s timeout on this driver/server pair.
+        self.client.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES", list(rows))
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.client.disconnect()
+
+
+class ChdbExecutor:
+    """Current ClickHouse in-process (chdb), with a persistent session directory."""
+
+    def __init__(self, path: Path) -> None:
+        from chdb import session  # a test/dev dependency: imported only when used
+
+        self.session = session.Session(str(path))
+
+    def execute(self, sql: str) -> list[tuple[Any, ...]]:
+        """Run one statement; return its rows (parsed from JSONCompact)."""
+        result = self.session.query(sql, "JSONCompact")
+        text = result.bytes() if hasattr(result, "bytes") else bytes(result)
+        if not text.strip():
+            return []
+        data = orjson.loads(text).get("data", [])
+        return [tuple(row) for row in data]
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert rows as JSONEachRow."""
+        lines = b"\n".join(
+            orjson.dumps(dict(zip(columns, row, strict=True)), default=str) for row in rows
+        )
+        self.session.query(
+            f"INSERT INTO {table} ({', '.join(columns)}) FORMAT JSONEachRow {lines.decode()}"
+        )
+
+    def close(self) -> None:
+        """Release the session."""
+        self.session.close()

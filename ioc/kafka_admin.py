@@ -1,0 +1,116 @@
+"""Topic administration from the registry: create what is missing, align what drifted.
+
+Idempotent: a second run reports every topic as ``ok``. Partition counts of an
+existing topic are never changed here — keys would move to other partitions and
+break the per-partition state of the workers — a mismatch is reported instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError
+
+from ioc.errors import ServiceUnavailableError
+from ioc.settings import Settings
+from schemas.topics import TopicSpec
+
+Action = Literal["created", "altered", "ok", "partition-mismatch"]
+
+
+@dataclass(frozen=True, slots=True)
+class TopicResult:
+    name: str
+    action: Action
+    detail: str = ""
+
+
+def admin_client(settings: Settings) -> KafkaAdminClient:
+    """An admin client for the configured broker, failing fast when it does not answer."""
+    try:
+        return KafkaAdminClient(
+            bootstrap_servers=settings.kafka_bootstrap,
+            client_id="ioc-admin",
+            request_timeout_ms=settings.request_timeout_ms,
+        )
+    except KafkaError as exc:
+        raise ServiceUnavailableError(
+            f"Kafka at {settings.kafka_bootstrap} did not answer: {exc}"
+        ) from exc
+
+
+def _partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
+    if not names:
+        return {}
+    return {t["topic"]: len(t["partitions"]) for t in admin.describe_topics(names)}
+
+
+def _current_configs(admin: KafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
+    if not names:
+        return {}
+    resources = [ConfigResource(ConfigResourceType.TOPIC, n, configs=None) for n in names]
+    described = admin.describe_configs(resources, config_filter="all")
+    found: dict[str, dict[str, str]] = {}
+    for by_name in described.values():
+        for name, configs in by_name.items():
+            found[name] = {
+                k: str(v.get("value") if isinstance(v, dict) else v) for k, v in configs.items()
+            }
+    return found
+
+
+def ensure_topics(
+    admin: KafkaAdminClient,
+    specs: Iterable[TopicSpec],
+    *,
+    profile: Literal["dev", "prod"],
+    replication_factor: int,
+) -> list[TopicResult]:
+    """Create missing topics and align retention/cleanup of existing ones."""
+    specs = list(specs)
+    existing = set(admin.list_topics())
+    missing = [s for s in specs if s.name not in existing]
+    results: list[TopicResult] = []
+    if missing:
+        admin.create_topics(
+            [
+                NewTopic(
+                    s.name, s.partitions(profile), replication_factor, topic_configs=s.config()
+                )
+                for s in missing
+            ],
+            wait_for_metadata=True,
+        )
+        results += [
+            TopicResult(s.name, "created", f"partitions={s.partitions(profile)}") for s in missing
+        ]
+    present = [s for s in specs if s.name in existing]
+    counts = _partition_counts(admin, [s.name for s in present])
+    configs = _current_configs(admin, [s.name for s in present])
+    to_alter: list[ConfigResource] = []
+    for spec in present:
+        want = spec.config()
+        have = configs.get(spec.name, {})
+        drift = {k: v for k, v in want.items() if str(have.get(k)) != v}
+        if counts.get(spec.name) != spec.partitions(profile):
+            results.append(
+                TopicResult(
+                    spec.name,
+                    "partition-mismatch",
+                    f"has {counts.get(spec.name)} partitions, "
+                    f"registry says {spec.partitions(profile)}; not changed (keys would move)",
+                )
+            )
+        elif drift:
+            to_alter.append(ConfigResource(ConfigResourceType.TOPIC, spec.name, configs=want))
+            results.append(
+                TopicResult(spec.name, "altered", ", ".join(f"{k}={v}" for k, v in drift.items()))
+            )
+        else:
+            results.append(TopicResult(spec.name, "ok"))
+    if to_alter:
+        admin.alter_configs(to_alter)
+    return results

@@ -1,0 +1,124 @@
+"""The one settings object of the project.
+
+Built once at the entry point (the ``ioc`` command line, the local-stack scripts
+through ``python -m ioc.settings shell-env``, the test session) and passed down;
+nothing else in the code base reads the environment.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+Environment = Literal["dev", "test", "prod"]
+
+
+class Settings(BaseSettings):
+    """Everything that differs between a laptop, CI and a province's servers."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IOC_",
+        env_file=None,
+        extra="ignore",
+        frozen=True,
+    )
+
+    environment: Environment = "dev"
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / ".cache", description="Where local services keep data, logs and PIDs"
+    )
+
+    # --- Kafka -------------------------------------------------------------------
+    kafka_host: str = "127.0.0.1"
+    kafka_port: int = 9092
+    kafka_controller_port: int = 19093
+    kafka_version: str = "4.4.0"
+    replication_factor: int = 1
+    consumer_session_timeout_ms: int = 30_000
+    consumer_max_poll_interval_ms: int = 300_000
+    request_timeout_ms: int = 30_000
+
+    # --- ClickHouse --------------------------------------------------------------
+    clickhouse_host: str = "127.0.0.1"
+    clickhouse_port: int = 9000
+    clickhouse_http_port: int = 8123
+    clickhouse_database: str = "ioc"
+    clickhouse_user: str = "default"
+    clickhouse_password: SecretStr = SecretStr("")
+    clickhouse_grafana_user: str = "grafana"
+    clickhouse_grafana_password: SecretStr = SecretStr("grafana-readonly")
+
+    # --- Other local services ----------------------------------------------------
+    prometheus_port: int = 9090
+    alertmanager_port: int = 9093
+    mosquitto_port: int = 1883
+    postgres_port: int = 5432
+    postgres_user: str = "ioc"
+    postgres_password: SecretStr = SecretStr("ioc")
+    postgres_database: str = "dossier"
+
+    # --- Stream semantics --------------------------------------------------------
+    generation: int = Field(default=1, ge=0, lt=2**32)
+    allowed_lateness_s: int = 120
+    max_clock_skew_s: int = 300
+    replay_horizon_days: int = 30
+    raw_retention_days: int = Field(
+        default=90, description="Raw events (personal data) are kept this long"
+    )
+    display_timezone: str = "Asia/Ho_Chi_Minh"
+
+    # --- Personal data -----------------------------------------------------------
+    pii_hmac_key: SecretStr = SecretStr("change-me-local-only")
+    pii_key_id: str = "k1"
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        """``host:port`` of the broker, as every Kafka client expects it."""
+        return f"{self.kafka_host}:{self.kafka_port}"
+
+    @cached_property
+    def partition_profile(self) -> Literal["dev", "prod"]:
+        """Which column of the topic registry applies: few partitions unless in production."""
+        return "prod" if self.environment == "prod" else "dev"
+
+    def shell_env(self) -> str:
+        """Lines of ``export IOC_X=...`` for the local-stack scripts (secrets included)."""
+        lines = []
+        for name, value in self.model_dump().items():
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            lines.append(f"export IOC_{name.upper()}={shlex.quote(str(value))}")
+        return "\n".join(lines)
+
+
+def testing_settings(**overrides: object) -> Settings:
+    """Settings for the test suite: few partitions, short timeouts, its own data dir."""
+    base: dict[str, object] = {
+        "environment": "test",
+        "consumer_session_timeout_ms": 6_000,
+        "consumer_max_poll_interval_ms": 10_000,
+        "request_timeout_ms": 10_000,
+    }
+    base.update(overrides)
+    return Settings(**base)  # type: ignore[arg-type]
+
+
+def main(argv: list[str]) -> int:
+    """``python -m ioc.settings shell-env``: print settings for the shell scripts."""
+    if argv[1:] == ["shell-env"]:
+        print(Settings().shell_env())
+        return 0
+    print("usage: python -m ioc.settings shell-env", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

@@ -1,0 +1,55 @@
+"""Decoding bytes into contracts with errors a dead letter (or an HTTP 422) can carry."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import ValidationError
+
+from schemas.base import Contract, strict_model
+from schemas.errors import ContractError
+
+C = TypeVar("C", bound=Contract)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "<root>"
+
+
+def describe(error: ValidationError) -> tuple[str, tuple[str, ...], str]:
+    """(reason, fields, message) of a validation error; every bad field is named."""
+    fields: list[str] = []
+    parts: list[str] = []
+    reason = "validation"
+    for item in error.errors(include_url=False, include_input=False):
+        path = _field_path(tuple(item["loc"]))
+        fields.append(path)
+        parts.append(f"{path}: {item['msg']}")
+        if "major schema_version" in item["msg"]:
+            reason = "unknown_major_version"
+        elif item["type"] == "extra_forbidden":
+            reason = "unknown_field" if reason == "validation" else reason
+    return reason, tuple(dict.fromkeys(fields)), "; ".join(parts)
+
+
+def decode(model: type[C], raw: bytes | str | dict[str, Any], *, strict: bool = False) -> C:
+    """Parse and validate one payload; raise :class:`ContractError` naming the reason and fields.
+
+    ``strict`` is for connectors (unknown fields are refused); consumers stay tolerant.
+    """
+    target = strict_model(model) if strict else model
+    if isinstance(raw, dict):
+        data = raw
+    else:
+        try:
+            data = orjson.loads(raw)
+        except (orjson.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ContractError("invalid_json", f"not valid UTF-8 JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ContractError("invalid_json", f"expected a JSON object, got {type(data).__name__}")
+    try:
+        return target.model_validate(data)
+    except ValidationError as exc:
+        reason, fields, message = describe(exc)
+        raise ContractError(reason, message, fields) from None

@@ -1,0 +1,188 @@
+"""The four event streams of the IOC, as pydantic v2 contracts (see DESIGN.md, event contracts)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import override
+
+from schemas.base import Code, Event, UtcDatetime
+
+
+class SubjectKind(StrEnum):
+    PERSON = "person"
+    VEHICLE = "vehicle"
+
+
+class Direction(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class DeclarationStatus(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+    UNKNOWN = "unknown"
+
+
+class QrScan(Event):
+    """A QR check-in at a gate, hospital or market (PC-COVID style health declaration)."""
+
+    KEY_FIELD: ClassVar[str] = "checkpoint_id"
+    TIME_FIELD: ClassVar[str] = "scanned_at"
+
+    checkpoint_id: Code
+    area_code: Code
+    scanned_at: UtcDatetime
+    subject_kind: SubjectKind
+    subject_hash: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="HMAC-SHA256 of the citizen ID or licence plate; never the raw value",
+    )
+    pii_key_id: Code = Field(description="Which HMAC key produced subject_hash (keys rotate)")
+    direction: Direction
+    declaration_status: DeclarationStatus = DeclarationStatus.UNKNOWN
+    device_id: Code
+
+    @override
+    def identity(self) -> tuple[str, int]:
+        return f"{self.device_id}/{self.subject_hash}/{self.direction}", 0
+
+
+class VehicleCounts(BaseModel):
+    """Per-class vehicle counts in the observation period (motorcycle-heavy in Vietnam)."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+    motorcycle: int = Field(default=0, ge=0)
+    car: int = Field(default=0, ge=0)
+    truck: int = Field(default=0, ge=0)
+    bus: int = Field(default=0, ge=0)
+
+
+class TrafficObservation(Event):
+    """Aligned with FIWARE TrafficFlowObserved: one sensor, one lane, one period."""
+
+    KEY_FIELD: ClassVar[str] = "segment_id"
+    TIME_FIELD: ClassVar[str] = "observed_at"
+
+    sensor_id: Code
+    segment_id: Code
+    lane_id: Code = "all"
+    observed_at: UtcDatetime = Field(description="End of the observation period")
+    period_s: int = Field(gt=0, le=86_400)
+    intensity: int = Field(ge=0, description="Vehicles counted in the period")
+    average_speed_kmh: float = Field(ge=0, le=1_000)
+    occupancy: float = Field(ge=0, le=1)
+    vehicle_counts: VehicleCounts = Field(default_factory=VehicleCounts)
+    congested: bool | None = None
+
+    @override
+    def identity(self) -> tuple[str, int]:
+        return f"{self.sensor_id}/{self.lane_id}", 0
+
+
+class PhaseValues(BaseModel):
+    """One value per phase; single-phase meters fill l1 only."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+    l1: float = Field(ge=0)
+    l2: float | None = Field(default=None, ge=0)
+    l3: float | None = Field(default=None, ge=0)
+
+    def values(self) -> list[float]:
+        """The phases that are present."""
+        return [v for v in (self.l1, self.l2, self.l3) if v is not None]
+
+
+class EnergyReading(Event):
+    """Aligned with FIWARE ThreePhaseAcMeasurement: one meter reading."""
+
+    KEY_FIELD: ClassVar[str] = "feeder_id"
+    TIME_FIELD: ClassVar[str] = "measured_at"
+
+    meter_id: Code
+    feeder_id: Code
+    area_code: Code
+    measured_at: UtcDatetime
+    active_power_kw: float = Field(ge=-100_000, le=100_000, description="Negative when exporting")
+    energy_kwh_total: float = Field(
+        ge=0, description="Cumulative register; wraps at the profile's maximum"
+    )
+    voltage_v: PhaseValues
+    current_a: PhaseValues | None = None
+    power_factor: float | None = Field(default=None, ge=-1, le=1)
+    frequency_hz: float | None = Field(default=None, ge=0, le=1_000)
+
+    @override
+    def identity(self) -> tuple[str, int]:
+        return self.meter_id, 0
+
+
+class Channel(StrEnum):
+    ONLINE = "online"
+    IN_PERSON = "in_person"
+    POSTAL = "postal"
+
+
+class DossierStatus(StrEnum):
+    """The national public-service portal lifecycle, plus transferred_out."""
+
+    REGISTERED = "registered"
+    RECEIVED = "received"
+    REJECTED = "rejected"
+    PROCESSING = "processing"
+    SUPPLEMENT_REQUESTED = "supplement_requested"
+    PAYMENT_REQUESTED = "payment_requested"
+    WITHDRAWN = "withdrawn"
+    STOPPED = "stopped"
+    COMPLETED = "completed"
+    RESULT_RETURNED = "result_returned"
+    TRANSFERRED_OUT = "transferred_out"
+
+
+FINISHED_STATUSES = frozenset({DossierStatus.COMPLETED, DossierStatus.RESULT_RETURNED})
+EXCLUDED_STATUSES = frozenset({DossierStatus.WITHDRAWN, DossierStatus.REJECTED})
+
+
+class DossierStatusChange(Event):
+    """A status change of an administrative dossier in the one-stop-shop system."""
+
+    KEY_FIELD: ClassVar[str] = "agency_code"
+    TIME_FIELD: ClassVar[str] = "changed_at"
+
+    dossier_id: Code
+    procedure_code: Code
+    agency_code: Code
+    area_code: Code
+    level: int = Field(ge=1, le=4, description="Online public-service level (1-4)")
+    channel: Channel
+    status: DossierStatus
+    previous_status: DossierStatus | None = None
+    changed_at: UtcDatetime
+    received_at: UtcDatetime | None = None
+    due_at: UtcDatetime | None = Field(
+        default=None, description="Latest due date, extensions included"
+    )
+    paid_online: bool = False
+    digitized: bool = False
+    outbox_id: int = Field(
+        ge=0, description="Id of the status-history row; orders versions of a dossier"
+    )
+    applicant_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+    @override
+    def identity(self) -> tuple[str, int]:
+        return self.dossier_id, self.outbox_id
+
+
+EVENT_MODELS: tuple[type[Event], ...] = (
+    QrScan,
+    TrafficObservation,
+    EnergyReading,
+    DossierStatusChange,
+)

@@ -1,0 +1,211 @@
+"""Result contracts: KPI records, anomalies and dead letters.
+
+KPI records carry *additive parts* (sums, counts, min/max) so an area's KPI is a
+sum of its groups' parts at read time and always agrees with the group rows;
+derived rates are there for convenience and are recomputed from parts by readers.
+Results are versioned: ``version = generation·2³² + sequence`` (UInt64), so a
+re-emitted window or a rebuilt generation replaces what was there.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import Field, computed_field
+
+from schemas.base import Code, Contract, UtcDatetime
+
+UINT32 = 2**32
+
+
+def make_version(generation: int, sequence: int) -> int:
+    """UInt64 version of a result: the generation dominates, the sequence orders re-emissions."""
+    if not (0 <= generation < UINT32 and 0 <= sequence < UINT32):
+        raise ValueError("generation and sequence must each fit in 32 bits")
+    return generation * UINT32 + sequence
+
+
+class Domain(StrEnum):
+    TRAFFIC = "traffic"
+    ENERGY = "energy"
+    QR = "qr"
+    DOSSIER = "dossier"
+
+
+class WindowSize(StrEnum):
+    """Tumbling event-time windows; ``day``/``month`` are calendar periods in Asia/Ho_Chi_Minh."""
+
+    M1 = "1m"
+    M15 = "15m"
+    H1 = "1h"
+    D1 = "1d"
+    DAY = "day"
+    MONTH = "month"
+
+
+class TrafficParts(Contract):
+    domain: Literal["traffic"] = "traffic"
+    observations: int = Field(ge=0)
+    vehicles: int = Field(ge=0)
+    motorcycles: int = Field(default=0, ge=0)
+    cars: int = Field(default=0, ge=0)
+    trucks: int = Field(default=0, ge=0)
+    buses: int = Field(default=0, ge=0)
+    speed_x_vehicles: float = Field(
+        ge=0, description="Σ speed·intensity, for the intensity-weighted mean speed"
+    )
+    free_flow_x_vehicles: float = Field(
+        ge=0, description="Σ free-flow speed·intensity, for the congestion index"
+    )
+    occupancy_sum: float = Field(ge=0)
+    period_s_sum: int = Field(ge=0)
+    congested_observations: int = Field(default=0, ge=0)
+    speed_min_kmh: float | None = None
+    speed_max_kmh: float | None = None
+    sensors_reporting: int = Field(ge=0)
+    sensors_expected: int = Field(ge=0)
+
+
+class EnergyParts(Contract):
+    domain: Literal["energy"] = "energy"
+    readings: int = Field(ge=0)
+    energy_kwh: float = Field(
+        ge=0, description="From register deltas, rollovers and resets handled"
+    )
+    power_kw_sum: float
+    power_kw_max: float | None = None
+    voltage_sum: float = Field(ge=0)
+    voltage_samples: int = Field(ge=0)
+    voltage_min_v: float | None = None
+    voltage_max_v: float | None = None
+    seconds_outside_voltage: float = Field(ge=0, description="Time outside ±10% of nominal")
+    frequency_dev_abs_sum: float = Field(ge=0)
+    frequency_samples: int = Field(ge=0)
+    register_resets: int = Field(default=0, ge=0)
+    register_rollovers: int = Field(default=0, ge=0)
+    meters_reporting: int = Field(ge=0)
+    meters_expected: int = Field(ge=0)
+
+
+class QrParts(Contract):
+    domain: Literal["qr"] = "qr"
+    scans: int = Field(ge=0)
+    scans_in: int = Field(ge=0)
+    scans_out: int = Field(ge=0)
+    persons: int = Field(ge=0)
+    vehicles: int = Field(ge=0)
+    not_green: int = Field(ge=0)
+    distinct_subjects: int = Field(
+        ge=0,
+        description="Exact per check-point; NOT additive — areas count distinct from raw events",
+    )
+
+
+class DossierParts(Contract):
+    domain: Literal["dossier"] = "dossier"
+    received: int = Field(ge=0)
+    received_online: int = Field(ge=0)
+    finished: int = Field(ge=0, description="completed or result_returned in the period")
+    finished_late: int = Field(ge=0, description="finished after due_at")
+    open_at_end: int = Field(ge=0)
+    open_late_at_end: int = Field(
+        ge=0, description="open at the period's end with due_at before it"
+    )
+    paid_online: int = Field(ge=0)
+    digitized: int = Field(ge=0)
+    processing_hours_sum: float = Field(ge=0)
+    excluded: int = Field(default=0, ge=0, description="withdrawn or rejected in the period")
+
+
+KpiParts = Annotated[
+    TrafficParts | EnergyParts | QrParts | DossierParts, Field(discriminator="domain")
+]
+
+
+class KpiRecord(Contract):
+    """One window of one entity or group."""
+
+    domain: Domain
+    entity_kind: Code = Field(description="sensor, segment, meter, feeder, checkpoint, agency")
+    entity_id: Code
+    group_id: Code = Field(description="The Kafka key the entity lives under")
+    window: WindowSize
+    window_start: UtcDatetime
+    window_end: UtcDatetime
+    parts: KpiParts
+    rates: dict[str, float | None] = Field(default_factory=dict)
+    computed_at: UtcDatetime
+    generation: int = Field(ge=0, lt=UINT32)
+    sequence: int = Field(ge=0, lt=UINT32)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def version(self) -> int:
+        """UInt64 = generation·2³² + sequence."""
+        return make_version(self.generation, self.sequence)
+
+    @property
+    def key(self) -> str:
+        """Kafka key: entity + window, so versions of one window stay in order."""
+        return f"{self.entity_kind}:{self.entity_id}:{self.window}:{self.window_start.isoformat()}"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class AnomalyState(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class Anomaly(Contract):
+    """An incident with a lifecycle (open → updated → resolved) and a deterministic id."""
+
+    anomaly_id: Code
+    domain: Domain
+    entity_kind: Code
+    entity_id: Code
+    group_id: Code
+    area_code: Code | None = None
+    metric: Code
+    detector: Code
+    severity: Severity
+    observed: float | None = None
+    expected: float | None = None
+    score: float = Field(ge=0)
+    state: AnomalyState
+    started_at: UtcDatetime
+    updated_at: UtcDatetime
+    ended_at: UtcDatetime | None = None
+    generation: int = Field(ge=0, lt=UINT32)
+    sequence: int = Field(ge=0, lt=UINT32)
+    description: str = Field(default="", max_length=2_000)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def version(self) -> int:
+        """UInt64 = generation·2³² + sequence."""
+        return make_version(self.generation, self.sequence)
+
+
+class DeadLetter(Contract):
+    """What failed, why, and where it came from. Personal data in ``payload`` is redacted."""
+
+    source_topic: str = Field(max_length=249)
+    partition: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0)
+    key: str | None = Field(default=None, max_length=1_024)
+    reason: Code = Field(
+        description="Stable reason code, e.g. invalid_json, validation, clock_skew"
+    )
+    error: str = Field(max_length=4_096)
+    payload: str = Field(
+        max_length=65_536, description="The rejected payload, redacted and truncated"
+    )
+    producer: Code = Field(description="The process that dead-lettered it")
+    failed_at: UtcDatetime = Field(description="Wall clock when it was dead-lettered")
+    record_timestamp_ms: int | None = None

@@ -7,6 +7,7 @@ break the per-partition state of the workers — a mismatch is reported instead.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -45,7 +46,7 @@ def admin_client(settings: Settings) -> KafkaAdminClient:
 def _partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
     if not names:
         return {}
-    return {t["topic"]: len(t["partitions"]) for t in admin.describe_topics(names)}
+    return {t["name"]: len(t["partitions"]) for t in admin.describe_topics(names)}
 
 
 def _current_configs(admin: KafkaAdminClient, names: list[str]) -> dict[str, dict[str, str]]:
@@ -113,4 +114,22 @@ def ensure_topics(
             results.append(TopicResult(spec.name, "ok"))
     if to_alter:
         admin.alter_configs(to_alter)
+        _wait_for_configs(admin, {r.name: r.configs for r in to_alter})
     return results
+
+
+def _wait_for_configs(admin: KafkaAdminClient, wanted: dict[str, dict[str, str]]) -> None:
+    # The broker answers OK before the new config is visible to describe_configs
+    # (KRaft metadata propagation); wait so a second run really reports "ok".
+    deadline = time.monotonic() + 15
+    while True:
+        current = _current_configs(admin, list(wanted))
+        if all(
+            str(current.get(name, {}).get(k)) == v
+            for name, configs in wanted.items()
+            for k, v in configs.items()
+        ):
+            return
+        if time.monotonic() > deadline:
+            raise ServiceUnavailableError(f"topic configs not applied after 15 s: {wanted}")
+        time.sleep(0.2)

@@ -99,7 +99,7 @@ class Settings(BaseSettings):
         return "\n".join(lines)
 
 
-def testing_settings(**overrides: object) -> Settings:
+def settings_for_tests(**overrides: object) -> Settings:
     """Settings for the test suite: few partitions, short timeouts, its own data dir."""
     base: dict[str, object] = {
         "environment": "test",

@@ -9,11 +9,15 @@ need=()
 command -v clickhouse-server >/dev/null || need+=(clickhouse-server clickhouse-client)
 command -v prometheus >/dev/null || need+=(prometheus)
 [ -x /usr/bin/prometheus-alertmanager ] || need+=(prometheus-alertmanager)
-command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto mosquitto-clients)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v mosquitto_pub >/dev/null || need+=(mosquitto-clients)   # up.sh's MQTT health check
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v kcat >/dev/null || need+=(kcat)
 command -v mvn >/dev/null || need+=(maven)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+# Used by the start/stop/status scripts themselves.
+command -v curl >/dev/null || need+=(curl)
+command -v ss >/dev/null || need+=(iproute2)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -8,6 +8,7 @@ here is the old 18.16.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -67,6 +68,13 @@ class ClickHouseExecutor:
     def close(self) -> None:
         """Close the connection."""
         self.client.disconnect()
+
+
+def _json_value(value: Any) -> Any:
+    # DateTime columns take epoch seconds unambiguously, whatever the column's zone.
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    return value
 
 
 class ChdbExecutor:

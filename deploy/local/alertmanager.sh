@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Alertmanager (Debian package) with its state in $IOC_DATA_DIR/alertmanager.
+# Usage: alertmanager.sh start|stop|status
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SVC=alertmanager
+READY_TIMEOUT=30
+
+svc_vars() {
+  SVC_PORTS="$IOC_ALERTMANAGER_PORT"
+  OUT_LOG="$LOG_DIR/alertmanager.log"   # it logs to stderr only
+  SVC_LOGS="$OUT_LOG"
+}
+
+svc_prepare() {
+  mkdir -p "$SVC_DIR/data"
+  render_template "$REPO_ROOT/deploy/alertmanager/alertmanager.yml" "$SVC_DIR/alertmanager.yml"
+}
+
+# --cluster.listen-address= (empty) turns off HA gossip, which otherwise
+# binds 0.0.0.0:9094.
+svc_launch() {
+  spawn /usr/bin/prometheus-alertmanager --config.file="$SVC_DIR/alertmanager.yml" \
+    --storage.path="$SVC_DIR/data" \
+    --web.listen-address="127.0.0.1:$IOC_ALERTMANAGER_PORT" \
+    --cluster.listen-address=
+}
+
+svc_ready() { curl -sf --max-time 2 "http://127.0.0.1:$IOC_ALERTMANAGER_PORT/-/ready" >/dev/null; }
+
+service_main "$@"

@@ -1,0 +1,67 @@
+"""Integration fixtures: the real local stack, started by deploy/local/up.sh (make test).
+
+No fixture starts or skips silently: if a service does not answer, the session fails
+with the service's log so the cause is on screen.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ioc.db.executors import ChdbExecutor, ClickHouseExecutor
+from ioc.settings import Settings
+
+
+def _log_tail(settings: Settings, name: str, lines: int = 60) -> str:
+    for path in sorted(Path(settings.data_dir).rglob(f"*{name}*.log")):
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+        return f"\n----- {path} -----\n" + "\n".join(text)
+    return f"\n(no log found for {name} under {settings.data_dir})"
+
+
+def require_port(settings: Settings, name: str, port: int) -> None:
+    """Fail the test loudly, with the service log, when a port does not answer."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=3):
+            return
+    except OSError as exc:
+        pytest.fail(
+            f"{name} is not answering on 127.0.0.1:{port} ({exc}); start the stack with "
+            f"`make up` (make test does it for you).{_log_tail(settings, name)}",
+            pytrace=False,
+        )
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for topics, groups and databases of one test."""
+    return uuid.uuid4().hex[:10]
+
+
+@pytest.fixture(scope="session")
+def clickhouse(settings: Settings) -> Iterator[ClickHouseExecutor]:
+    """The real ClickHouse server (Debian's 18.16) over the native protocol."""
+    require_port(settings, "clickhouse", settings.clickhouse_port)
+    executor = ClickHouseExecutor.from_settings(settings)
+    yield executor
+    executor.close()
+
+
+@pytest.fixture
+def chdb(tmp_path: Path) -> Iterator[ChdbExecutor]:
+    """Current ClickHouse in-process, in a fresh directory per test."""
+    executor = ChdbExecutor(tmp_path / "chdb")
+    yield executor
+    executor.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_ready(settings: Settings) -> Settings:
+    """The real Kafka broker is answering."""
+    require_port(settings, "kafka", settings.kafka_port)
+    return settings

@@ -1,0 +1,120 @@
+"""`ioc db migrate` on the real ClickHouse server (18.16) and on chdb (current ClickHouse)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from ioc.db.executors import ChdbExecutor, ClickHouseExecutor, SqlExecutor
+from ioc.db.migrate import load, migrate
+from schemas.timeutil import LOCAL_TZ
+
+pytestmark = pytest.mark.integration
+
+EXPECTED_TABLES = {
+    "schema_migrations",
+    "events_qr",
+    "events_traffic",
+    "events_energy",
+    "events_dossier",
+    "kpi_traffic",
+    "kpi_energy",
+    "kpi_qr",
+    "kpi_dossier",
+    "anomalies",
+    "dossier_state",
+    "deadletter",
+    "areas",
+    "entities",
+    "generations",
+}
+SAMPLE_TIME = datetime(2026, 11, 26, 16, 59, 59, tzinfo=UTC)  # 23:59:59 in Hồ Chí Minh City
+
+
+def sample(ch_type: str, column: str) -> tuple[Any, str]:
+    """A value for a column of this type, and its toString() as the server should print it."""
+    inner = re.sub(r"^(Nullable|LowCardinality)\((.*)\)$", r"\2", ch_type)
+    inner = re.sub(r"^(Nullable|LowCardinality)\((.*)\)$", r"\2", inner)
+    if inner == "UUID":
+        value = uuid.uuid5(uuid.NAMESPACE_URL, column)
+        return value, str(value)
+    if inner.startswith("DateTime"):
+        return SAMPLE_TIME, SAMPLE_TIME.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
+    if inner.startswith(("UInt", "Int")):
+        return 7, "7"
+    if inner.startswith("Float"):
+        return 1.5, "1.5"
+    if inner.startswith("String"):
+        text = f"Bình Phước {column}"
+        return text, text
+    raise AssertionError(f"no sample for type {ch_type} of {column}")
+
+
+def columns(executor: SqlExecutor, table: str) -> list[tuple[str, str]]:
+    return [(str(r[0]), str(r[1])) for r in executor.execute(f"DESCRIBE TABLE {table}")]
+
+
+def tables(executor: SqlExecutor, database: str) -> set[str]:
+    return {str(r[0]) for r in executor.execute(f"SHOW TABLES FROM {database}")}
+
+
+def check_migrate_twice_and_round_trip(executor: SqlExecutor, database: str) -> None:
+    first = migrate(executor, database)
+    assert [m.number for m in first] == [m.number for m in load()]
+    second = migrate(executor, database)
+    assert second == [], "a second migrate must apply nothing"
+    recorded = executor.execute(f"SELECT count() FROM {database}.schema_migrations")
+    assert int(recorded[0][0]) == len(first)
+    assert tables(executor, database) == EXPECTED_TABLES
+
+    for table in sorted(EXPECTED_TABLES - {"schema_migrations"}):
+        cols = columns(executor, f"{database}.{table}")
+        names = [c for c, _ in cols]
+        values, expected = zip(*(sample(t, c) for c, t in cols), strict=True)
+        executor.insert(f"{database}.{table}", names, [values])
+        got = executor.execute(
+            f"SELECT {', '.join(f'toString({c})' for c in names)} FROM {database}.{table}"
+        )
+        assert len(got) == 1, f"{table}: expected one row, got {got}"
+        assert dict(zip(names, map(str, got[0]), strict=True)) == dict(
+            zip(names, expected, strict=True)
+        ), table
+
+
+@pytest.fixture
+def server_db(clickhouse: ClickHouseExecutor, unique: str) -> Iterator[str]:
+    database = f"ioc_test_{unique}"
+    yield database
+    clickhouse.execute(f"DROP DATABASE IF EXISTS {database}")
+
+
+def test_migrate_on_real_server(clickhouse: ClickHouseExecutor, server_db: str) -> None:
+    version = str(clickhouse.execute("SELECT version()")[0][0])
+    assert version.startswith("18."), f"expected Debian's old server here, got {version}"
+    check_migrate_twice_and_round_trip(clickhouse, server_db)
+
+
+def test_migrate_on_chdb(chdb: ChdbExecutor) -> None:
+    version = str(chdb.execute("SELECT version()")[0][0])
+    assert int(version.split(".")[0]) >= 24
+    check_migrate_twice_and_round_trip(chdb, "ioc")
+
+
+def test_raw_event_key_deduplicates_redelivery(
+    clickhouse: ClickHouseExecutor, server_db: str
+) -> None:
+    """The table key is what makes a redelivered event count once (no insert tokens needed)."""
+    migrate(clickhouse, server_db)
+    cols = columns(clickhouse, f"{server_db}.events_traffic")
+    names = [c for c, _ in cols]
+    row = [sample(t, c)[0] for c, t in cols]
+    clickhouse.insert(f"{server_db}.events_traffic", names, [row])
+    row[names.index("written_at_ms")] = 8
+    clickhouse.insert(f"{server_db}.events_traffic", names, [row])
+    final = clickhouse.execute(f"SELECT count() FROM {server_db}.events_traffic FINAL")
+    assert int(final[0][0]) == 1

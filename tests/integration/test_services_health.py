@@ -1,0 +1,80 @@
+"""Prometheus, Alertmanager, Mosquitto and PostgreSQL answer real health checks."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import httpx
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+
+from ioc.settings import Settings
+from tests.integration.conftest import require_port
+
+pytestmark = pytest.mark.integration
+
+
+def test_prometheus_ready_and_scraping_itself(settings: Settings) -> None:
+    require_port(settings, "prometheus", settings.prometheus_port)
+    base = f"http://127.0.0.1:{settings.prometheus_port}"
+    assert httpx.get(f"{base}/-/ready", timeout=5).status_code == 200
+    targets = httpx.get(f"{base}/api/v1/targets", timeout=5).json()
+    assert targets["status"] == "success"
+    assert targets["data"]["activeTargets"], "prometheus has no scrape targets"
+
+
+def test_alertmanager_ready_and_v2_api(settings: Settings) -> None:
+    require_port(settings, "alertmanager", settings.alertmanager_port)
+    base = f"http://127.0.0.1:{settings.alertmanager_port}"
+    assert httpx.get(f"{base}/-/ready", timeout=5).status_code == 200
+    status = httpx.get(f"{base}/api/v2/status", timeout=5).json()
+    assert status["cluster"]["status"] in {"disabled", "ready"}
+    assert "route" in status["config"]["original"]
+
+
+def test_mosquitto_delivers_a_qos1_message(settings: Settings) -> None:
+    require_port(settings, "mosquitto", settings.mosquitto_port)
+    topic = f"ioc/health/{uuid.uuid4().hex}"
+    received = threading.Event()
+    payloads: list[bytes] = []
+
+    def on_message(_c: mqtt.Client, _u: object, message: mqtt.MQTTMessage) -> None:
+        payloads.append(message.payload)
+        received.set()
+
+    subscribed = threading.Event()
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sub-{uuid.uuid4().hex[:8]}")
+    sub.on_message = on_message
+    sub.on_subscribe = lambda *_a: subscribed.set()
+    sub.connect("127.0.0.1", settings.mosquitto_port)
+    sub.loop_start()
+    try:
+        sub.subscribe(topic, qos=1)
+        assert subscribed.wait(10), "no SUBACK from mosquitto"
+        pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:8]}")
+        pub.connect("127.0.0.1", settings.mosquitto_port)
+        pub.loop_start()
+        pub.publish(topic, b"ping", qos=1).wait_for_publish(10)
+        pub.loop_stop()
+        pub.disconnect()
+        assert received.wait(10), "message not delivered"
+        assert payloads == [b"ping"]
+    finally:
+        sub.loop_stop()
+        sub.disconnect()
+
+
+def test_postgres_accepts_the_project_role(settings: Settings) -> None:
+    require_port(settings, "postgres", settings.postgres_port)
+    with psycopg.connect(
+        host="127.0.0.1",
+        port=settings.postgres_port,
+        user=settings.postgres_user,
+        password=settings.postgres_password.get_secret_value(),
+        dbname=settings.postgres_database,
+        connect_timeout=5,
+    ) as conn:
+        row = conn.execute("SELECT current_user, current_database(), 1 + 1").fetchone()
+    assert row == (settings.postgres_user, settings.postgres_database, 2)

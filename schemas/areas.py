@@ -40,6 +40,8 @@ class AreaHierarchy(Contract):
         by_code = {a.code: a for a in self.areas}
         if len(by_code) != len(self.areas):
             raise ValueError("area codes must be unique")
+        if len(set(self.levels)) != len(self.levels):
+            raise ValueError("level names must be unique")
         depth = {level: i for i, level in enumerate(self.levels)}
         for area in self.areas:
             if area.level not in depth:
@@ -55,6 +57,9 @@ class AreaHierarchy(Contract):
                 )
             if depth[parent.level] != depth[area.level] - 1:
                 raise ValueError(f"area {area.code}: parent {parent.code} is not one level up")
+        roots = [a for a in self.areas if a.level == self.levels[0]]
+        if len(roots) != 1:
+            raise ValueError(f"a hierarchy has exactly one root, found {len(roots)}")
         return self
 
     def by_code(self, code: str) -> Area:
@@ -74,7 +79,7 @@ class AreaHierarchy(Contract):
 
     def path(self, code: str) -> dict[str, str]:
         """{level: code} from the root down to this area, for per-level rollups."""
-        return {a.level: a.code for a in self.ancestors(code)}
+        return {a.level: a.code for a in reversed(list(self.ancestors(code)))}
 
     def at_level(self, level: str) -> Iterable[Area]:
         """Areas of one level."""

@@ -1,9 +1,10 @@
 """What every event contract shares: identity, version, timezone-aware time, NFC text.
 
-Strict at the edge, tolerant inside: connectors validate with :func:`strict_model`
-(unknown fields rejected); stream consumers use the plain model (unknown fields
-ignored). Both reject an unknown *major* version — a minor version only ever adds
-optional fields, a breaking change is a new major version and a new topic.
+Strict at the edge, tolerant inside: connectors validate with
+``schemas.codec.decode(..., strict=True)`` (unknown fields rejected at every level);
+stream consumers use the plain model (unknown fields ignored). Both reject an
+unknown *major* version: a minor version only ever adds optional fields, a breaking
+change is a new major version and a new topic.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import (
     AfterValidator,
@@ -124,23 +125,3 @@ class Event(Contract):
     def to_json(self) -> bytes:
         """The wire form: UTF-8 JSON, UTC timestamps."""
         return self.model_dump_json().encode()
-
-
-_STRICT: dict[type[Contract], type[Contract]] = {}
-
-
-M = TypeVar("M", bound=Contract)
-
-
-def strict_model(model: type[M]) -> type[M]:
-    """The connector-side variant of a contract: unknown fields are an error."""
-    cached = _STRICT.get(model)
-    if cached is None:
-        config = ConfigDict(**{**model.model_config, "extra": "forbid"})
-        cached = type(
-            f"Strict{model.__name__}",
-            (model,),
-            {"model_config": config, "__module__": model.__module__},
-        )
-        _STRICT[model] = cached
-    return cached  # type: ignore[return-value]

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import ValidationError
 
-from schemas.base import Contract, strict_model
+from schemas.base import Contract
 from schemas.errors import ContractError
 
 C = TypeVar("C", bound=Contract)
@@ -38,7 +38,6 @@ def decode(model: type[C], raw: bytes | str | dict[str, Any], *, strict: bool = 
 
     ``strict`` is for connectors (unknown fields are refused); consumers stay tolerant.
     """
-    target = strict_model(model) if strict else model
     if isinstance(raw, dict):
         data = raw
     else:
@@ -49,7 +48,10 @@ def decode(model: type[C], raw: bytes | str | dict[str, Any], *, strict: bool = 
     if not isinstance(data, dict):
         raise ContractError("invalid_json", f"expected a JSON object, got {type(data).__name__}")
     try:
-        return target.model_validate(data)
+        # ``extra="forbid"`` at validation time (not :func:`strict_model`): it reaches nested
+        # models too, and the result is an instance of ``model`` itself, equal to a
+        # tolerant decode of the same payload.
+        return model.model_validate(data, extra="forbid" if strict else None)
     except ValidationError as exc:
         reason, fields, message = describe(exc)
         raise ContractError(reason, message, fields) from None

@@ -10,6 +10,8 @@ from typing_extensions import override
 
 from schemas.base import Code, Event, UtcDatetime
 
+UINT32 = 2**32  # counts are UInt32 columns downstream
+
 
 class SubjectKind(StrEnum):
     PERSON = "person"
@@ -57,10 +59,10 @@ class VehicleCounts(BaseModel):
 
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
-    motorcycle: int = Field(default=0, ge=0)
-    car: int = Field(default=0, ge=0)
-    truck: int = Field(default=0, ge=0)
-    bus: int = Field(default=0, ge=0)
+    motorcycle: int = Field(default=0, ge=0, lt=UINT32)
+    car: int = Field(default=0, ge=0, lt=UINT32)
+    truck: int = Field(default=0, ge=0, lt=UINT32)
+    bus: int = Field(default=0, ge=0, lt=UINT32)
 
 
 class TrafficObservation(Event):
@@ -74,7 +76,7 @@ class TrafficObservation(Event):
     lane_id: Code = "all"
     observed_at: UtcDatetime = Field(description="End of the observation period")
     period_s: int = Field(gt=0, le=86_400)
-    intensity: int = Field(ge=0, description="Vehicles counted in the period")
+    intensity: int = Field(ge=0, lt=UINT32, description="Vehicles counted in the period")
     average_speed_kmh: float = Field(ge=0, le=1_000)
     occupancy: float = Field(ge=0, le=1)
     vehicle_counts: VehicleCounts = Field(default_factory=VehicleCounts)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, computed_field
+from pydantic import Field, computed_field, model_validator
 
 from schemas.base import Code, Contract, UtcDatetime
 
@@ -144,6 +144,14 @@ class KpiRecord(Contract):
     def version(self) -> int:
         """UInt64 = generation·2³² + sequence."""
         return make_version(self.generation, self.sequence)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KpiRecord:
+        if self.parts.domain != self.domain:
+            raise ValueError(f"parts are {self.parts.domain!r} but domain is {self.domain!r}")
+        if self.window_end <= self.window_start:
+            raise ValueError("window_end must be after window_start")
+        return self
 
     @property
     def key(self) -> str:

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def to_utc(value: datetime) -> datetime:
     """Convert an aware datetime to UTC; refuse naive ones (their zone would be a guess)."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("timestamp must carry a timezone offset")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # e.g. 0001-01-01T00:00:00+07:00: a ValueError so validation reports it, not a crash
+        raise ValueError("timestamp is out of range once converted to UTC") from None
 
 
 def to_ms(value: datetime) -> int:
     """Milliseconds since the Unix epoch, the unit Kafka record timestamps use."""
-    return int(to_utc(value).timestamp() * 1000)
+    # Integer arithmetic: float seconds * 1000 loses a millisecond on ~0.6% of exact values.
+    return (to_utc(value) - EPOCH) // timedelta(milliseconds=1)
 
 
 def from_ms(ms: int) -> datetime:
     """An aware UTC datetime from epoch milliseconds."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return EPOCH + timedelta(milliseconds=ms)
 
 
 def utcnow() -> datetime:

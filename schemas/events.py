@@ -173,7 +173,7 @@ class DossierStatusChange(Event):
     paid_online: bool = False
     digitized: bool = False
     outbox_id: int = Field(
-        ge=0, description="Id of the status-history row; orders versions of a dossier"
+        ge=0, lt=2**63, description="Id of the status-history row; orders versions of a dossier"
     )
     applicant_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from schemas.errors import IocError
+from schemas.errors import IocError, ServiceUnavailableError
 
-
-class ServiceUnavailableError(IocError):
-    """A service the command needs (Kafka, ClickHouse, ...) did not answer."""
+__all__ = ["IocError", "MigrationError", "ServiceUnavailableError"]
 
 
 class MigrationError(IocError):

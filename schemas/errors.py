@@ -18,3 +18,7 @@ class ContractError(IocError):
         super().__init__(message)
         self.reason = reason
         self.fields = fields
+
+
+class ServiceUnavailableError(IocError):
+    """A service the code needs (Kafka, ClickHouse, ...) did not answer."""

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     clickhouse_grafana_user: str = "grafana"
     clickhouse_grafana_password: SecretStr = SecretStr("grafana-readonly")
 
+    # --- ClickHouse sink ---------------------------------------------------------
+    sink_group_id: str = "ioc-sink"
+    sink_batch_max_rows: int = 50_000
+    sink_batch_max_age_s: float = 1.0
+    sink_backoff_max_s: float = 10.0
+    sink_metrics_port: int = 9310
+
     # --- Other local services ----------------------------------------------------
     prometheus_port: int = 9090
     alertmanager_port: int = 9093

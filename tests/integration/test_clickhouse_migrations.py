@@ -32,6 +32,22 @@ EXPECTED_TABLES = {
     "areas",
     "entities",
     "generations",
+    "area_paths",
+}
+EXPECTED_VIEWS = {
+    "live_generation",
+    "kpi_traffic_live",
+    "kpi_energy_live",
+    "kpi_qr_live",
+    "kpi_dossier_live",
+    "anomalies_live",
+    "dossier_state_latest",
+    "group_areas",
+    "kpi_traffic_by_area",
+    "kpi_energy_by_area",
+    "kpi_qr_by_area",
+    "qr_distinct_by_area_day",
+    "kpi_dossier_by_area",
 }
 SAMPLE_TIME = datetime(2026, 11, 26, 16, 59, 59, tzinfo=UTC)  # 23:59:59 in Hồ Chí Minh City
 
@@ -59,8 +75,11 @@ def columns(executor: SqlExecutor, table: str) -> list[tuple[str, str]]:
     return [(str(r[0]), str(r[1])) for r in executor.execute(f"DESCRIBE TABLE {table}")]
 
 
-def tables(executor: SqlExecutor, database: str) -> set[str]:
-    return {str(r[0]) for r in executor.execute(f"SHOW TABLES FROM {database}")}
+def tables(executor: SqlExecutor, database: str, *, views: bool = False) -> set[str]:
+    rows = executor.execute(
+        f"SELECT name, engine FROM system.tables WHERE database = '{database}'"
+    )
+    return {str(name) for name, engine in rows if (str(engine) == "View") == views}
 
 
 def check_migrate_twice_and_round_trip(executor: SqlExecutor, database: str) -> None:
@@ -71,8 +90,11 @@ def check_migrate_twice_and_round_trip(executor: SqlExecutor, database: str) -> 
     recorded = executor.execute(f"SELECT count() FROM {database}.schema_migrations")
     assert int(recorded[0][0]) == len(first)
     assert tables(executor, database) == EXPECTED_TABLES
+    assert tables(executor, database, views=True) == EXPECTED_VIEWS
+    for view in sorted(EXPECTED_VIEWS):
+        executor.execute(f"SELECT * FROM {database}.{view} LIMIT 1")
 
-    for table in sorted(EXPECTED_TABLES - {"schema_migrations"}):
+    for table in sorted(EXPECTED_TABLES - {"schema_migrations", "generations"}):
         cols = columns(executor, f"{database}.{table}")
         names = [c for c, _ in cols]
         values, expected = zip(*(sample(t, c) for c, t in cols), strict=True)

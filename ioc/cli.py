@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ioc.commands.backtest import backtest_command
 from ioc.commands.sink import sink_command
 from ioc.settings import Settings
 from schemas.errors import IocError
@@ -23,6 +24,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(schemas_app, name="schemas")
 app.command("sink")(sink_command)
+app.command("backtest")(backtest_command)
 
 console = Console()
 

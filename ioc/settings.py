@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     )
     display_timezone: str = "Asia/Ho_Chi_Minh"
 
+    # --- Detection (thresholds, calendar and silence periods are in the profile) ------
+    silence_lag_threshold_s: int = Field(
+        default=60, ge=0, description="No new silence opens while consumer lag is above this"
+    )
+
     # --- Personal data -----------------------------------------------------------
     pii_hmac_key: SecretStr = SecretStr("change-me-local-only")
     pii_key_id: str = "k1"

@@ -1,0 +1,133 @@
+"""The open → updated → resolved lifecycle every detector shares.
+
+An open incident lives in the detector's state under ``"incident"`` as plain JSON, so
+it survives a restart through the stream's changelog and a backtest can run it
+offline. Updates are emitted only when something an operator would care about moved
+(its severity, or a score at least ``UPDATE_SCORE_STEP`` above the peak already
+reported — it got worse): a stream of "still open" records at every noisy point would
+only churn the compacted anomalies topic.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from schemas.results import AnomalyState, Domain, Severity
+from streams.detect.model import AnomalyUpdate, Observation, State, anomaly_id, ms_to_dt
+
+UPDATE_SCORE_STEP = 0.1
+_RANK = {Severity.INFO.value: 0, Severity.WARNING.value: 1, Severity.CRITICAL.value: 2}
+
+Incident = dict[str, object]
+
+
+def incident(state: State) -> Incident | None:
+    """The open incident in ``state``, if any."""
+    value = state.get("incident")
+    return cast(Incident, value) if isinstance(value, dict) else None
+
+
+def _update(
+    obs: Observation,
+    detector: str,
+    inc: Incident,
+    state: AnomalyState,
+    ended_ms: int | None,
+    description: str,
+) -> AnomalyUpdate:
+    observed = inc.get("observed")
+    expected = inc.get("expected")
+    return AnomalyUpdate(
+        anomaly_id=str(inc["id"]),
+        domain=Domain(obs.domain),
+        entity_kind=obs.entity_kind,
+        entity_id=obs.entity_id,
+        group_id=obs.group_id,
+        area_code=obs.area_code,
+        metric=obs.metric,
+        detector=detector,
+        severity=Severity(str(inc["severity"])),
+        observed=float(cast(float, observed)) if observed is not None else None,
+        expected=float(cast(float, expected)) if expected is not None else None,
+        score=round(min(1.0, max(0.0, float(cast(float, inc["score"])))), 6),
+        state=state,
+        started_at=ms_to_dt(int(cast(int, inc["started_ms"]))),
+        updated_at=ms_to_dt(int(cast(int, inc["updated_ms"]))),
+        ended_at=ms_to_dt(ended_ms) if ended_ms is not None else None,
+        description=description,
+    )
+
+
+def open_incident(
+    state: State,
+    obs: Observation,
+    detector: str,
+    *,
+    started_ms: int,
+    severity: Severity,
+    score: float,
+    observed: float | None,
+    expected: float | None,
+    description: str,
+) -> AnomalyUpdate:
+    """Open an incident that started at ``started_ms`` and was detected at ``obs.ts_ms``."""
+    inc: Incident = {
+        "id": anomaly_id(detector, obs.entity_kind, obs.entity_id, obs.metric, started_ms),
+        "started_ms": started_ms,
+        "updated_ms": obs.ts_ms,
+        "severity": severity.value,
+        "score": score,
+        "observed": observed,
+        "expected": expected,
+        "description": description,
+    }
+    state["incident"] = inc
+    return _update(obs, detector, inc, AnomalyState.OPEN, None, description)
+
+
+def touch_incident(
+    state: State,
+    obs: Observation,
+    detector: str,
+    *,
+    severity: Severity,
+    score: float,
+    observed: float | None,
+    expected: float | None,
+    description: str,
+) -> AnomalyUpdate | None:
+    """Record a new point of an open incident; an update only if it matters."""
+    inc = incident(state)
+    if inc is None:
+        return None
+    if _RANK[severity.value] < _RANK[str(inc["severity"])]:
+        # Severity only escalates while open: a value wobbling around the critical level
+        # would otherwise resolve and re-open the alert's label set every few minutes.
+        severity = Severity(str(inc["severity"]))
+    changed = severity.value != inc["severity"] or (
+        score - float(cast(float, inc["score"])) >= UPDATE_SCORE_STEP
+    )
+    if not changed:
+        return None
+    inc.update(
+        updated_ms=obs.ts_ms,
+        severity=severity.value,
+        score=score,
+        observed=observed,
+        expected=expected,
+        description=description,
+    )
+    return _update(obs, detector, inc, AnomalyState.OPEN, None, description)
+
+
+def resolve_incident(
+    state: State, obs: Observation, detector: str, *, ended_ms: int, description: str
+) -> AnomalyUpdate | None:
+    """Close the open incident (if any) as of ``ended_ms``."""
+    inc = incident(state)
+    if inc is None:
+        return None
+    state["incident"] = None
+    inc["updated_ms"] = max(int(cast(int, inc["updated_ms"])), obs.ts_ms)
+    ended = max(ended_ms, int(cast(int, inc["started_ms"])))
+    return _update(obs, detector, inc, AnomalyState.RESOLVED, ended, description)

@@ -1,0 +1,233 @@
+"""The seasonal detector: an hour-of-week baseline with a robust spread, per (entity, metric).
+
+Three baselines share one state, each a list of buckets (mean, mean absolute
+deviation, count) updated by a robust EWMA:
+
+- ``w``: hour of week (168 buckets), used once the series has ``warmup_days`` of history;
+- ``p``: hour of day by day type, weekday or weekend (48), the profile used during warm-up;
+- ``h``: hour of day on holidays (24). Holidays only ever learn and score against this
+  one, so Tết neither alerts against an ordinary Tuesday nor teaches it.
+
+A bucket is trusted only with enough points (two days of that hour for ``p`` and
+``h``, one week for ``w``); an untrusted point scores 0, so a new sensor, a first
+weekend or a first holiday cannot page anyone. Updates are Huber-clipped and their
+weight is spread over an hour's points, so one bad hour moves next week's baseline
+by a fraction of a spread, never by the size of the anomaly.
+
+Opening needs ``open_points`` consecutive points at ``open_score`` or more, resolving
+``resolve_points`` at ``resolve_score`` or less (hysteresis).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from functools import lru_cache
+from typing import cast
+from zoneinfo import ZoneInfo
+
+from schemas.results import Severity
+from streams.detect.lifecycle import incident, open_incident, resolve_incident, touch_incident
+from streams.detect.model import AnomalyUpdate, Observation, State
+from streams.detect.params import SEASONAL, SeasonalParams
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+MAD_TO_SIGMA = 1.25  # mean absolute deviation × 1.25 ≈ σ for normal noise
+_SIZES = {"w": 168, "p": 48, "h": 24}
+_TRUSTED_DAYS = {"w": 1, "p": 2, "h": 2}
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _buckets(state: State, family: str) -> tuple[list[float], list[float], list[float]]:
+    size = _SIZES[family]
+    if family not in state:
+        state[family] = [0.0] * size
+        state[family + "d"] = [0.0] * size
+        state[family + "n"] = [0.0] * size
+    return (
+        cast(list[float], state[family]),
+        cast(list[float], state[family + "d"]),
+        cast(list[float], state[family + "n"]),
+    )
+
+
+def _slot(family: str, local: datetime) -> tuple[int, int]:
+    """(bucket, neighbour bucket for interpolation) of ``local`` in ``family``."""
+    hour = local.hour
+    step = 1 if local.minute >= 30 else -1
+    if family == "w":
+        base = local.weekday() * 24
+        return base + hour, (base + hour + step) % 168
+    offset = 24 if family == "p" and local.weekday() >= 5 else 0
+    return offset + hour, offset + (hour + step) % 24
+
+
+def _predict(
+    state: State, family: str, local: datetime, need: float, params: SeasonalParams
+) -> tuple[float, float] | None:
+    mean, dev, count = _buckets(state, family)
+    i, j = _slot(family, local)
+    if count[i] < need:
+        return None
+    m, d = mean[i], dev[i]
+    if count[j] >= need:
+        # Bucket means describe the middle of their hour; interpolating towards the
+        # neighbour follows a rush-hour ramp instead of stepping at the full hour.
+        w = abs(local.minute + local.second / 60 - 30) / 60
+        m = (1 - w) * m + w * mean[j]
+        d = (1 - w) * d + w * dev[j]
+    spread = max(MAD_TO_SIGMA * d, params.rel_spread_floor * abs(m), params.abs_spread_floor)
+    return m, spread
+
+
+def _learn(
+    state: State, family: str, local: datetime, x: float, pph: float, params: SeasonalParams
+) -> None:
+    mean, dev, count = _buckets(state, family)
+    i, _ = _slot(family, local)
+    n = count[i] + 1
+    count[i] = n
+    if n == 1:
+        mean[i], dev[i] = x, 0.0
+        return
+    # A cumulative average while the bucket fills (its first hour), then an EWMA whose
+    # weight per point is alpha spread over the hour's points: the baseline forgets
+    # in days or weeks, whatever the sampling period.
+    a = max(1.0 / n, params.alpha / pph)
+    r = x - mean[i]
+    if n > pph:
+        limit = params.huber_c * max(
+            MAD_TO_SIGMA * dev[i], params.rel_spread_floor * abs(mean[i]), params.abs_spread_floor
+        )
+        r = max(-limit, min(limit, r))
+    mean[i] += a * r
+    dev[i] += a * (abs(r) - dev[i])
+
+
+def _score(x: float, m: float, spread: float, params: SeasonalParams) -> float:
+    diff = x - m
+    if (params.direction == "up" and diff < 0) or (params.direction == "down" and diff > 0):
+        return 0.0
+    score = 1.0 - math.exp(-abs(diff) / spread / params.z_scale)
+    if params.min_ratio is not None:
+        big_enough = x >= params.min_ratio * m if diff >= 0 else x * params.min_ratio <= m
+        if not big_enough:
+            score = min(score, params.resolve_score)
+    if params.min_value is not None and (x if diff >= 0 else m) < params.min_value:
+        # Quiet hours: 2 scans instead of 0.3 is improbable, and no surge.
+        score = min(score, params.resolve_score)
+    return score
+
+
+def observe_seasonal(
+    state: State,
+    obs: Observation,
+    params: SeasonalParams,
+    *,
+    timezone: str,
+    holiday: bool,
+) -> tuple[list[AnomalyUpdate], float]:
+    """Score one point against its baseline, learn from it, run the lifecycle."""
+    last = cast(int | None, state.get("last"))
+    if last is not None and obs.ts_ms <= last:
+        return [], 0.0  # re-emitted or out of order: learned once already
+    first = int(cast(int, state.setdefault("first", obs.ts_ms)))
+    gap = float(cast(float, state.get("gap") or 0.0))
+    if last is not None:
+        step = float(obs.ts_ms - last)
+        # The sampling period, robust to gaps in the data: one long silence must not
+        # make a 1-minute series look hourly.
+        gap = step if gap == 0 else gap + 0.1 * (min(max(step, gap / 4), gap * 4) - gap)
+        state["gap"] = gap
+    state["last"] = obs.ts_ms
+    pph = max(1.0, HOUR_MS / gap) if gap > 0 else 1.0
+    local = datetime.fromtimestamp(obs.ts_ms / 1000, _zone(timezone))
+    history = obs.ts_ms - first
+
+    prediction: tuple[float, float] | None = None
+    if holiday:
+        prediction = _predict(state, "h", local, _TRUSTED_DAYS["h"] * pph, params)
+    else:
+        if history >= params.warmup_days * DAY_MS:
+            prediction = _predict(state, "w", local, _TRUSTED_DAYS["w"] * pph, params)
+        if prediction is None and history >= params.min_history_days * DAY_MS:
+            prediction = _predict(state, "p", local, _TRUSTED_DAYS["p"] * pph, params)
+    score = 0.0 if prediction is None else _score(obs.value, *prediction, params)
+
+    for family in ("h",) if holiday else ("w", "p"):
+        _learn(state, family, local, obs.value, pph, params)
+
+    expected = None if prediction is None else prediction[0]
+    return _lifecycle(state, obs, params, score, expected, last), score
+
+
+def _lifecycle(
+    state: State,
+    obs: Observation,
+    params: SeasonalParams,
+    score: float,
+    expected: float | None,
+    last: int | None,
+) -> list[AnomalyUpdate]:
+    severity = Severity.CRITICAL if score >= params.critical_score else Severity.WARNING
+    what = (
+        f"seasonal: {obs.metric} {obs.value:.4g}"
+        + (f", expected about {expected:.4g}" if expected is not None else "")
+        + f" ({obs.entity_kind} {obs.entity_id}), score {score:.2f}"
+    )
+    last_ms = obs.ts_ms if last is None else last
+    if incident(state) is None:
+        if score < params.open_score:
+            state["hot"], state["hot_since"] = 0, None
+            return []
+        hot = int(cast(int, state.get("hot") or 0)) + 1
+        state["hot"] = hot
+        if state.get("hot_since") is None:
+            state["hot_since"] = last_ms  # the run began where the last normal point ended
+        if hot < params.open_points:
+            return []
+        started = int(cast(int, state["hot_since"]))
+        state["hot"], state["hot_since"], state["cool"], state["cool_since"] = 0, None, 0, None
+        return [
+            open_incident(
+                state,
+                obs,
+                SEASONAL,
+                started_ms=started,
+                severity=severity,
+                score=score,
+                observed=obs.value,
+                expected=expected,
+                description=what,
+            )
+        ]
+    if score > params.resolve_score:
+        state["cool"], state["cool_since"] = 0, None
+        touched = touch_incident(
+            state,
+            obs,
+            SEASONAL,
+            severity=severity,
+            score=score,
+            observed=obs.value,
+            expected=expected,
+            description=what,
+        )
+        return [touched] if touched else []
+    cool = int(cast(int, state.get("cool") or 0)) + 1
+    state["cool"] = cool
+    if state.get("cool_since") is None:
+        state["cool_since"] = last_ms
+    if cool < params.resolve_points:
+        return []
+    ended = int(cast(int, state["cool_since"]))
+    state["cool"], state["cool_since"] = 0, None
+    resolved = resolve_incident(
+        state, obs, SEASONAL, ended_ms=ended, description=f"{what}: back to normal"
+    )
+    return [resolved] if resolved else []

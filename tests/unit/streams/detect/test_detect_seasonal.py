@@ -1,0 +1,142 @@
+"""The seasonal detector: warm-up, hysteresis, holidays, weekends, scores in 0..1."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import date, timedelta
+
+import pytest
+from detect_helpers import DAY, MINUTE, MONDAY, json_round_trip, obs, run
+
+from schemas.results import AnomalyState
+from streams.detect import DetectorParams, DetectorSuite, Observation
+
+pytestmark = pytest.mark.unit
+
+METRIC = "vehicles"  # no rule watches it: the seasonal detector is the default
+
+
+def level(minute_of_week: int) -> float:
+    """Rush hours at 7:30 and 17:30, quieter weekends."""
+    hour = (minute_of_week % 1440) / 60
+    base = (
+        100
+        + 60 * math.exp(-(((hour - 7.5) / 1.2) ** 2))
+        + 80 * math.exp(-(((hour - 17.5) / 1.5) ** 2))
+    )
+    return base * (0.7 if minute_of_week // 1440 % 7 >= 5 else 1.0)
+
+
+def series(
+    days: float, *, seed: int = 1, step_min: int = 5, bump: dict[int, float] | None = None
+) -> list[Observation]:
+    rnd = random.Random(seed)
+    bump = bump or {}
+    out = []
+    for i in range(int(days * 1440 / step_min)):
+        minute = (i + 1) * step_min
+        value = level(minute) + rnd.gauss(0, 6) + bump.get(minute, 0.0)
+        out.append(obs(METRIC, MONDAY + minute * MINUTE, value, kind="segment", entity="S1"))
+    return out
+
+
+def bump_at(day: float, hours: float, size: float, step_min: int = 5) -> dict[int, float]:
+    start = int(day * 1440) // step_min * step_min
+    return {m: size for m in range(start, start + int(hours * 60) + 1, step_min)}
+
+
+def opened(seen: list) -> list:
+    return [(p, u) for p, u in seen if u.state is AnomalyState.OPEN]
+
+
+def test_three_quiet_weeks_open_nothing() -> None:
+    _, seen = run(DetectorSuite(), series(21))
+    assert seen == []
+
+
+def test_nothing_scores_before_a_day_of_history() -> None:
+    suite = DetectorSuite()
+    states: dict = {}
+    for point in series(0.9, bump=bump_at(0.5, 2, 400)):
+        updates, score = suite.observe_scored(states, point)
+        assert updates == []
+        assert score == 0.0
+
+
+def test_daily_profile_during_warm_up_then_hour_of_week() -> None:
+    # Day 3 (a Wednesday): only the daily profile is trusted, and it is enough.
+    _, seen = run(DetectorSuite(), series(4, bump=bump_at(2.4, 1, 80)))
+    assert len(opened(seen)) == 1
+    assert opened(seen)[0][0].ts_ms - (MONDAY + int(2.4 * DAY)) <= 20 * MINUTE
+    # Day 10: the hour-of-week baseline; the same bump is found.
+    _, seen = run(DetectorSuite(), series(11, bump=bump_at(9.4, 1, 80)))
+    assert len(opened(seen)) == 1
+
+
+def test_first_weekend_is_not_an_anomaly() -> None:
+    # Weekends are 30 % quieter; with only weekdays learned, the daily profile of a
+    # weekday must not judge Saturday.
+    suite = DetectorSuite(DetectorParams())
+    _, seen = run(suite, series(8))
+    assert seen == []
+
+
+def test_one_noisy_point_pages_nobody_and_hysteresis_resolves_late() -> None:
+    points = series(10)
+    suite = DetectorSuite()
+    states, _ = run(suite, points)
+    t = points[-1].ts_ms
+    expected = level(10 * 1440)
+
+    def at(k: int, value: float) -> Observation:
+        return obs(METRIC, t + k * 5 * MINUTE, value, kind="segment", entity="S1")
+
+    states, seen = run(suite, [at(1, expected + 200), at(2, expected)], states)
+    assert seen == []  # one spike: no page
+    spikes = [at(k, expected + 200) for k in range(3, 6)]
+    states, seen = run(suite, spikes, states)
+    assert [u.state for _, u in seen] == [AnomalyState.OPEN]
+    # Back to normal for two points, then a wobble: still open (needs three quiet points).
+    states, seen = run(suite, [at(6, expected), at(7, expected), at(8, expected + 40)], states)
+    assert seen == []
+    _, seen = run(suite, [at(k, expected) for k in range(9, 12)], states)
+    assert [u.state for _, u in seen] == [AnomalyState.RESOLVED]
+
+
+def test_scores_stay_in_unit_interval() -> None:
+    suite = DetectorSuite()
+    states: dict = {}
+    for point in series(9, bump=bump_at(8.2, 3, 10_000)):
+        _, score = suite.observe_scored(states, point)
+        assert 0.0 <= score <= 1.0
+
+
+def test_a_holiday_has_its_own_baseline_and_does_not_alert() -> None:
+    # Day 9 and day 16 are holidays (say Tết) with double the usual load.
+    holidays = {9, 10, 16}
+    params = DetectorParams(
+        holidays=tuple((date(2026, 11, 2) + timedelta(days=d)).isoformat() for d in holidays)
+    )
+    load = {
+        m: level(m)
+        for d in holidays
+        for m in range(d * 1440 + 5, (d + 1) * 1440 + 1, 5)
+        if m % 1440  # the point at 00:00 belongs to the day before
+    }
+    points = series(18, bump=load)
+    _, seen = run(DetectorSuite(params), points)
+    assert seen == []
+    # Without the calendar the same load is an anomaly.
+    _, seen = run(DetectorSuite(), points)
+    assert opened(seen)
+
+
+def test_same_input_same_ids_and_state_survives_json() -> None:
+    points = series(10, bump={**bump_at(3.3, 1, 100), **bump_at(8.6, 1, -90)})
+    _, whole = run(DetectorSuite(), points)
+    cut = len(points) // 2
+    states, head = run(DetectorSuite(), points[:cut])
+    _, tail = run(DetectorSuite(), points[cut:], json_round_trip(states))
+    assert [u for _, u in whole] == [u for _, u in head + tail]
+    assert len(opened(whole)) == 2

@@ -59,11 +59,15 @@ class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
         self.sink = sink
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        if not revoked:  # called with nothing on the first join
+            return
         self.sink.revocations += 1
+        log.warning("partitions revoked (rebalance): %s", revoked)
         await self.sink.flush_before_revoke({(tp.topic, tp.partition) for tp in revoked})
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         self.sink.assignments += 1
+        log.info("partitions assigned: %d", len(assigned))
 
 
 class ClickHouseSink:
@@ -86,8 +90,24 @@ class ClickHouseSink:
         self._retry_at = 0.0
         self._backoff = config.backoff_initial_s
         self._paused = False
+        self._inflight: asyncio.Future[None] | None = None
+        self._inflight_batch: Batch | None = None
+        self._pending: Batch | None = None
         self._stopping = asyncio.Event()
-        self.consumer = AIOKafkaConsumer(
+        self.committed: dict[tuple[str, int], int] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        """The Kafka consumer (created in :meth:`start`, inside the event loop)."""
+        if self._consumer is None:
+            raise RuntimeError("sink not started")
+        return self._consumer
+
+    async def start(self) -> None:
+        """Connect and subscribe."""
+        config = self.config
+        self._consumer = AIOKafkaConsumer(
             bootstrap_servers=config.bootstrap,
             group_id=config.group_id,
             client_id=config.client_id,
@@ -97,9 +117,6 @@ class ClickHouseSink:
             heartbeat_interval_ms=max(1_000, config.session_timeout_ms // 3),
             max_poll_interval_ms=config.max_poll_interval_ms,
         )
-
-    async def start(self) -> None:
-        """Connect and subscribe."""
         await self.consumer.start()
         self.consumer.subscribe(list(self.topics), listener=_Revocations(self))
 
@@ -112,21 +129,96 @@ class ClickHouseSink:
         try:
             while not self._stopping.is_set():
                 await self.step()
-            await self._flush_until_written_or_stopped()
+            await self.drain()
         finally:
             await self.consumer.stop()
 
+    @property
+    def idle(self) -> bool:
+        """Nothing buffered, nothing being written, nothing waiting for a retry."""
+        return (
+            self._inflight is None
+            and self._pending is None
+            and not self.batch.offsets
+            and not self.batch.size
+        )
+
     async def step(self) -> None:
-        """One poll (always, to stay in the group) and, when due, one flush attempt."""
-        polled = await self.consumer.getmany(timeout_ms=200, max_records=10_000)
+        """One poll, then move the write pipeline forward without waiting for it.
+
+        Writes run in a worker thread while this loop keeps polling: a slow or
+        hanging insert must never keep us from calling poll, or Kafka would
+        consider the consumer dead after max.poll.interval.ms and rebalance.
+        """
+        polled = await self.consumer.getmany(timeout_ms=100, max_records=10_000)
         for records in polled.values():
             for record in records:
                 self._accept(record)
-        if self._paused:
-            if time.monotonic() >= self._retry_at:
-                await self.flush()
-        elif self.batch.is_due(self.config.batch_max_rows, self.config.batch_max_age_s):
-            await self.flush()
+        if self._inflight is not None and self._inflight.done():
+            await self._finish_write()
+        if self._inflight is None:
+            if self._pending is not None:
+                if time.monotonic() >= self._retry_at:
+                    self._start_write(self._pending)
+            elif self.batch.is_due(self.config.batch_max_rows, self.config.batch_max_age_s):
+                self._start_write(self.batch)
+                self.batch = Batch()
+        # Back-pressure: stop fetching while a failed batch waits, or while the next
+        # batch is already full behind a write in flight. Polling goes on regardless.
+        blocked = self._pending is not None or (
+            self._inflight is not None and self.batch.size >= self.config.batch_max_rows
+        )
+        if blocked:
+            self._pause()
+        else:
+            self._resume()
+
+    def _start_write(self, batch: Batch) -> None:
+        self._pending = None
+        self._inflight_batch = batch
+        self._inflight = asyncio.ensure_future(asyncio.to_thread(self._write, batch))
+
+    async def _finish_write(self) -> bool:
+        task, batch = self._inflight, self._inflight_batch
+        assert task is not None
+        assert batch is not None
+        self._inflight = self._inflight_batch = None
+        try:
+            await task
+        except OutageError as exc:
+            self.metrics.retries.inc()
+            self._pending = batch
+            self._retry_at = time.monotonic() + self._backoff
+            log.warning("ClickHouse write failed, retrying in %.1fs: %s", self._backoff, exc)
+            self._backoff = min(self._backoff * 2, self.config.backoff_max_s)
+            return False
+        self._backoff = self.config.backoff_initial_s
+        if batch.offsets:
+            # Only now: the rows covering these offsets are in ClickHouse.
+            await self.consumer.commit(
+                {TopicPartition(t, p): o for (t, p), o in batch.offsets.items()}
+            )
+            self.metrics.committed.inc()
+            self.committed.update(batch.offsets)
+        return True
+
+    async def flush(self) -> bool:
+        """Write everything held (in flight, pending, buffered), in order; True if all landed."""
+        if self._inflight is not None and not await self._finish_write():
+            return False
+        if self._pending is not None:
+            self._start_write(self._pending)
+            if not await self._finish_write():
+                return False
+        if self.batch.offsets or self.batch.size:
+            self._start_write(self.batch)
+            self.batch = Batch()
+            return await self._finish_write()
+        return True
+
+    async def drain(self) -> None:
+        """On shutdown: one last attempt; what is not committed is re-read next time."""
+        await self.flush()
 
     def _accept(self, record: ConsumerRecord[bytes, bytes]) -> None:
         origin = Origin(record.topic, record.partition, record.offset)
@@ -168,30 +260,6 @@ class ClickHouseSink:
         ident = f"{origin.topic}/{origin.partition}/{origin.offset}"
         self.batch.add("deadletter", deadletter_row(letter, ident, written_at), origin)
         self.metrics.dead_lettered.labels(reason=reason).inc()
-
-    async def flush(self) -> bool:
-        """Write the batch and commit its offsets; on an outage pause and schedule a retry."""
-        batch = self.batch
-        if not batch.offsets and not batch.size:
-            return True
-        try:
-            await asyncio.to_thread(self._write, batch)
-        except OutageError as exc:
-            self.metrics.retries.inc()
-            self._retry_at = time.monotonic() + self._backoff
-            log.warning("ClickHouse write failed, retrying in %.1fs: %s", self._backoff, exc)
-            self._backoff = min(self._backoff * 2, self.config.backoff_max_s)
-            self._pause()
-            return False
-        if batch.offsets:
-            await self.consumer.commit(
-                {TopicPartition(t, p): o for (t, p), o in batch.offsets.items()}
-            )
-            self.metrics.committed.inc()
-        self.batch = Batch()
-        self._backoff = self.config.backoff_initial_s
-        self._resume()
-        return True
 
     def _write(self, batch: Batch) -> None:
         written_at = _now_ms()
@@ -244,10 +312,12 @@ class ClickHouseSink:
             self.metrics.paused.set(0)
 
     async def flush_before_revoke(self, revoked: set[tuple[str, int]]) -> None:
-        """Write what we hold before losing partitions; if we cannot, forget their offsets."""
-        if self._paused or not await self.flush():
-            self.batch.drop_partitions(revoked)
+        """Write what we hold before losing partitions; if we cannot, forget their offsets.
 
-    async def _flush_until_written_or_stopped(self) -> None:
-        # On shutdown: one last attempt; uncommitted records are re-read next time.
-        await self.flush()
+        Forgotten offsets are simply not committed: the new owner re-reads those
+        records, and the tables' keys collapse whatever we did write.
+        """
+        if not await self.flush():
+            if self._pending is not None:
+                self._pending.drop_partitions(revoked)
+            self.batch.drop_partitions(revoked)

@@ -56,8 +56,10 @@ class Rejected:
 
 def is_poison(exc: BaseException) -> bool:
     """True when the failure is about the rows themselves."""
-    if isinstance(exc, ch_errors.ServerException):
-        return exc.code in _DATA_ERROR_CODES
+    if isinstance(exc, ch_errors.Error):
+        # Server-side refusals and the driver's own client-side TypeMismatchError
+        # (code 53) both carry a ClickHouse error code.
+        return getattr(exc, "code", None) in _DATA_ERROR_CODES
     # The driver serialises columns client-side: out-of-range numbers, dates the
     # type cannot hold and wrong Python types fail here, before anything is sent.
     return isinstance(exc, (struct.error, OverflowError, ValueError, TypeError, AttributeError))

@@ -1,0 +1,142 @@
+"""ClickHouse down for longer than max.poll.interval.ms: nothing lost, nothing twice, no rebalance."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from clickhouse_driver import Client
+
+from ioc.db.executors import ClickHouseExecutor
+from ioc.db.migrate import migrate
+from ioc.settings import PROJECT_ROOT, Settings
+from schemas.topics import KPI, TRAFFIC_OBS
+from tests.factories import T0, kpi, traffic
+from tests.integration.sink.harness import drive, make_sink, produce, unique_topics
+
+pytestmark = pytest.mark.integration
+
+SCRIPT = PROJECT_ROOT / "deploy" / "local" / "clickhouse.sh"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class PrivateClickHouse:
+    """A ClickHouse server of this test alone, started by the project's own script."""
+
+    data_dir: Path
+    port: int
+    http_port: int
+
+    def _run(self, verb: str) -> None:
+        env = {
+            **os.environ,
+            "IOC_DATA_DIR": str(self.data_dir),
+            "IOC_CLICKHOUSE_PORT": str(self.port),
+            "IOC_CLICKHOUSE_HTTP_PORT": str(self.http_port),
+        }
+        result = subprocess.run(
+            ["bash", str(SCRIPT), verb],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+        assert result.returncode == 0, (
+            f"clickhouse.sh {verb} failed:\n{result.stdout}\n{result.stderr}"
+        )
+
+    def start(self) -> None:
+        self._run("start")
+
+    def stop(self) -> None:
+        self._run("stop")
+
+
+@pytest.fixture
+def private_clickhouse(tmp_path: Path) -> Iterator[PrivateClickHouse]:
+    server = PrivateClickHouse(tmp_path / "stack", free_port(), free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_outage_longer_than_poll_interval_loses_nothing_and_keeps_the_group(
+    settings: Settings, private_clickhouse: PrivateClickHouse, unique: str
+) -> None:
+    executor = ClickHouseExecutor(Client(host="127.0.0.1", port=private_clickhouse.port))
+    database = "ioc"
+    migrate(executor, database)
+    specs = unique_topics(settings, unique)
+    n_events, n_kpis = 3_000, 300
+
+    def feed() -> None:
+        # Events keep flowing before, during and after the outage.
+        for batch in range(30):
+            produce(
+                settings,
+                specs[TRAFFIC_OBS].name,
+                [
+                    traffic(sensor_id=f"TS-{i % 40}", observed_at=T0 + timedelta(seconds=i))
+                    for i in range(batch * 100, (batch + 1) * 100)
+                ],
+            )
+            produce(
+                settings,
+                specs[KPI].name,
+                [kpi(entity_id=f"TS-{i}", sequence=0) for i in range(batch * 10, (batch + 1) * 10)],
+            )
+            time.sleep(0.5)
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    outage_s = settings.consumer_max_poll_interval_ms / 1000 + 3
+    restarted = threading.Event()
+
+    def outage() -> None:
+        # In its own thread: the sink's loop must keep polling while the server is away.
+        time.sleep(2)
+        private_clickhouse.stop()
+        time.sleep(outage_s)
+        private_clickhouse.start()
+        restarted.set()
+
+    def count(table: str) -> int:
+        try:
+            return int(executor.execute(f"SELECT count() FROM {database}.{table} FINAL")[0][0])
+        except Exception:
+            return -1
+
+    def done() -> bool:
+        return (
+            restarted.is_set()
+            and count("events_traffic") == n_events
+            and count("kpi_traffic") == n_kpis
+        )
+
+    sink = make_sink(settings, specs, database, f"sink-{unique}", port=private_clickhouse.port)
+    controller = threading.Thread(target=outage, daemon=True)
+    feeder.start()
+    controller.start()
+    assert drive(sink, done, timeout_s=90), (count("events_traffic"), count("kpi_traffic"))
+    feeder.join(timeout=30)
+    controller.join(timeout=30)
+    assert restarted.is_set()
+    assert count("events_traffic") == n_events
+    assert count("kpi_traffic") == n_kpis
+    assert sink.metrics.retries._value.get() > 0, "the outage was not noticed"
+    assert sink.revocations == 0, "the group rebalanced during the outage"
+    assert sink.assignments == 1

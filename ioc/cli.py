@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ioc.commands.backtest import backtest_command
+from ioc.commands.connector import app as connector_app
 from ioc.commands.sink import sink_command
 from ioc.settings import Settings
 from schemas.errors import IocError
@@ -23,6 +24,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(schemas_app, name="schemas")
+app.add_typer(connector_app, name="connector")
 app.command("sink")(sink_command)
 app.command("backtest")(backtest_command)
 
@@ -100,6 +102,75 @@ def db_migrate(
             console.print(f"applied {migration.number:04d}_{migration.name}")
     else:
         console.print("schema is up to date")
+
+
+@db_app.command("load-entities")
+def db_load_entities(
+    ctx: typer.Context,
+    profile: Annotated[str, typer.Option(help="Profile name or path")] = "binh-phuoc-2021",
+) -> None:
+    """Load the profile's areas (with ancestor paths) and entities into ClickHouse."""
+    from ioc.db.executors import ClickHouseExecutor
+    from ioc.db.maintenance import load_entities
+    from schemas.profile import load_profile
+
+    settings = _settings(ctx)
+    executor = ClickHouseExecutor.from_settings(settings)
+    try:
+        report = load_entities(executor, settings.clickhouse_database, load_profile(profile))
+    finally:
+        executor.close()
+    console.print(
+        f"loaded {report.areas} areas, {report.area_paths} area paths, {report.entities} entities"
+    )
+
+
+@db_app.command("retention")
+def db_retention(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go")] = False,
+) -> None:
+    """Drop raw-event partitions older than IOC_RAW_RETENTION_DAYS (servers without TTL)."""
+    from ioc.db.executors import ClickHouseExecutor
+    from ioc.db.maintenance import drop_expired, expired_partitions, today_local
+    from schemas.timeutil import utcnow
+
+    settings = _settings(ctx)
+    executor = ClickHouseExecutor.from_settings(settings)
+    today = today_local(utcnow())
+    db, days = settings.clickhouse_database, settings.raw_retention_days
+    try:
+        gone = (
+            expired_partitions(executor, db, days, today)
+            if dry_run
+            else drop_expired(executor, db, days, today)
+        )
+    finally:
+        executor.close()
+    verb = "would drop" if dry_run else "dropped"
+    for table, month in gone:
+        console.print(f"{verb} {table} partition {month}")
+    if not gone:
+        console.print(f"nothing older than {days} days")
+
+
+@db_app.command("erase")
+def db_erase(
+    ctx: typer.Context,
+    subject_hash: Annotated[str, typer.Option("--subject-hash", help="HMAC of the person's id")],
+) -> None:
+    """Remove one person's raw events (right to erasure); prints what was found."""
+    from ioc.db.executors import ClickHouseExecutor
+    from ioc.db.maintenance import erase_subject
+
+    settings = _settings(ctx)
+    executor = ClickHouseExecutor.from_settings(settings)
+    try:
+        found = erase_subject(executor, settings.clickhouse_database, subject_hash)
+    finally:
+        executor.close()
+    for table, n in found.items():
+        console.print(f"{table}: {n} rows erased")
 
 
 @schemas_app.command("export")

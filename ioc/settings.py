@@ -91,6 +91,40 @@ class Settings(BaseSettings):
     pii_hmac_key: SecretStr = SecretStr("change-me-local-only")
     pii_key_id: str = "k1"
 
+    # --- Connectors (sources -> Kafka) -------------------------------------------
+    # Scalars only (lists as comma-separated text): shell_env() round-trips them.
+    connector_topic_suffix: str = Field(
+        default="", description="Appended to every topic a connector writes (tests, staging)"
+    )
+    http_host: str = "127.0.0.1"
+    http_port: int = 8088
+    http_api_keys_file: str = Field(
+        default="",
+        description="JSON file of hashed API keys; empty = <data_dir>/http-api-keys.json",
+    )
+    http_max_body_bytes: int = Field(default=1_048_576, ge=1_024)
+    http_max_batch: int = Field(default=1_000, ge=1)
+    http_kafka_timeout_s: float = Field(default=10.0, gt=0)
+    http_retry_after_s: int = Field(default=5, ge=1)
+    http_idempotency_cache: int = Field(default=10_000, ge=0)
+    mqtt_client_id: str = "ioc-mqtt-bridge"
+    mqtt_traffic_topics: str = "city/traffic/+/obs"
+    mqtt_energy_topics: str = "city/energy/+/reading"
+    mqtt_reconnect_min_s: int = Field(default=1, ge=1)
+    mqtt_reconnect_max_s: int = Field(default=30, ge=1)
+    mqtt_metrics_port: int = 9481
+    outbox_consumer: str = Field(default="ioc-outbox", pattern=r"^[A-Za-z0-9_.\-]+$")
+    outbox_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]*$")
+    outbox_poll_interval_s: float = Field(default=1.0, gt=0)
+    outbox_overlap_ids: int = Field(
+        default=1_000, ge=1, description="Ids below the position re-read for late commits"
+    )
+    outbox_batch_size: int = Field(default=500, ge=1)
+    outbox_initial: Literal["snapshot", "history"] = Field(
+        default="snapshot", description="First start: open dossiers' state, or the whole history"
+    )
+    outbox_metrics_port: int = 9482
+
     @property
     def kafka_bootstrap(self) -> str:
         """``host:port`` of the broker, as every Kafka client expects it."""

@@ -1,0 +1,91 @@
+"""load-entities, retention, erasure and the read-only Grafana user, on the real server."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from clickhouse_driver import Client
+from clickhouse_driver.errors import ServerException
+
+from connectors.clickhouse_sink.rows import COLUMNS, Origin, rows_for
+from ioc.db.executors import ClickHouseExecutor
+from ioc.db.maintenance import drop_expired, erase_subject, expired_partitions, load_entities
+from ioc.settings import Settings
+from schemas.profile import load_profile
+from tests.factories import qr_scan, subject_hash
+
+pytestmark = pytest.mark.integration
+
+
+def insert(ch: ClickHouseExecutor, database: str, values: list) -> None:
+    rows = [row for i, v in enumerate(values) for _, row in rows_for(v, Origin("t", 0, i), 0)]
+    ch.insert(f"{database}.events_qr", COLUMNS["events_qr"], rows)
+
+
+def scalar(ch: ClickHouseExecutor, sql: str) -> int:
+    return int(ch.execute(sql)[0][0])
+
+
+def test_load_entities_twice_keeps_one_copy(clickhouse: ClickHouseExecutor, database: str) -> None:
+    profile = load_profile("binh-phuoc-2021")
+    first = load_entities(clickhouse, database, profile)
+    second = load_entities(clickhouse, database, profile)
+    assert first == second
+    assert scalar(clickhouse, f"SELECT count() FROM {database}.entities FINAL") == first.entities
+    assert (
+        scalar(clickhouse, f"SELECT count() FROM {database}.areas FINAL WHERE level = 'district'")
+        == 11
+    )
+    # Another profile replaces the first: the views never mix two hierarchies.
+    load_entities(clickhouse, database, load_profile("dong-nai-2025"))
+    assert (
+        scalar(clickhouse, f"SELECT count() FROM {database}.areas FINAL WHERE level = 'district'")
+        == 0
+    )
+
+
+def test_retention_drops_only_expired_months(clickhouse: ClickHouseExecutor, database: str) -> None:
+    old = qr_scan(scanned_at=datetime(2026, 1, 15, tzinfo=UTC))
+    recent = qr_scan(scanned_at=datetime(2026, 11, 20, tzinfo=UTC), subject_hash=subject_hash("x"))
+    insert(clickhouse, database, [old, recent])
+    today = date(2026, 11, 26)
+    assert expired_partitions(clickhouse, database, 90, today) == [("events_qr", "202601")]
+    assert drop_expired(clickhouse, database, 90, today) == [("events_qr", "202601")]
+    assert scalar(clickhouse, f"SELECT count() FROM {database}.events_qr") == 1
+    assert drop_expired(clickhouse, database, 90, today) == []
+
+
+def test_erase_removes_one_subject_only(clickhouse: ClickHouseExecutor, database: str) -> None:
+    target, other = subject_hash("079201000001"), subject_hash("079201000002")
+    insert(clickhouse, database, [qr_scan(subject_hash=target), qr_scan(subject_hash=other)])
+    assert erase_subject(clickhouse, database, target)["events_qr"] == 1
+    remaining = clickhouse.execute(f"SELECT subject_hash FROM {database}.events_qr")
+    assert remaining == [(other,)]
+
+
+def test_grafana_user_is_read_only_and_confined_to_ioc(
+    settings: Settings, clickhouse: ClickHouseExecutor
+) -> None:
+    from ioc.db.migrate import migrate
+
+    migrate(clickhouse, settings.clickhouse_database)
+    grafana = Client(
+        host="127.0.0.1",
+        port=settings.clickhouse_port,
+        user=settings.clickhouse_grafana_user,
+        password=settings.clickhouse_grafana_password.get_secret_value(),
+    )
+    db = settings.clickhouse_database
+    assert grafana.execute(f"SELECT count() FROM {db}.kpi_traffic_live") is not None
+    with pytest.raises(ServerException):
+        grafana.execute(f"INSERT INTO {db}.generations (generation) VALUES", [(99,)])
+    with pytest.raises(ServerException):
+        grafana.execute("CREATE TABLE default.nope (x UInt8) ENGINE = Memory")
+    clickhouse.execute("CREATE TABLE IF NOT EXISTS default.grafana_probe (x UInt8) ENGINE = Memory")
+    try:
+        with pytest.raises(ServerException) as denied:
+            grafana.execute("SELECT * FROM default.grafana_probe")
+        assert denied.value.code == 291  # DATABASE_ACCESS_DENIED, not "no such table"
+    finally:
+        clickhouse.execute("DROP TABLE IF EXISTS default.grafana_probe")

@@ -51,21 +51,20 @@ class EventProducer:
             topic, event.to_json(), key=event.key.encode(), timestamp_ms=to_ms(event.event_time)
         )
 
-    async def send_events(self, topic: str, events: Sequence[Event]) -> None:
-        """Write a batch and wait until every record is acknowledged."""
+    async def send_events(self, topic: str, events: Sequence[Event]) -> list[Any]:
+        """Write a batch and wait until every record is acknowledged; its RecordMetadata."""
         futures = [
             await self._producer.send(
                 topic, e.to_json(), key=e.key.encode(), timestamp_ms=to_ms(e.event_time)
             )
             for e in events
         ]
-        for future in futures:
-            await future
+        return [await future for future in futures]
 
-    async def send_dead_letter(self, letter: DeadLetter) -> Any:
+    async def send_dead_letter(self, letter: DeadLetter, topic: str = DEADLETTER) -> Any:
         """Dead letters are keyed by source topic and carry wall-clock timestamps."""
         return await self._producer.send_and_wait(
-            DEADLETTER,
+            topic,
             letter.model_dump_json().encode(),
             key=letter.source_topic.encode(),
             timestamp_ms=to_ms(letter.failed_at),

@@ -1,0 +1,1 @@
+"""The HTTP ingest gateway: POST events per stream, written to Kafka before the answer."""

@@ -1,0 +1,1 @@
+"""The MQTT bridge: sensor telemetry from Mosquitto to Kafka, acknowledged after Kafka."""

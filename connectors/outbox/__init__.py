@@ -1,0 +1,1 @@
+"""The dossier outbox poller: the one-stop-shop system's status history -> Kafka."""

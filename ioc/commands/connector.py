@@ -1,0 +1,274 @@
+"""``ioc connector http|mqtt|outbox|file``: the source connectors."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import orjson
+import typer
+from prometheus_client import start_http_server
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from connectors.edge import STREAMS
+from ioc.settings import Settings
+from schemas.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
+
+# Connector modules (aiohttp, paho, psycopg, aiokafka) are imported inside each command, so
+# every other `ioc` command starts without them.
+
+app = typer.Typer(help="Source connectors: sources -> Kafka.", no_args_is_help=True)
+http_app = typer.Typer(help="HTTP ingest gateway.", no_args_is_help=True)
+outbox_app = typer.Typer(help="Dossier outbox poller (PostgreSQL).", no_args_is_help=True)
+app.add_typer(http_app, name="http")
+app.add_typer(outbox_app, name="outbox")
+console = Console(stderr=True)
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    # The root callback builds Settings; sub-command contexts inherit its obj.
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+async def _serve(connector: Connector, wait: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Start, run until SIGINT/SIGTERM (or until ``wait`` returns), then stop cleanly."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await connector.start()
+    waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
+    if wait is not None:
+        waiters.append(asyncio.ensure_future(wait()))
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await connector.stop()
+
+
+def _metrics_server(connector: Connector, port: int) -> None:
+    if port:
+        start_http_server(port, addr="127.0.0.1", registry=connector.registry)
+
+
+# --- http ------------------------------------------------------------------------------
+
+
+@http_app.command("serve")
+def http_serve(
+    ctx: typer.Context,
+    port: Annotated[int | None, typer.Option(help="Listen port (default: IOC_HTTP_PORT)")] = None,
+    keys_file: Annotated[Path | None, typer.Option(help="API keys file")] = None,
+) -> None:
+    """Serve POST /v1/streams/{stream}/events, /health, /metrics, /openapi.json."""
+    from ioc.commands import connector_wiring as wire
+
+    _logging()
+    settings = _settings(ctx)
+    if keys_file is not None:
+        settings = settings.model_copy(update={"http_api_keys_file": str(keys_file)})
+    gateway = wire.gateway(settings, port=port)
+    if not len(gateway.keys):
+        console.print(f"[yellow]no API keys in {wire.keys_path(settings)}: every POST gets 401[/]")
+
+    console.print(f"gateway listening on {settings.http_host}:{port or settings.http_port}")
+    asyncio.run(_serve(gateway))
+
+
+@http_app.command("add-key")
+def http_add_key(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Option(help="The source this key writes as")],
+    streams: Annotated[str, typer.Option(help="Comma-separated streams, or *")] = "*",
+    keys_file: Annotated[Path | None, typer.Option(help="API keys file")] = None,
+) -> None:
+    """Create an API key; only its SHA-256 is stored, the key is printed once."""
+    from connectors.http.keys import add_key
+    from ioc.commands import connector_wiring as wire
+
+    path = keys_file or wire.keys_path(_settings(ctx))
+    raw = add_key(path, source, [s.strip() for s in streams.split(",") if s.strip()])
+    console.print(f"stored the hash in {path}; the key (shown once):")
+    print(raw)
+
+
+@http_app.command("openapi")
+def http_openapi() -> None:
+    """Print the gateway's OpenAPI document."""
+    from connectors.http.openapi import openapi_document
+
+    print(orjson.dumps(openapi_document(), option=orjson.OPT_INDENT_2).decode())
+
+
+@http_app.command("bench")
+def http_bench(
+    ctx: typer.Context,
+    events: Annotated[int, typer.Option(help="Events to send in total")] = 50_000,
+    batch_size: Annotated[int, typer.Option(help="Events per request")] = 100,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight")] = 8,
+) -> None:
+    """Measure accepted events/s of a gateway subprocess on fresh topics (deleted after)."""
+    from ioc.commands.connector_bench import run_bench
+
+    result = asyncio.run(run_bench(_settings(ctx), events, batch_size, concurrency))
+    console.print(result.table())
+    print(orjson.dumps(result.as_dict()).decode())
+
+
+# --- mqtt ------------------------------------------------------------------------------
+
+
+@app.command("mqtt")
+def mqtt_command(
+    ctx: typer.Context,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="/metrics port, 0 = none (default IOC_MQTT_METRICS_PORT)")
+    ] = None,
+) -> None:
+    """Bridge MQTT telemetry (QoS 1, persistent session) into Kafka."""
+    from ioc.commands import connector_wiring as wire
+
+    _logging()
+    settings = _settings(ctx)
+    bridge = wire.bridge(settings)
+    port = settings.mqtt_metrics_port if metrics_port is None else metrics_port
+    _metrics_server(bridge, port)
+    asyncio.run(_serve(bridge))
+
+
+# --- outbox ----------------------------------------------------------------------------
+
+
+@outbox_app.command("run")
+def outbox_run(
+    ctx: typer.Context,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="/metrics port, 0 = none (default IOC_OUTBOX_METRICS_PORT)")
+    ] = None,
+) -> None:
+    """Poll the dossier status history into Kafka (snapshot of open dossiers first time)."""
+    from ioc.commands import connector_wiring as wire
+
+    _logging()
+    settings = _settings(ctx)
+    poller = wire.poller(settings)
+    port = settings.outbox_metrics_port if metrics_port is None else metrics_port
+    _metrics_server(poller, port)
+
+    asyncio.run(_serve(poller, poller.wait))
+
+
+@outbox_app.command("init-db")
+def outbox_init_db(ctx: typer.Context) -> None:
+    """Create the dossier tables and the position table (deploy/postgres/*.sql; idempotent)."""
+    import psycopg
+
+    from connectors.outbox.sql import apply_ddl
+    from ioc.commands import connector_wiring as wire
+
+    settings = _settings(ctx)
+    with psycopg.connect(**wire.pg_conninfo(settings)) as conn:
+        for name in apply_ddl(conn, settings.outbox_schema):
+            console.print(f"applied {name} in schema {settings.outbox_schema}")
+
+
+@outbox_app.command("seed")
+def outbox_seed(
+    ctx: typer.Context,
+    dossiers: Annotated[int, typer.Option(help="Dossiers to create")] = 200,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 1,
+    prefix: Annotated[str, typer.Option(help="Dossier id prefix")] = "H21",
+) -> None:
+    """Write realistic dossier lifecycles through the system's own write path."""
+    import psycopg
+
+    from connectors.outbox.seed import seed as write_seed
+    from ioc.commands import connector_wiring as wire
+
+    settings = _settings(ctx)
+    with psycopg.connect(
+        **wire.pg_conninfo(settings), options=f"-c search_path={settings.outbox_schema}"
+    ) as conn:
+        rows = write_seed(
+            conn,
+            dossiers=dossiers,
+            now=utcnow(),
+            rng=random.Random(seed),  # noqa: S311  # reproducible fake data, prefix=prefix
+        )
+    console.print(f"wrote {rows} status changes of {dossiers} dossiers")
+
+
+# --- file ------------------------------------------------------------------------------
+
+
+@app.command("file")
+def file_command(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL or CSV")],
+    stream: Annotated[str, typer.Option(help=f"One of {', '.join(STREAMS)}")],
+    topic: Annotated[str | None, typer.Option(help="Target topic (default: the stream's)")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="jsonl or csv (default: suffix)")
+    ] = None,
+    mapping: Annotated[
+        list[str] | None, typer.Option("--map", help="src=dst (dotted dst nests; empty drops)")
+    ] = None,
+    rate: Annotated[float | None, typer.Option(help="At most N events/s")] = None,
+    speedup: Annotated[
+        float | None, typer.Option(help="Replay event-time spacing X times faster")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+) -> None:
+    """Replay a file into a topic; bad rows are dead-lettered with their line number."""
+    from connectors.files import FileJob, detect_format, parse_mapping
+    from ioc.commands import connector_wiring as wire
+
+    settings = _settings(ctx)
+    if fmt not in (None, "jsonl", "csv"):
+        raise typer.BadParameter("--format must be jsonl or csv")
+    job = FileJob(
+        path=path,
+        stream=stream,
+        topic=topic,
+        fmt=(fmt or detect_format(path)),  # type: ignore[arg-type]
+        mapping=parse_mapping(mapping or []),
+        rate=rate,
+        speedup=speedup,
+    )
+    connector = wire.file_connector(settings)
+    total = sum(1 for line in path.open("rb") if line.strip()) - (1 if job.fmt == "csv" else 0)
+
+    async def main() -> None:
+        await connector.start()
+        try:
+            with Progress(
+                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TimeElapsedColumn(), console=console, disable=not progress,
+            ) as bar:  # fmt: skip
+                task = bar.add_task(path.name, total=total)
+                report = await connector.run(job, lambda n: bar.advance(task, n))
+        finally:
+            await connector.stop()
+        console.print(
+            f"read {report.read}, accepted {report.accepted}, dead-lettered {report.rejected} "
+            f"in {report.seconds:.1f} s"
+        )
+
+    asyncio.run(main())

@@ -1,0 +1,155 @@
+"""Settings -> connectors. The one place that knows both (the composition root)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from connectors.edge import EdgeValidator, TimePolicy, TopicRoutes
+from connectors.files import FileConnector
+from connectors.http.gateway import GatewayConfig, HttpGateway
+from connectors.http.keys import KeyStore
+from connectors.mqtt.bridge import BridgeConfig, MqttBridge
+from connectors.outbox.poller import OutboxConfig, OutboxPoller
+from connectors.outbox.position import KafkaTail
+from connectors.pii import PiiHasher
+from connectors.producer import EventProducer
+from ioc.settings import Settings
+
+
+def hasher(settings: Settings) -> PiiHasher:
+    """The keyed hash of personal data."""
+    return PiiHasher(settings.pii_hmac_key.get_secret_value().encode(), settings.pii_key_id)
+
+
+def validator(settings: Settings) -> EdgeValidator:
+    """Edge validation with the clock-skew bound and the replay horizon from settings."""
+    policy = TimePolicy(
+        max_skew=timedelta(seconds=settings.max_clock_skew_s),
+        horizon=timedelta(days=settings.replay_horizon_days),
+    )
+    return EdgeValidator(hasher(settings), policy)
+
+
+def routes(settings: Settings) -> TopicRoutes:
+    """The registry topics, with the configured suffix (tests, staging)."""
+    return TopicRoutes.default(settings.connector_topic_suffix)
+
+
+def producer_factory(settings: Settings, client_id: str) -> Callable[[], EventProducer]:
+    """A fresh acks=all idempotent producer per connection attempt."""
+
+    def make() -> EventProducer:
+        return EventProducer(
+            settings.kafka_bootstrap,
+            client_id=client_id,
+            request_timeout_ms=settings.request_timeout_ms,
+        )
+
+    return make
+
+
+def keys_path(settings: Settings) -> Path:
+    """The API keys file: the setting, or <data_dir>/http-api-keys.json."""
+    if settings.http_api_keys_file:
+        return Path(settings.http_api_keys_file)
+    return Path(settings.data_dir) / "http-api-keys.json"
+
+
+def gateway(
+    settings: Settings, *, registry: CollectorRegistry | None = None, port: int | None = None
+) -> HttpGateway:
+    """The HTTP ingest gateway."""
+    config = GatewayConfig(
+        host=settings.http_host,
+        port=settings.http_port if port is None else port,
+        max_body_bytes=settings.http_max_body_bytes,
+        max_batch=settings.http_max_batch,
+        kafka_timeout_s=settings.http_kafka_timeout_s,
+        retry_after_s=settings.http_retry_after_s,
+        idempotency_cache=settings.http_idempotency_cache,
+    )
+    return HttpGateway(
+        config=config,
+        keys=KeyStore.load(keys_path(settings)),
+        validator=validator(settings),
+        routes=routes(settings),
+        producer_factory=producer_factory(settings, "ioc-http-gateway"),
+        registry=registry,
+    )
+
+
+def _patterns(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+def bridge(settings: Settings, *, registry: CollectorRegistry | None = None) -> MqttBridge:
+    """The MQTT bridge."""
+    config = BridgeConfig(
+        host="127.0.0.1",
+        port=settings.mosquitto_port,
+        client_id=settings.mqtt_client_id,
+        topics={
+            "traffic": _patterns(settings.mqtt_traffic_topics),
+            "energy": _patterns(settings.mqtt_energy_topics),
+        },
+        reconnect_min_s=settings.mqtt_reconnect_min_s,
+        reconnect_max_s=settings.mqtt_reconnect_max_s,
+    )
+    return MqttBridge(
+        config=config,
+        validator=validator(settings),
+        routes=routes(settings),
+        producer_factory=producer_factory(settings, "ioc-mqtt-bridge"),
+        registry=registry,
+    )
+
+
+def pg_conninfo(settings: Settings) -> dict[str, Any]:
+    """Psycopg keywords for the dossier database."""
+    return {
+        "host": "127.0.0.1",
+        "port": settings.postgres_port,
+        "user": settings.postgres_user,
+        "password": settings.postgres_password.get_secret_value(),
+        "dbname": settings.postgres_database,
+        "connect_timeout": 5,
+    }
+
+
+def poller(settings: Settings, *, registry: CollectorRegistry | None = None) -> OutboxPoller:
+    """The dossier outbox poller."""
+    config = OutboxConfig(
+        conninfo=pg_conninfo(settings),
+        schema=settings.outbox_schema,
+        consumer=settings.outbox_consumer,
+        poll_interval_s=settings.outbox_poll_interval_s,
+        overlap_ids=settings.outbox_overlap_ids,
+        batch_size=settings.outbox_batch_size,
+        initial=settings.outbox_initial,
+        kafka_timeout_s=settings.request_timeout_ms / 1_000,
+    )
+    return OutboxPoller(
+        config=config,
+        validator=validator(settings),
+        routes=routes(settings),
+        producer_factory=producer_factory(settings, "ioc-outbox-poller"),
+        tail_factory=lambda: KafkaTail(settings.kafka_bootstrap, client_id="ioc-outbox-tail"),
+        registry=registry,
+    )
+
+
+def file_connector(
+    settings: Settings, *, registry: CollectorRegistry | None = None
+) -> FileConnector:
+    """The file replay connector."""
+    return FileConnector(
+        validator=validator(settings),
+        routes=routes(settings),
+        producer_factory=producer_factory(settings, "ioc-file-connector"),
+        registry=registry,
+    )

@@ -24,6 +24,8 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(schemas_app, name="schemas")
+bench_app = typer.Typer(help="Measurements (make bench).", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
 app.add_typer(connector_app, name="connector")
 app.command("sink")(sink_command)
 app.command("backtest")(backtest_command)
@@ -171,6 +173,21 @@ def db_erase(
         executor.close()
     for table, n in found.items():
         console.print(f"{table}: {n} rows erased")
+
+
+@bench_app.command("sink-load")
+def bench_sink_load(
+    ctx: typer.Context,
+    rows: Annotated[int, typer.Option(help="Traffic events to pre-load")] = 1_000_000,
+) -> None:
+    """Rows/s the sink writes: pre-load N traffic events, time the sink until all are in."""
+    from ioc.bench.sink_load import run
+
+    result = run(_settings(ctx), rows)
+    console.print(
+        f"sink wrote {result.rows:,} rows in {result.sink_s:.1f} s = "
+        f"[bold]{result.rows_per_s:,.0f} rows/s[/bold] (pre-load took {result.produce_s:.1f} s)"
+    )
 
 
 @schemas_app.command("export")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Mapping
 
 import typer
 from clickhouse_driver import Client
@@ -15,10 +16,15 @@ from connectors.clickhouse_sink.rows import TOPIC_MODELS
 from connectors.clickhouse_sink.sink import ClickHouseSink, SinkConfig
 from connectors.clickhouse_sink.writer import TableWriter
 from ioc.settings import Settings
+from schemas.base import Contract
 
 
-def build_sink(settings: Settings, metrics: SinkMetrics | None = None) -> ClickHouseSink:
-    """Wire a sink from settings: every registry topic into database ``clickhouse_database``."""
+def build_sink(
+    settings: Settings,
+    metrics: SinkMetrics | None = None,
+    topics: Mapping[str, type[Contract]] | None = None,
+) -> ClickHouseSink:
+    """Wire a sink from settings: every registry topic (or ``topics``) into ClickHouse."""
     client = Client(
         host=settings.clickhouse_host,
         port=settings.clickhouse_port,
@@ -39,7 +45,7 @@ def build_sink(settings: Settings, metrics: SinkMetrics | None = None) -> ClickH
     return ClickHouseSink(
         config,
         TableWriter(client, settings.clickhouse_database),
-        TOPIC_MODELS,
+        TOPIC_MODELS if topics is None else topics,
         metrics or SinkMetrics(),
     )
 

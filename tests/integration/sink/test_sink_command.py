@@ -1,0 +1,66 @@
+"""`ioc sink` runs as a process: serves /metrics, writes, and stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from ioc.db.executors import ClickHouseExecutor
+from ioc.settings import Settings
+from schemas.topics import DEADLETTER
+from tests.factories import dead_letter
+from tests.integration.sink.harness import produce
+
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_ioc_sink_process(
+    settings: Settings, clickhouse: ClickHouseExecutor, database: str, unique: str
+) -> None:
+    marker = f"cmd-{unique}"
+    produce(settings, DEADLETTER, [dead_letter(source_topic=marker, offset=1)])
+    port = free_port()
+    env = {
+        **os.environ,
+        "IOC_CLICKHOUSE_DATABASE": database,
+        "IOC_SINK_GROUP_ID": f"sink-cmd-{unique}",
+        "IOC_SINK_METRICS_PORT": str(port),
+        "IOC_SINK_BATCH_MAX_AGE_S": "0.2",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ioc", "sink"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        found = 0
+        while time.monotonic() < deadline and not found:
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            found = int(
+                clickhouse.execute(
+                    f"SELECT count() FROM {database}.deadletter FINAL WHERE source_topic = '{marker}'"
+                )[0][0]
+            )
+            time.sleep(0.2)
+        assert found == 1
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        assert 'ioc_sink_rows_written_total{table="deadletter"}' in metrics
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out.decode()

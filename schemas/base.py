@@ -20,6 +20,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -30,6 +31,8 @@ from schemas.timeutil import to_utc
 # redelivered events must stay what they were.
 EVENT_ID_NAMESPACE = uuid.UUID("5b0c3f5e-7a39-4f64-9c1e-1d0c6b1f0a01")
 NIL_UUID = uuid.UUID(int=0)
+ASCII_INPUT = "ascii_input"
+"""Validation-context flag: the payload's bytes were pure ASCII (so already NFC)."""
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(to_utc)]
 """An aware timestamp, stored in UTC. Naive timestamps are rejected, never guessed."""
@@ -51,12 +54,18 @@ def derive_event_id(source: str, entity: str, event_time: datetime, sequence: in
 
 
 def _nfc(value: Any) -> Any:
+    # Hot path (every event on every consumer): return the very same object when
+    # nothing changes, and skip ASCII text, which is always NFC.
     if isinstance(value, str):
+        if value.isascii() or unicodedata.is_normalized("NFC", value):
+            return value
         return unicodedata.normalize("NFC", value)
     if isinstance(value, dict):
-        return {k: _nfc(v) for k, v in value.items()}
+        changed = {k: n for k, v in value.items() if (n := _nfc(v)) is not v}
+        return {**value, **changed} if changed else value
     if isinstance(value, list):
-        return [_nfc(v) for v in value]
+        items = [_nfc(v) for v in value]
+        return items if any(a is not b for a, b in zip(items, value, strict=True)) else value
     return value
 
 
@@ -67,9 +76,12 @@ class Contract(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _normalise_text(cls, data: Any) -> Any:
+    def _normalise_text(cls, data: Any, info: ValidationInfo) -> Any:
         # Vietnamese text arrives both composed and decomposed; joins and
         # de-duplication must not depend on which keyboard produced it.
+        # A decoder that saw pure-ASCII bytes says so: nothing to normalise.
+        if info.context and info.context.get(ASCII_INPUT):
+            return data
         return _nfc(data)
 
 

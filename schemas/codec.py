@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import ValidationError
 
-from schemas.base import Contract
+from schemas.base import ASCII_INPUT, Contract
 from schemas.errors import ContractError
 
 C = TypeVar("C", bound=Contract)
@@ -38,9 +38,15 @@ def decode(model: type[C], raw: bytes | str | dict[str, Any], *, strict: bool = 
 
     ``strict`` is for connectors (unknown fields are refused); consumers stay tolerant.
     """
+    context: dict[str, bool] | None = None
     if isinstance(raw, dict):
         data = raw
     else:
+        # Pure ASCII without \u escapes decodes to ASCII strings, which are NFC
+        # already: the model may skip its normalisation pass (the hot path).
+        escaped = "\\u" in raw if isinstance(raw, str) else b"\\u" in raw
+        if raw.isascii() and not escaped:
+            context = {ASCII_INPUT: True}
         try:
             data = orjson.loads(raw)
         except (orjson.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -51,7 +57,7 @@ def decode(model: type[C], raw: bytes | str | dict[str, Any], *, strict: bool = 
         # ``extra="forbid"`` at validation time (not :func:`strict_model`): it reaches nested
         # models too, and the result is an instance of ``model`` itself, equal to a
         # tolerant decode of the same payload.
-        return model.model_validate(data, extra="forbid" if strict else None)
+        return model.model_validate(data, extra="forbid" if strict else None, context=context)
     except ValidationError as exc:
         reason, fields, message = describe(exc)
         raise ContractError(reason, message, fields) from None

@@ -1,0 +1,265 @@
+"""The processing of one source partition, record by record: pure, no Kafka, no faust.
+
+For every source record, in offset order:
+
+1. a record at or below the partition's stored offset is skipped whole — the ``meta``
+   record is written last in every batch, so everything below it is applied;
+2. a control tick advances the watermark to its timestamp (wall clock − max skew);
+3. anything that does not decode or validate is dead-lettered and counted, never raised;
+4. a duplicate event id (seen at a lower offset) is counted and dropped; an event behind
+   the watermark is counted as late (and, for telemetry, dropped);
+5. the domain applies the event, impossible-value checks run, the watermark advances,
+   and every window it closes is emitted and fed to the detectors;
+6. when the watermark enters a new minute, silence is checked for the partition's
+   expected entities.
+
+The same engine runs in the faust worker and, with a dict for state, in tests and
+offline tools.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import orjson
+
+from schemas.codec import decode
+from schemas.errors import ContractError
+from schemas.results import Anomaly, DeadLetter, KpiRecord, WindowSize
+from schemas.timeutil import to_ms
+from schemas.topics import CONTROL_HEADER
+from streams import dq
+from streams.deadletter import dead_letter
+from streams.detect import DetectorSuite, observations_from_kpi
+from streams.detection import Detection
+from streams.kpi.base import DomainLogic, KpiContext
+from streams.state import META, PartitionState, Record
+from streams.windows import MINUTE_MS, drop_at, window_bounds
+
+log = logging.getLogger(__name__)
+
+ID_PREFIX = "id|"
+TICK = b"tick"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """One record of a source topic, as the worker received it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    def control(self) -> bytes | None:
+        """The control header's value, if this is a control record."""
+        for name, value in self.headers:
+            if name == CONTROL_HEADER:
+                return value or b""
+        return None
+
+
+@dataclass
+class Outputs:
+    """What processing produced, in production order."""
+
+    kpis: list[KpiRecord] = field(default_factory=list)
+    anomalies: list[Anomaly] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+
+    def extend(self, other: Outputs) -> None:
+        """Append another batch of outputs."""
+        self.kpis += other.kpis
+        self.anomalies += other.anomalies
+        self.dead_letters += other.dead_letters
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything a partition engine needs besides its state."""
+
+    kpi: KpiContext
+    producer: str
+    max_skew_ms: int
+    replay_horizon_ms: int
+    suite: DetectorSuite | None = None
+
+
+class PartitionEngine:
+    """One (domain, partition): state records in, results out."""
+
+    def __init__(
+        self,
+        logic_type: type[DomainLogic],
+        config: EngineConfig,
+        partition: int,
+        records: Iterable[tuple[str, Record]] = (),
+        *,
+        partition_of: Callable[[str], int] | None = None,
+        expected: list[tuple[str, str, str, int]] | None = None,
+    ) -> None:
+        self.config = config
+        self.state = PartitionState(partition, records)
+        self.logic = logic_type(config.kpi, self.state)
+        self.partition = partition
+        self.partition_of = partition_of
+        self.expected = expected or []
+        self.detection = (
+            Detection(self.state, config.suite, config.kpi.generation) if config.suite else None
+        )
+        self.lateness_ms = config.kpi.lateness_ms
+
+    # --- lifecycle ----------------------------------------------------------------
+
+    def start(self) -> Outputs:
+        """After recovery: re-emit the closed windows the state still holds."""
+        return Outputs(kpis=self.logic.load(self.watermark))
+
+    def drain(self) -> list[tuple[str, Record | None]]:
+        """The batch's state writes, in the order they must reach the changelog."""
+        return self.state.drain()
+
+    @property
+    def watermark(self) -> int | None:
+        """Max event time seen − allowed lateness (None before the first record)."""
+        wm = self.state.meta.get("wm")
+        return None if wm is None else int(wm)
+
+    @property
+    def offset(self) -> int:
+        """The last source offset applied."""
+        return int(self.state.meta.get("o", -1))
+
+    # --- processing -----------------------------------------------------------------
+
+    def process(self, record: SourceRecord, *, lag_high: bool = False) -> Outputs:
+        """Apply one source record (never raises on bad input)."""
+        out = Outputs()
+        meta = self.state.meta
+        if record.offset <= int(meta.get("o", -1)):
+            return out  # applied before a crash: meta is the last write of a batch
+        self.state.cursor.begin(record.offset)
+        control = record.control()
+        if control is None:
+            self._data(record, out, lag_high)
+        elif control == TICK and record.timestamp_ms is not None:
+            self._advance(record.timestamp_ms, out, lag_high)
+        meta["o"] = record.offset
+        self.state.put(META, meta)
+        return out
+
+    def _invalid(self, record: SourceRecord, reason: str, error: str, out: Outputs) -> None:
+        source = dq.UNKNOWN_SOURCE
+        try:
+            payload = orjson.loads(record.value or b"")
+            if isinstance(payload, dict):
+                source = dq.source_name(payload.get("source"))
+        except orjson.JSONDecodeError:
+            pass  # no source to name: counted under "unknown"
+        dq.count(self.state, source, dq.Outcome.INVALID, record.offset, reason=reason)
+        out.dead_letters.append(
+            dead_letter(
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                value=record.value,
+                reason=reason,
+                error=error,
+                producer=self.config.producer,
+                failed_at=self.config.kpi.now(),
+                record_timestamp_ms=record.timestamp_ms,
+            )
+        )
+
+    def _reject(self, record: SourceRecord, event_ms: int, key: str) -> tuple[str, str] | None:
+        # Checked against the record's own timestamp, not the wall clock, so a replay
+        # rejects exactly what the live run rejected.
+        stamp = record.timestamp_ms
+        if stamp is not None and event_ms > stamp + self.config.max_skew_ms:
+            return "clock_skew", f"event time is {event_ms - stamp} ms after the record time"
+        if stamp is not None and event_ms < stamp - self.config.replay_horizon_ms:
+            return "too_old", "event time is older than the replay horizon"
+        if self.partition_of is not None and self.partition_of(key) != record.partition:
+            return (
+                "wrong_partition",
+                f"key {key!r} belongs to partition {self.partition_of(key)} (murmur2); "
+                "produce with the murmur2 partitioner",
+            )
+        return None
+
+    def _data(self, record: SourceRecord, out: Outputs, lag_high: bool) -> None:
+        if record.value is None:
+            self._invalid(record, "invalid_json", "empty record value", out)
+            return
+        try:
+            event = decode(self.logic.model, record.value)
+        except ContractError as exc:
+            self._invalid(record, exc.reason, str(exc), out)
+            return
+        event_ms = to_ms(event.event_time)
+        rejected = self._reject(record, event_ms, event.key)
+        if rejected is not None:
+            self._invalid(record, *rejected, out)
+            return
+        offset = record.offset
+        id_key = ID_PREFIX + str(event.event_id)
+        seen = self.state.get(id_key)
+        if seen is not None and int(seen["o"]) < offset:
+            dq.count(self.state, event.source, dq.Outcome.DUPLICATE, offset, event_ms=event_ms)
+            return
+        wm = self.watermark
+        late = self.logic.is_late(event, wm)
+        if late and self.logic.drops_late:
+            dq.count(self.state, event.source, dq.Outcome.LATE, offset, event_ms=event_ms)
+            return
+        if seen is None:
+            self.state.put(id_key, {"o": offset})
+            day_end = window_bounds(event_ms, WindowSize.D1, self.config.kpi.topology.timezone)[1]
+            # Kept until the event's largest window is dropped: a later copy is late anyway.
+            self.state.delete_after(id_key, drop_at(day_end, self.lateness_ms))
+        outcome = dq.Outcome.LATE if late else dq.Outcome.APPLIED
+        dq.count(self.state, event.source, outcome, offset, event_ms=event_ms)
+        try:
+            self._emit(self.logic.apply(event, offset, wm), out)
+            if self.detection is not None:
+                for obs in self.logic.observations(event):
+                    out.anomalies += self.detection.impossible(obs)
+                reporters = self.logic.reporters(event)
+                if reporters:
+                    self.detection.seen(reporters, event_ms)
+        except Exception as exc:  # a bug must not stop the partition; it is on record
+            log.exception("processing %s[%d]@%d failed", record.topic, record.partition, offset)
+            self._invalid(record, "processing_error", f"{type(exc).__name__}: {exc}", out)
+            return
+        self._advance(event_ms, out, lag_high)
+
+    def _advance(self, ts_ms: int, out: Outputs, lag_high: bool) -> None:
+        meta = self.state.meta
+        old = self.watermark
+        if meta.get("max") is None or ts_ms > int(meta["max"]):
+            meta["max"] = ts_ms
+            meta["wm"] = ts_ms - self.lateness_ms
+            self.state.put(META, meta)
+        wm = self.watermark
+        if wm is None or wm == old:
+            return
+        self._emit(self.logic.advance(old, wm, self.state.cursor.offset), out)
+        crossed = old is None or wm // MINUTE_MS > old // MINUTE_MS
+        if self.detection is not None and self.expected and crossed:
+            out.anomalies += self.detection.silence(self.expected, wm, lag_high)
+
+    def _emit(self, kpis: list[KpiRecord], out: Outputs) -> None:
+        out.kpis += kpis
+        if self.detection is None:
+            return
+        topology = self.config.kpi.topology
+        for kpi in kpis:
+            area = topology.area(kpi.entity_kind, kpi.entity_id)
+            for obs in observations_from_kpi(kpi, area):
+                out.anomalies += self.detection.observe(obs)

@@ -1,0 +1,163 @@
+"""Traffic KPIs per sensor and per road segment (DESIGN.md, KPIs).
+
+vehicles, flow (veh/h), intensity-weighted mean speed, mean occupancy, congestion
+index = max(0, 1 − speed / free-flow speed), level of service A–F, sensors reporting
+/ expected. Speeds are weighted by the vehicles that drove them, so the congestion
+index of a segment is ``1 − Σ speed·n / Σ free_flow·n`` — computable from additive
+parts at any area level.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from typing_extensions import override
+
+from schemas.base import Event
+from schemas.events import TrafficObservation
+from schemas.results import Domain, TrafficParts
+from schemas.timeutil import to_ms
+from streams.detect import Observation
+from streams.detect.impossible import SPEED_METRIC
+from streams.kpi.base import DomainLogic
+from streams.kpi.sums import add_count, add_sum, fold_max, fold_min, ratio, total
+from streams.state import Record
+from streams.windows import TELEMETRY_SIZES
+
+SENSOR = "sensor"
+SEGMENT = "segment"
+
+# Level of service from the travel speed as a share of free-flow speed (HCM 2010,
+# urban street facilities): A > 85 %, B > 67 %, C > 50 %, D > 40 %, E > 30 %, F ≤ 30 %.
+# ``rates`` holds floats, so the letter travels as its rank: 1 = A … 6 = F.
+LOS_BANDS: tuple[tuple[float, str], ...] = (
+    (0.85, "A"),
+    (0.67, "B"),
+    (0.50, "C"),
+    (0.40, "D"),
+    (0.30, "E"),
+)
+LOS_LETTERS = "ABCDEF"
+
+
+def level_of_service(speed_ratio: float) -> str:
+    """HCM level of service for travel speed / free-flow speed."""
+    for floor, letter in LOS_BANDS:
+        if speed_ratio > floor:
+            return letter
+    return "F"
+
+
+def _empty() -> dict[str, Any]:
+    return {}
+
+
+def add_observation(parts: dict[str, Any], ev: TrafficObservation, free_flow: float | None) -> None:
+    """Add one observation to a parts dict (sums kept exact, see :mod:`sums`)."""
+    n = ev.intensity
+    add_count(parts, "observations", 1)
+    add_count(parts, "vehicles", n)
+    counts = ev.vehicle_counts
+    add_count(parts, "motorcycles", counts.motorcycle)
+    add_count(parts, "cars", counts.car)
+    add_count(parts, "trucks", counts.truck)
+    add_count(parts, "buses", counts.bus)
+    add_sum(parts, "speed_x_vehicles", ev.average_speed_kmh * n)
+    if free_flow is not None:
+        add_sum(parts, "free_flow_x_vehicles", free_flow * n)
+    add_sum(parts, "occupancy_sum", ev.occupancy)
+    add_count(parts, "period_s_sum", ev.period_s)
+    add_count(parts, "congested_observations", 1 if ev.congested else 0)
+    fold_min(parts, "speed_min_kmh", ev.average_speed_kmh)
+    fold_max(parts, "speed_max_kmh", ev.average_speed_kmh)
+
+
+def traffic_rates(p: TrafficParts) -> dict[str, float | None]:
+    """Derived KPIs of a parts record."""
+    mean_speed = ratio(p.speed_x_vehicles, p.vehicles)
+    speed_ratio = ratio(p.speed_x_vehicles, p.free_flow_x_vehicles)
+    los = (
+        None if speed_ratio is None else float(LOS_LETTERS.index(level_of_service(speed_ratio)) + 1)
+    )
+    return {
+        "flow_veh_h": ratio(p.vehicles * 3600.0 * p.sensors_reporting, p.period_s_sum),
+        "mean_speed_kmh": mean_speed,
+        "mean_occupancy": ratio(p.occupancy_sum, p.observations),
+        "congestion_index": None if speed_ratio is None else max(0.0, 1.0 - speed_ratio),
+        "level_of_service": los,
+        "sensors_reporting_ratio": ratio(p.sensors_reporting, p.sensors_expected),
+    }
+
+
+class TrafficLogic(DomainLogic):
+    domain: ClassVar[Domain] = Domain.TRAFFIC
+    model: ClassVar[type[Event]] = TrafficObservation
+
+    @override
+    def _apply(self, event: Event, offset: int, wm: int | None) -> None:
+        assert isinstance(event, TrafficObservation)
+        ts = to_ms(event.observed_at)
+        free_flow = self.ctx.topology.free_flow(event.segment_id)
+        for size in TELEMETRY_SIZES:
+            for kind, entity_id in ((SENSOR, event.sensor_id), (SEGMENT, event.segment_id)):
+                record = self.book.window(
+                    kind, entity_id, event.segment_id, size, ts, offset, _empty, wm
+                )
+                if record is None:
+                    continue
+                add_observation(record["p"], event, free_flow)
+                if kind == SEGMENT:
+                    record.setdefault("m", {})[event.sensor_id] = 1
+
+    @override
+    def parts(self, record: Record) -> TrafficParts:
+        p = record["p"]
+        topology = self.ctx.topology
+        if record["k"] == SEGMENT:
+            reporting = len(record.get("m", {}))
+            expected = topology.expected_members(SEGMENT, record["e"])
+        else:
+            reporting = 1
+            expected = 1 if topology.is_member(SEGMENT, record["g"], record["e"]) else 0
+        return TrafficParts(
+            observations=p.get("observations", 0),
+            vehicles=p.get("vehicles", 0),
+            motorcycles=p.get("motorcycles", 0),
+            cars=p.get("cars", 0),
+            trucks=p.get("trucks", 0),
+            buses=p.get("buses", 0),
+            speed_x_vehicles=total(p.get("speed_x_vehicles")),
+            free_flow_x_vehicles=total(p.get("free_flow_x_vehicles")),
+            occupancy_sum=total(p.get("occupancy_sum")),
+            period_s_sum=p.get("period_s_sum", 0),
+            congested_observations=p.get("congested_observations", 0),
+            speed_min_kmh=p.get("speed_min_kmh"),
+            speed_max_kmh=p.get("speed_max_kmh"),
+            sensors_reporting=reporting,
+            sensors_expected=expected,
+        )
+
+    @override
+    def rates(self, parts: Any, record: Record) -> dict[str, float | None]:
+        return traffic_rates(parts)
+
+    @override
+    def observations(self, event: Event) -> list[Observation]:
+        assert isinstance(event, TrafficObservation)
+        return [
+            Observation(
+                domain=self.domain.value,
+                entity_kind=SENSOR,
+                entity_id=event.sensor_id,
+                group_id=event.segment_id,
+                area_code=self.ctx.topology.area(SENSOR, event.sensor_id),
+                metric=SPEED_METRIC,
+                ts_ms=to_ms(event.observed_at),
+                value=event.average_speed_kmh,
+            )
+        ]
+
+    @override
+    def reporters(self, event: Event) -> list[tuple[str, str]]:
+        assert isinstance(event, TrafficObservation)
+        return [(SENSOR, event.sensor_id)]

@@ -11,6 +11,10 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 def to_utc(value: datetime) -> datetime:
     """Convert an aware datetime to UTC; refuse naive ones (their zone would be a guess)."""
+    if value.tzinfo is UTC:
+        # Hot path: contracts store UTC already; utcoffset() of other tzinfo
+        # classes (pydantic's TzInfo) is a Python call worth skipping.
+        return value
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("timestamp must carry a timezone offset")
     try:

@@ -151,9 +151,13 @@ class MqttBridge(Connector):
         except UnicodeDecodeError:
             topic = "<invalid utf-8 topic>"
         item = Inbound(message.mid, message.qos, topic, bytes(message.payload), self._session)
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        self._loop.call_soon_threadsafe(self._enqueue, item)
 
     # --- asyncio side --------------------------------------------------------------
+
+    def _enqueue(self, item: Inbound) -> None:
+        self._queue.put_nowait(item)
+        self.pending.inc()
 
     async def start(self) -> None:
         """Connect to Kafka (in the background) and to the broker; start the worker."""
@@ -209,9 +213,8 @@ class MqttBridge(Connector):
                     done = True
                     break
                 items.append(nxt)
-            self.pending.set(len(items) + self._queue.qsize())
             await self._handle(self._map(_Batch(items)))
-            self.pending.set(self._queue.qsize())
+            self.pending.dec(len(items))
             if done:
                 return
 

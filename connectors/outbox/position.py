@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from schemas.errors import ServiceUnavailableError
@@ -99,26 +100,34 @@ class KafkaTail:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
+        # The consumer only knows topics it subscribed to; the admin client describes any.
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id)
         self._timeout = timeout_s
 
     async def start(self) -> None:
         """Connect; ServiceUnavailableError when Kafka does not answer."""
         try:
             await self._consumer.start()
+            await self._admin.start()
         except KafkaError as exc:
             raise ServiceUnavailableError(f"Kafka unavailable: {exc}") from exc
 
     async def stop(self) -> None:
         """Disconnect."""
         await self._consumer.stop()
+        await self._admin.close()
 
     async def _partitions(self, topics: list[str]) -> list[TopicPartition]:
-        await self._consumer.topics()  # refreshes metadata
+        # Every topic's metadata (None): naming ours could auto-create them with the
+        # broker's default partition count before the producer's first write.
+        described = await self._admin.describe_topics(None)
         found = []
-        for topic in topics:
-            for p in sorted(self._consumer.partitions_for_topic(topic) or ()):
-                found.append(TopicPartition(topic, p))
-        return found
+        for entry in described:
+            if entry["topic"] in topics and entry["error_code"] == 0:
+                found += [
+                    TopicPartition(entry["topic"], p["partition"]) for p in entry["partitions"]
+                ]
+        return sorted(found)
 
     async def end_offsets(self, topics: list[str]) -> Offsets:
         """Next offset of every partition of ``topics`` (missing topics: none)."""
@@ -167,7 +176,8 @@ class KafkaTail:
             for tp in list(pending):
                 if await self._consumer.position(tp) >= ends[tp]:
                     pending.discard(tp)
-        self._consumer.unsubscribe()
+        # Paused, not unsubscribed: aiokafka's fetcher fails once its subscription is gone.
+        self._consumer.pause(*tps)
         return Written(frozenset(event_ids), frozenset(rows))
 
 

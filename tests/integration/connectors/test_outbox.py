@@ -1,0 +1,306 @@
+"""The dossier outbox poller against real PostgreSQL and Kafka: snapshot, transfers,
+out-of-order commits, a crash between Kafka and the position, and SIGKILL mid-stream."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from kafka.partitioner.default import murmur2
+
+from connectors.edge import TopicRoutes
+from connectors.outbox import position as pos_store
+from connectors.outbox.poller import OutboxPoller
+from connectors.outbox.seed import StatusChange, record_change, seed
+from connectors.outbox.sql import OPEN_STATUSES, apply_ddl
+from ioc.commands import connector_wiring as wire
+from ioc.settings import Settings
+from schemas.timeutil import utcnow
+from tests.integration.conftest import require_port
+from tests.integration.connectors.conftest import (
+    LoopThread,
+    assert_murmur2_partitioning,
+    counter,
+    read_topic,
+    values,
+    wait_until,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def pg_settings(conn_settings: Settings, unique: str) -> Iterator[Settings]:
+    require_port(conn_settings, "postgres", conn_settings.postgres_port)
+    schema = f"it_{unique}"
+    settings = conn_settings.model_copy(
+        update={
+            "outbox_schema": schema,
+            "outbox_consumer": f"it-{unique}",
+            "outbox_poll_interval_s": 0.05,
+            "outbox_batch_size": 50,
+        }
+    )
+    with psycopg.connect(**wire.pg_conninfo(settings)) as conn:
+        apply_ddl(conn, schema)
+    yield settings
+    with psycopg.connect(**wire.pg_conninfo(settings), autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def connect(settings: Settings, **kw: Any) -> psycopg.Connection[Any]:
+    return psycopg.connect(
+        **wire.pg_conninfo(settings), options=f"-c search_path={settings.outbox_schema}", **kw
+    )
+
+
+def expected_events(settings: Settings) -> tuple[int, int]:
+    """(history rows, rows that moved a dossier to another agency)."""
+    with connect(settings) as conn:
+        rows = conn.execute("SELECT count(*) FROM dossier_status_history").fetchone()
+        moves = conn.execute(
+            """SELECT count(*) FROM (
+                 SELECT agency_code, lag(agency_code) OVER (PARTITION BY dossier_id ORDER BY id) AS prev
+                 FROM dossier_status_history) t
+               WHERE prev IS NOT NULL AND prev <> agency_code"""
+        ).fetchone()
+    assert rows is not None and moves is not None
+    return int(rows[0]), int(moves[0])
+
+
+def change(dossier: str, status: str, agency: str = "000.00.31.H10", **kw: Any) -> StatusChange:
+    now = utcnow()
+    return StatusChange(
+        dossier_id=dossier,
+        procedure_code="1.000777",
+        agency_code=agency,
+        area_code=kw.pop("area_code", "689"),
+        level=4,
+        channel="online",
+        status=status,
+        changed_at=kw.pop("changed_at", now),
+        applicant_id="070987654321",
+        received_at=now - timedelta(hours=2),
+        due_at=now + timedelta(days=3),
+        **kw,
+    )
+
+
+def start_poller(lt: LoopThread, settings: Settings) -> OutboxPoller:
+    poller = wire.poller(settings)
+    lt.run(poller.start())
+    lt.run(poller.caught_up.wait(), timeout=60)
+    return poller
+
+
+def test_snapshot_then_changes_and_a_transfer(
+    loop_thread: LoopThread, pg_settings: Settings, routes: TopicRoutes
+) -> None:
+    with connect(pg_settings) as conn:
+        seed(conn, dossiers=40, now=utcnow(), rng=random.Random(7))
+        open_rows = conn.execute(
+            "SELECT last_history_id FROM dossier WHERE status = ANY(%s)", (list(OPEN_STATUSES),)
+        ).fetchall()
+    open_ids = {int(r[0]) for r in open_rows}
+    assert open_ids, "the seed should leave some dossiers open"
+    topic = routes.topic("dossier")
+
+    poller = start_poller(loop_thread, pg_settings)
+    try:
+        snapshot = values(read_topic(pg_settings, topic))
+        assert {v["outbox_id"] for v in snapshot} == open_ids  # current state, once each
+        assert len(snapshot) == len(open_ids)
+        assert all(v["applicant_hash"] and "applicant_id" not in v for v in snapshot)
+        with connect(pg_settings) as conn:
+            record_change(conn, change("T.1", "received"))
+            record_change(conn, change("T.1", "processing"))
+            moved = record_change(
+                conn, change("T.1", "processing", "000.00.35.H10", area_code="696")
+            )
+        wait_until(
+            lambda: poller.position is not None and poller.position.last_id >= moved, 20, "T.1"
+        )
+    finally:
+        loop_thread.run(poller.stop())
+
+    records = read_topic(pg_settings, topic)
+    assert len(records) == len(open_ids) + 4  # received, processing, transferred_out + processing
+    transfer = [
+        (r, v)
+        for r, v in zip(records, values(records), strict=True)
+        if v["status"] == "transferred_out"
+    ]
+    assert len(transfer) == 1
+    record, value = transfer[0]
+    assert record.key == b"000.00.31.H10"  # keyed by the agency it left
+    assert value["area_code"] == "689"
+    assert value["outbox_id"] == moved
+    assert record.partition == (murmur2(b"000.00.31.H10") & 0x7FFFFFFF) % 3
+    assert_murmur2_partitioning(records, 3)
+
+    # A restart neither repeats the snapshot nor anything written before.
+    poller = start_poller(loop_thread, pg_settings)
+    try:
+        with connect(pg_settings) as conn:
+            last = record_change(conn, change("T.1", "completed", "000.00.35.H10", area_code="696"))
+        wait_until(
+            lambda: poller.position is not None and poller.position.last_id >= last, 20, "last"
+        )
+    finally:
+        loop_thread.run(poller.stop())
+    assert len(read_topic(pg_settings, topic)) == len(open_ids) + 5
+
+
+def test_out_of_order_commit_is_neither_lost_nor_duplicated(
+    loop_thread: LoopThread, pg_settings: Settings, routes: TopicRoutes
+) -> None:
+    poller = start_poller(loop_thread, pg_settings)
+    late_conn = connect(pg_settings)
+    try:
+        with connect(pg_settings) as conn:
+            record_change(conn, change("O.1", "received"))
+        late_conn.execute("SELECT 1")  # open the transaction record_change then joins
+        late_id = record_change(late_conn, change("O.2", "received"))  # not committed yet
+        with connect(pg_settings) as conn:
+            later_id = record_change(conn, change("O.3", "received"))
+        assert later_id > late_id
+        wait_until(
+            lambda: poller.position is not None and poller.position.last_id >= later_id, 20, "O.3"
+        )
+        late_conn.commit()  # id late_id becomes visible after a higher id was written
+        wait_until(
+            lambda: poller.position is not None and late_id in poller.position.seen_ids, 20, "O.2"
+        )
+        assert counter(poller.registry, "ioc_outbox_late_rows_total") == 1
+    finally:
+        late_conn.close()
+        loop_thread.run(poller.stop())
+    ids = sorted(v["outbox_id"] for v in values(read_topic(pg_settings, routes.topic("dossier"))))
+    assert ids == sorted([late_id, later_id, late_id - 1])
+
+
+def test_crash_after_kafka_before_position_writes_nothing_twice(
+    loop_thread: LoopThread,
+    pg_settings: Settings,
+    routes: TopicRoutes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = pg_settings.model_copy(update={"outbox_initial": "history", "outbox_batch_size": 20})
+    with connect(settings) as conn:
+        seed(conn, dossiers=30, now=utcnow(), rng=random.Random(3))
+    rows, moves = expected_events(settings)
+    real_save = pos_store.save
+    calls = {"n": 0}
+
+    async def flaky_save(conn: Any, position: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 4:  # the 3rd batch is in Kafka; its position never reaches PostgreSQL
+            raise psycopg.OperationalError("connection lost (injected)")
+        await real_save(conn, position)
+
+    monkeypatch.setattr(pos_store, "save", flaky_save)
+    poller = wire.poller(settings)
+    loop_thread.run(poller.start())
+    try:
+        wait_until(
+            lambda: poller.position is not None and len(poller.position.seen_ids) == rows,
+            60,
+            "rows",
+        )
+        assert counter(poller.registry, "ioc_outbox_errors_total") == 1
+        duplicates = counter(
+            poller.registry,
+            "ioc_connector_events_total",
+            connector="outbox",
+            stream="dossier",
+            outcome="duplicate",
+        )
+        assert duplicates > 0  # the re-read batch was recognised from the Kafka tail
+    finally:
+        loop_thread.run(poller.stop())
+    records = values(read_topic(settings, routes.topic("dossier")))
+    assert len(records) == rows + moves
+    assert len({r["event_id"] for r in records}) == rows + moves
+
+
+def test_sigkill_mid_stream_and_an_out_of_order_commit(
+    pg_settings: Settings, routes: TopicRoutes, tmp_path: Path
+) -> None:
+    settings = pg_settings.model_copy(update={"outbox_initial": "history", "outbox_batch_size": 5})
+    env = {
+        **os.environ,
+        "IOC_CONNECTOR_TOPIC_SUFFIX": settings.connector_topic_suffix,
+        "IOC_OUTBOX_SCHEMA": settings.outbox_schema,
+        "IOC_OUTBOX_CONSUMER": settings.outbox_consumer,
+        "IOC_OUTBOX_POLL_INTERVAL_S": "0.05",
+        "IOC_OUTBOX_BATCH_SIZE": "5",
+        "IOC_OUTBOX_INITIAL": "history",
+        "IOC_OUTBOX_METRICS_PORT": "0",
+    }
+    log = tmp_path / "poller.log"
+    topic = routes.topic("dossier")
+
+    def spawn() -> subprocess.Popen[bytes]:
+        with log.open("ab") as out:
+            return subprocess.Popen(
+                [sys.executable, "-m", "ioc", "connector", "outbox", "run"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def in_kafka() -> int:
+        return len(read_topic(settings, topic))
+
+    late_conn = connect(settings)
+    with connect(settings) as conn:
+        seed(conn, dossiers=5, now=utcnow(), rng=random.Random(11), prefix="A")
+        late_conn.execute("SELECT 1")
+        late_id = record_change(late_conn, change("LATE.1", "received"))  # held open
+        seed(conn, dossiers=120, now=utcnow(), rng=random.Random(12), prefix="B")
+    proc = spawn()
+    try:
+        wait_until(lambda: in_kafka() >= 100, 60, f"100 records (log: {log})")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        late_conn.commit()
+        with connect(settings) as conn:
+            seed(conn, dossiers=20, now=utcnow(), rng=random.Random(13), prefix="C")
+        rows, moves = expected_events(settings)
+        assert in_kafka() < rows + moves, "the kill should land mid-stream"
+        proc = spawn()
+        wait_until(lambda: in_kafka() >= rows + moves, 60, f"all rows (log: {log})")
+        with connect(settings) as conn:
+
+            def settled() -> bool:
+                row = conn.execute(
+                    "SELECT last_id, seen_ids FROM ioc_outbox_position WHERE consumer = %s",
+                    (settings.outbox_consumer,),
+                ).fetchone()
+                conn.commit()
+                return row is not None and len(row[1]) == rows
+
+            wait_until(settled, 30, "the position to cover every row")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, log.read_text()
+    finally:
+        late_conn.close()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    records = values(read_topic(settings, topic))
+    ids = [r["event_id"] for r in records]
+    assert len(ids) == rows + moves  # no duplicate record
+    assert len(set(ids)) == rows + moves
+    main = [r["outbox_id"] for r in records if r["status"] != "transferred_out"]
+    assert sorted(main) == list(range(1, rows + 1))  # no gap: every history id, once
+    assert late_id in main

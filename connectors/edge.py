@@ -8,6 +8,8 @@ with its personal data redacted.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import re
 import uuid
 from collections.abc import Callable, Mapping
@@ -156,10 +158,34 @@ def _scrub_strings(value: Any, hasher: PiiHasher) -> Any:
 MAX_DEAD_LETTER_PAYLOAD = 16_384
 
 
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def _readable(raw: bytes) -> str:
+    """Bytes as text a person (or the scrubber) can read, whatever the sender's encoding."""
+    text = None
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            # A BOM followed by garbage falls through to the lossy UTF-8 reading below.
+            with contextlib.suppress(UnicodeDecodeError):
+                text = raw.decode(encoding)
+            break
+    if text is None:
+        text = raw.decode("utf-8", errors="replace")
+    # NULs are what UTF-16/32 without a BOM leave between ASCII digits (and that is valid
+    # UTF-8): drop them, so an identifier in there is still seen and scrubbed.
+    return text.replace("\x00", "")
+
+
 def redact_payload(raw: Any, hasher: PiiHasher) -> str:
     """The text a dead letter stores: personal fields hashed, free text scrubbed, truncated."""
     if isinstance(raw, bytes | bytearray | memoryview):
-        text = scrub_text(bytes(raw).decode("utf-8", errors="replace"), hasher)
+        text = scrub_text(_readable(bytes(raw)), hasher)
     elif isinstance(raw, str):
         text = scrub_text(raw, hasher)
     else:

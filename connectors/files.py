@@ -19,8 +19,8 @@ from typing import Any, Literal
 import orjson
 from prometheus_client import CollectorRegistry
 
-from connectors.base import ConfigurationError, Connector
-from connectors.edge import STREAMS, EdgeValidator, TopicRoutes
+from connectors.base import ConfigurationError, Connector, ConnectorError
+from connectors.edge import STREAMS, EdgeValidator, StreamSpec, TopicRoutes
 from connectors.link import KafkaLink
 from connectors.producer import EventProducer
 from schemas.base import Event
@@ -122,6 +122,22 @@ class _Pacer:
         return due
 
 
+@dataclass(slots=True)
+class _Replay:
+    """One run's state: what is pending for the next write, and the tally."""
+
+    job: FileJob
+    spec: StreamSpec
+    topic: str
+    pacer: _Pacer = field(init=False)
+    report: FileReport = field(default_factory=FileReport)
+    events: list[Event] = field(default_factory=list)
+    letters: list[DeadLetter] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.pacer = _Pacer(self.job.rate, self.job.speedup)
+
+
 class FileConnector(Connector):
     """Replays files into Kafka; one run per call of :meth:`run`."""
 
@@ -154,77 +170,71 @@ class FileConnector(Connector):
         """Replay one file; every line is either acknowledged by Kafka or dead-lettered."""
         if job.stream not in STREAMS:
             raise ConfigurationError(f"unknown stream {job.stream!r}; one of {', '.join(STREAMS)}")
-        spec = STREAMS[job.stream]
-        topic = job.topic or self._routes.topic(job.stream)
-        pacer = _Pacer(job.rate, job.speedup)
-        report = FileReport()
+        replay = _Replay(job, STREAMS[job.stream], job.topic or self._routes.topic(job.stream))
         started = time.monotonic()
-        events: list[Event] = []
-        letters: list[DeadLetter] = []
+        try:
+            await self._replay(replay, on_progress)
+        except UnicodeDecodeError as exc:
+            # CSV is decoded as a whole stream: one bad byte stops the file, said clearly.
+            raise ConnectorError(f"{job.path}: not UTF-8 ({exc})") from None
+        replay.report.seconds = time.monotonic() - started
+        return replay.report
 
+    async def _replay(self, r: _Replay, on_progress: Callable[[int], None] | None) -> None:
         async def flush() -> None:
-            await self._write(job.stream, topic, events, letters, report)
+            await self._write(r)
             if on_progress is not None:
-                on_progress(len(events) + len(letters))
-            events.clear()
-            letters.clear()
+                on_progress(len(r.events) + len(r.letters))
+            r.events.clear()
+            r.letters.clear()
 
+        job = r.job
         for line, raw in read_records(job.path, job.fmt or detect_format(job.path)):
-            report.read += 1
+            r.report.read += 1
             try:
                 record = orjson.loads(raw) if isinstance(raw, bytes) else raw
                 if not isinstance(record, dict):
                     raise ContractError("invalid_shape", "each line must be a JSON object")
                 event = self._validator.validate(
-                    spec, apply_mapping(record, job.mapping), source=SOURCE
+                    r.spec, apply_mapping(record, job.mapping), source=SOURCE
                 )
             except orjson.JSONDecodeError:
-                letters.append(self._letter(job, topic, line, "invalid_json", "not JSON", raw))
+                r.letters.append(self._letter(r, line, "invalid_json", "not JSON", raw))
                 continue
             except ContractError as exc:
-                letters.append(self._letter(job, topic, line, exc.reason, str(exc), raw))
+                r.letters.append(self._letter(r, line, exc.reason, str(exc), raw))
                 continue
-            wait = pacer.due(event.event_time) - time.monotonic()
+            wait = r.pacer.due(event.event_time) - time.monotonic()
             if wait > 0:
                 await flush()  # what is due goes out before sleeping
                 await asyncio.sleep(wait)
-            events.append(event)
-            if len(events) + len(letters) >= job.batch_size:
+            r.events.append(event)
+            if len(r.events) + len(r.letters) >= job.batch_size:
                 await flush()
         await flush()
-        report.seconds = time.monotonic() - started
-        return report
 
-    def _letter(
-        self, job: FileJob, topic: str, line: int, reason: str, error: str, raw: Any
-    ) -> DeadLetter:
+    def _letter(self, r: _Replay, line: int, reason: str, error: str, raw: Any) -> DeadLetter:
         return self._validator.dead_letter(
-            source_topic=topic,
+            source_topic=r.topic,
             reason=reason,
-            error=f"{job.path.name} line {line}: {error}",
+            error=f"{r.job.path.name} line {line}: {error}",
             payload=raw,
             producer=SOURCE,
-            key=f"{job.path.name}:{line}",
+            key=f"{r.job.path.name}:{line}",
             offset=line,
         )
 
-    async def _write(
-        self,
-        stream: str,
-        topic: str,
-        events: list[Event],
-        letters: list[DeadLetter],
-        report: FileReport,
-    ) -> None:
+    async def _write(self, r: _Replay) -> None:
         producer = self.link.producer
         with self.metrics.produce_seconds.time():
-            if events:
-                await producer.send_events(topic, events)
-            for letter in letters:
+            if r.events:
+                await producer.send_events(r.topic, r.events)
+            for letter in r.letters:
                 await producer.send_dead_letter(letter, self._routes.deadletter)
-        report.accepted += len(events)
-        report.rejected += len(letters)
-        self.metrics.count(stream, "accepted", len(events))
-        self.metrics.count(stream, "rejected", len(letters))
-        for letter in letters:
+        r.report.accepted += len(r.events)
+        r.report.rejected += len(r.letters)
+        stream = r.spec.name
+        self.metrics.count(stream, "accepted", len(r.events))
+        self.metrics.count(stream, "rejected", len(r.letters))
+        for letter in r.letters:
             self.metrics.dead_lettered(stream, letter.reason)

@@ -73,7 +73,8 @@ def expected_events(settings: Settings) -> tuple[int, int]:
                  FROM dossier_status_history) t
                WHERE prev IS NOT NULL AND prev <> agency_code"""
         ).fetchone()
-    assert rows is not None and moves is not None
+    assert rows is not None
+    assert moves is not None
     return int(rows[0]), int(moves[0])
 
 

@@ -158,3 +158,10 @@ def test_routes_with_suffix() -> None:
     routes = TopicRoutes.default(".t1")
     assert routes.topic("qr") == "ioc.qr.scans.v1.t1"
     assert routes.deadletter == "ioc.deadletter.v1.t1"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-16-le", "utf-32-be"])
+def test_redaction_sees_through_other_encodings(encoding: str) -> None:
+    text = redact_payload(f"id {CITIZEN} plate {PLATE}".encode(encoding), HASHER)
+    assert CITIZEN not in text.replace("\x00", "")
+    assert "hmac:" in text

@@ -118,8 +118,8 @@ class Ingestor:
             return IngestResult(413, {"error": exc.reason, "message": str(exc)}, rejected=1)
         except ContractError as exc:
             if exc.reason == "empty_batch":  # nothing was sent, so nothing to dead-letter
-                body = {"accepted": 0, "rejected": 0, "error": exc.reason, "message": str(exc)}
-                return IngestResult(422, body)
+                answer = {"accepted": 0, "rejected": 0, "error": exc.reason, "message": str(exc)}
+                return IngestResult(422, answer)
             rejected = [_Rejected(0, exc, body)]
             await self._write(stream, topic, key, [], rejected)
             return self._answer(stream, [], rejected, is_batch=False)

@@ -12,6 +12,7 @@ from rich.table import Table
 from ioc.commands.backtest import backtest_command
 from ioc.commands.connector import app as connector_app
 from ioc.commands.sink import sink_command
+from ioc.commands.worker import worker_command
 from ioc.settings import Settings
 from schemas.errors import IocError
 
@@ -29,6 +30,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(connector_app, name="connector")
 app.command("sink")(sink_command)
 app.command("backtest")(backtest_command)
+app.command("worker")(worker_command)
 
 console = Console()
 

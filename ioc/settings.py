@@ -82,6 +82,26 @@ class Settings(BaseSettings):
     )
     display_timezone: str = "Asia/Ho_Chi_Minh"
 
+    # --- Stream workers (ioc worker) ---------------------------------------------
+    province_profile: str = Field(
+        default="binh-phuoc-2021", description="A shipped profile's name, or a profile file"
+    )
+    stream_app_id: str = Field(default="ioc-worker", pattern=r"^[A-Za-z0-9_.\-]+$")
+    stream_topic_suffix: str = Field(
+        default="", description="Appended to every topic a worker reads or writes (tests)"
+    )
+    stream_store: str = "memory://"
+    stream_batch_size: int = Field(default=1_000, ge=1)
+    stream_batch_within_s: float = Field(default=0.2, gt=0)
+    stream_commit_interval_s: float = Field(default=2.0, gt=0)
+    stream_tick_interval_s: float = Field(
+        default=10.0, ge=0, description="Idle partitions get a control tick this often; 0 = never"
+    )
+    stream_metrics_port: int = Field(default=9483, ge=0, description="/metrics; 0 = none")
+    dossier_retention_days: int = Field(
+        default=45, ge=1, description="A finished dossier is remembered this long"
+    )
+
     # --- Detection (thresholds, calendar and silence periods are in the profile) ------
     silence_lag_threshold_s: int = Field(
         default=60, ge=0, description="No new silence opens while consumer lag is above this"

@@ -71,12 +71,20 @@ class Outputs:
     kpis: list[KpiRecord] = field(default_factory=list)
     anomalies: list[Anomaly] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
+    """Source records by outcome: applied, late, duplicate, invalid, control."""
 
     def extend(self, other: Outputs) -> None:
         """Append another batch of outputs."""
         self.kpis += other.kpis
         self.anomalies += other.anomalies
         self.dead_letters += other.dead_letters
+        for name, n in other.outcomes.items():
+            self.outcomes[name] = self.outcomes.get(name, 0) + n
+
+    def count(self, outcome: str) -> None:
+        """One more source record with this outcome."""
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
 
 
 @dataclass(frozen=True)
@@ -147,8 +155,10 @@ class PartitionEngine:
         control = record.control()
         if control is None:
             self._data(record, out, lag_high)
-        elif control == TICK and record.timestamp_ms is not None:
-            self._advance(record.timestamp_ms, out, lag_high)
+        else:
+            out.count("control")
+            if control == TICK and record.timestamp_ms is not None:
+                self._advance(record.timestamp_ms, out, lag_high)
         meta["o"] = record.offset
         self.state.put(META, meta)
         return out
@@ -162,6 +172,7 @@ class PartitionEngine:
         except orjson.JSONDecodeError:
             pass  # no source to name: counted under "unknown"
         dq.count(self.state, source, dq.Outcome.INVALID, record.offset, reason=reason)
+        out.count(dq.Outcome.INVALID.value)
         out.dead_letters.append(
             dead_letter(
                 topic=record.topic,
@@ -212,11 +223,13 @@ class PartitionEngine:
         seen = self.state.get(id_key)
         if seen is not None and int(seen["o"]) < offset:
             dq.count(self.state, event.source, dq.Outcome.DUPLICATE, offset, event_ms=event_ms)
+            out.count(dq.Outcome.DUPLICATE.value)
             return
         wm = self.watermark
         late = self.logic.is_late(event, wm)
         if late and self.logic.drops_late:
             dq.count(self.state, event.source, dq.Outcome.LATE, offset, event_ms=event_ms)
+            out.count(dq.Outcome.LATE.value)
             return
         if seen is None:
             self.state.put(id_key, {"o": offset})
@@ -225,6 +238,7 @@ class PartitionEngine:
             self.state.delete_after(id_key, drop_at(day_end, self.lateness_ms))
         outcome = dq.Outcome.LATE if late else dq.Outcome.APPLIED
         dq.count(self.state, event.source, outcome, offset, event_ms=event_ms)
+        out.count(outcome.value)
         try:
             self._emit(self.logic.apply(event, offset, wm), out)
             if self.detection is not None:

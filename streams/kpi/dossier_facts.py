@@ -2,8 +2,9 @@
 
 Definitions (DESIGN.md, KPIs; the choices DESIGN.md leaves open are marked *):
 
-- received: the dossier's ``received_at`` falls in the period; online when its channel
-  is ``online``; digitized* when the latest status known at the period's end says so;
+- received: the dossier's ``received_at`` (from its first change that carries one)
+  falls in the period; online when that change's channel is ``online``; digitized*
+  when the latest status changed before the period's end says so;
 - finished: the first ``completed`` or ``result_returned`` falls in the period;
   late-finished: that first finishing change is after its ``due_at`` (the latest due
   date the system set, carried by the event); paid online*: its ``paid_online``;
@@ -130,19 +131,15 @@ def dossier_parts(
     counts = dict.fromkeys(COUNTS, 0)
     if not known:
         return counts, 0.0
-    received_ms = next(
-        (
-            c.received_ms
-            for c in sorted(known, key=lambda c: c.outbox_id)
-            if c.received_ms is not None
-        ),
+    receipt = next(
+        (c for c in sorted(known, key=lambda c: c.outbox_id) if c.received_ms is not None),
         None,
     )
+    received_ms = None if receipt is None else receipt.received_ms
     latest_at_end = _latest(known, end_ms)
-    if received_ms is not None and start_ms <= received_ms < end_ms:
+    if receipt is not None and received_ms is not None and start_ms <= received_ms < end_ms:
         counts["received"] = 1
-        online = max(known, key=lambda c: c.outbox_id).online
-        counts["received_online"] = int(online)
+        counts["received_online"] = int(receipt.online)
         counts["digitized"] = int(latest_at_end is not None and latest_at_end.digitized)
     hours = 0.0
     finished = _first(known, FINISHED_STATUSES)

@@ -1,0 +1,1 @@
+"""One module per domain: the faust agent, a thin loop around the pure engine."""

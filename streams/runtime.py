@@ -1,0 +1,273 @@
+"""The faust side of one domain: source records in, pure engines, results and changelog out.
+
+Order of a batch, and why:
+
+1. every record goes through its partition's :class:`~streams.engine.PartitionEngine`
+   (records of partitions this worker no longer owns are left alone: after a
+   rebalance they belong to another worker, which will see them again);
+2. KPI records, anomalies and dead letters are produced and their delivery *awaited*;
+3. only then are the state writes sent to the changelog (``meta`` last) and awaited —
+   so a changelog that says "emitted" never stands for a result that was lost;
+4. only then are the source records acked. faust commits acked offsets after
+   flushing its producer (checked: ``Consumer._commit_offsets`` awaits
+   ``producer.flush()`` first when not in a transaction), and this ordering makes
+   that flush a formality: nothing a commit covers is still in flight.
+
+At-least-once, idempotent results: a crash re-delivers records after the last
+commit, every state record skips what it already applied, and re-emitted results
+carry the version they had (DESIGN.md; faust's exactly_once is avoided for its open
+rebalance bugs, faust-streaming #323 and #502).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka.errors import KafkaError
+from faust.exceptions import ProducerSendError
+
+from schemas.timeutil import to_ms
+from streams.engine import EngineConfig, Outputs, PartitionEngine, SourceRecord
+from streams.kpi.base import DomainLogic
+from streams.metrics import StreamMetrics
+from streams.state import Record
+
+log = logging.getLogger(__name__)
+
+RETRY_MAX_S = 10.0
+
+
+@dataclass(frozen=True)
+class OutputTopics:
+    kpi: str
+    anomalies: str
+    deadletter: str
+
+
+def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
+    if not raw:
+        return ()
+    items = raw.items() if isinstance(raw, Mapping) else raw
+    return tuple((str(k), v if isinstance(v, bytes) else str(v).encode()) for k, v in items)
+
+
+def source_record(message: Any) -> SourceRecord:
+    """A faust message as the engine's plain record."""
+    stamp = message.timestamp
+    return SourceRecord(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        key=message.key,
+        value=message.value,
+        timestamp_ms=None if stamp is None else round(stamp * 1000),
+        headers=_headers(message.headers),
+    )
+
+
+class DomainRuntime:
+    """Engines per partition of one source topic, over one faust table."""
+
+    def __init__(
+        self,
+        *,
+        app: Any,
+        table: Any,
+        topic: str,
+        stream_name: str,
+        logic_type: type[DomainLogic],
+        engine_config: EngineConfig,
+        outputs: OutputTopics,
+        partition_of: Callable[[str], int],
+        expected: Callable[[int], list[tuple[str, str, str, int]]],
+        lag_threshold_s: float,
+        metrics: StreamMetrics,
+    ) -> None:
+        self.app = app
+        self.table = table
+        self.topic = topic
+        self.stream_name = stream_name
+        self.logic_type = logic_type
+        self.engine_config = engine_config
+        self.outputs = outputs
+        self.partition_of = partition_of
+        self.expected = expected
+        self.lag_threshold_s = lag_threshold_s
+        self.metrics = metrics
+        self.engines: dict[int, PartitionEngine] = {}
+        self.last_activity: dict[int, float] = {}
+
+    # --- partitions ------------------------------------------------------------------
+
+    def _prefix(self, partition: int) -> str:
+        return f"{partition}|"
+
+    def _load(self, partition: int, out: Outputs) -> PartitionEngine:
+        # The table store holds what faust recovered from the changelog (and what this
+        # process wrote since); keys carry the partition, so one scan finds ours.
+        prefix = self._prefix(partition)
+        records: list[tuple[str, Record]] = [
+            (str(k)[len(prefix) :], v)
+            for k, v in list(self.table.data.items())
+            if str(k).startswith(prefix) and v is not None
+        ]
+        engine = PartitionEngine(
+            self.logic_type,
+            self.engine_config,
+            partition,
+            records,
+            partition_of=self.partition_of,
+            expected=self.expected(partition),
+        )
+        out.extend(engine.start())
+        self.engines[partition] = engine
+        log.info(
+            "%s[%d]: loaded %d state records, watermark %s, offset %d, re-emitting %d",
+            self.stream_name,
+            partition,
+            len(records),
+            engine.watermark,
+            engine.offset,
+            len(out.kpis),
+        )
+        return engine
+
+    def revoke(self, partitions: Iterable[int]) -> None:
+        """Forget engines of partitions another worker now owns (reloaded if they return)."""
+        for partition in partitions:
+            self.engines.pop(partition, None)
+            self.last_activity.pop(partition, None)
+
+    def assigned(self, partitions: Iterable[int]) -> None:
+        """Start the idle clock of newly assigned partitions."""
+        now = time.monotonic()
+        for partition in partitions:
+            self.last_activity.setdefault(partition, now)
+
+    def owned(self) -> set[int]:
+        """Partitions of the source topic this worker is assigned."""
+        return {tp.partition for tp in self.app.consumer.assignment() if tp.topic == self.topic}
+
+    def _lag_high(self, message: Any) -> bool:
+        # Lag in time: how old the record being processed is, when more are waiting.
+        # (Idle partitions are not lagging, however old their last tick is.)
+        try:
+            highwater = self.app.consumer.highwater(message.tp)
+        except Exception:  # the metadata may not be there yet: assume no lag
+            return False
+        pending = highwater is not None and highwater > message.offset + 1
+        age_s = time.time() - (message.timestamp or time.time())
+        self.metrics.lag.labels(self.stream_name, str(message.partition)).set(
+            max(0, (highwater or 0) - message.offset - 1)
+        )
+        return bool(pending and age_s > self.lag_threshold_s)
+
+    # --- a batch ---------------------------------------------------------------------
+
+    async def handle(self, stream: Any, events: Sequence[Any]) -> None:
+        """Process a batch and ack it (see the module doc for the order)."""
+        started = time.monotonic()
+        owned = self.owned()
+        out = Outputs()
+        touched: dict[int, PartitionEngine] = {}
+        lag_high: dict[int, bool] = {}
+        for event in events:
+            message = event.message
+            partition = message.partition
+            if partition not in owned:
+                continue  # revoked mid-batch: the new owner will process it
+            self.last_activity[partition] = time.monotonic()
+            engine = self.engines.get(partition) or self._load(partition, out)
+            touched[partition] = engine
+            if partition not in lag_high:
+                lag_high[partition] = self._lag_high(message)
+            result = engine.process(source_record(message), lag_high=lag_high[partition])
+            out.extend(result)
+        await self._deliver(out)
+        await self._persist(touched)
+        for event in events:
+            await stream.ack(event)
+        self.metrics.observe_batch(self.stream_name, out, touched, time.monotonic() - started)
+
+    async def _deliver(self, out: Outputs) -> None:
+        sends: list[tuple[str, bytes, bytes, float | None]] = []
+        for kpi in out.kpis:
+            sends.append((self.outputs.kpi, kpi.key.encode(), kpi.model_dump_json().encode(), None))
+        for anomaly in out.anomalies:
+            sends.append(
+                (
+                    self.outputs.anomalies,
+                    anomaly.anomaly_id.encode(),
+                    anomaly.model_dump_json().encode(),
+                    None,
+                )
+            )
+        for letter in out.dead_letters:
+            sends.append(
+                (
+                    self.outputs.deadletter,
+                    letter.source_topic.encode(),
+                    letter.model_dump_json().encode(),
+                    to_ms(letter.failed_at) / 1000,
+                )
+            )
+        if sends:
+            await self._retrying("results", lambda: self._send_all(sends))
+
+    async def _send_all(self, sends: list[tuple[str, bytes, bytes, float | None]]) -> None:
+        producer = self.app.producer
+        futures = [
+            await producer.send(topic, key, value, None, stamp, None)
+            for topic, key, value, stamp in sends
+        ]
+        await asyncio.gather(*futures)
+
+    async def _persist(self, touched: Mapping[int, PartitionEngine]) -> None:
+        writes: list[tuple[int, str, Record | None]] = []
+        for partition, engine in touched.items():
+            prefix = self._prefix(partition)
+            for key, value in engine.drain():
+                writes.append((partition, prefix + key, value))
+        if writes:
+            await self._retrying("changelog", lambda: self._write_all(writes))
+
+    async def _write_all(self, writes: list[tuple[int, str, Record | None]]) -> None:
+        store = self.table.data
+        futures = []
+        for partition, key, value in writes:
+            # Explicit partition: the record's source partition, whatever faust's
+            # "current event" is (a batch mixes partitions).
+            if value is None:
+                store.pop(key, None)
+                futures.append(
+                    self.table.send_changelog(partition, key, None, value_serializer="raw")
+                )
+            else:
+                store[key] = value
+                futures.append(self.table.send_changelog(partition, key, value))
+        await asyncio.gather(*futures)
+
+    async def _retrying(self, what: str, attempt: Callable[[], Any]) -> None:
+        # Results and state must reach Kafka before the batch is acked; while the broker
+        # is away, wait (the consumer cannot commit either) rather than drop or crash.
+        delay = 0.2
+        while True:
+            try:
+                await attempt()
+                return
+            except (KafkaError, ProducerSendError) as exc:
+                self.metrics.send_errors.labels(self.stream_name, what).inc()
+                log.warning(
+                    "%s: sending %s failed (%s); retrying in %.1fs",
+                    self.stream_name,
+                    what,
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(RETRY_MAX_S, delay * 2)

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ioc.commands.backtest import backtest_command
 from ioc.commands.connector import app as connector_app
+from ioc.commands.simulate import simulate_command
 from ioc.commands.sink import sink_command
 from ioc.commands.worker import worker_command
 from ioc.settings import Settings
@@ -30,6 +31,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(connector_app, name="connector")
 app.command("sink")(sink_command)
 app.command("backtest")(backtest_command)
+app.command("simulate")(simulate_command)
 app.command("worker")(worker_command)
 
 console = Console()

@@ -17,13 +17,19 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date
 from enum import StrEnum
-from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from schemas.areas import AreaHierarchy
 from schemas.base import Code, Contract
@@ -210,7 +216,7 @@ _ID_FIELD: dict[EntityKind, str] = {
 class Profile(_Part):
     """A province: its areas, entities, calendar and rules. Validated as a whole."""
 
-    # Not frozen: cached_property indexes are stored on the instance.
+    # Not frozen: the entity index is cached on the instance.
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=False)
 
     name: Code = Field(description="e.g. binh-phuoc-2021; the file is <name>.json")
@@ -232,6 +238,9 @@ class Profile(_Part):
     agencies: list[Agency]
     holidays: list[Holiday]
     rules: Rules = Field(default_factory=Rules)
+    _cache: tuple[tuple[int, ...], dict[tuple[EntityKind, str], Entity]] | None = PrivateAttr(
+        default=None
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -307,13 +316,35 @@ class Profile(_Part):
         value: str = getattr(entity, _ID_FIELD[EntityKind(kind)])
         return value
 
-    @cached_property
+    def __eq__(self, other: object) -> bool:
+        # Fields only: the entity index cache is not part of a profile's value.
+        if not isinstance(other, Profile):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]
+
     def _index(self) -> dict[tuple[EntityKind, str], Entity]:
-        return {(kind, self.id_of(kind, e)): e for kind in EntityKind for e in self.entities(kind)}
+        # Cached by the identity of the entity lists, so a model_copy(update=...) that
+        # swaps a list (a test's cut-down profile) never reads a stale index.
+        key = (
+            id(self.segments),
+            id(self.sensors),
+            id(self.feeders),
+            id(self.meters),
+            id(self.checkpoints),
+            id(self.agencies),
+        )
+        if self._cache is None or self._cache[0] != key:
+            index = {
+                (kind, self.id_of(kind, e)): e for kind in EntityKind for e in self.entities(kind)
+            }
+            self._cache = (key, index)
+        return self._cache[1]
 
     def entity(self, kind: EntityKind | str, entity_id: str) -> Entity:
         """One entity by kind and id; KeyError if the profile has none."""
-        return self._index[(EntityKind(kind), entity_id)]
+        return self._index()[(EntityKind(kind), entity_id)]
 
     def group_of(self, kind: EntityKind | str, entity_id: str) -> str:
         """The Kafka key of an entity's events: its segment, feeder, check-point or agency."""
@@ -353,19 +384,22 @@ class Profile(_Part):
 
     # --- calendar -----------------------------------------------------------------
 
-    @cached_property
+    @property
     def zone(self) -> ZoneInfo:
         """The profile's local time zone."""
         return ZoneInfo(self.timezone)
 
-    @cached_property
+    @property
     def holiday_by_date(self) -> dict[date, Holiday]:
         """Holidays keyed by local date."""
         return {h.date: h for h in self.holidays}
 
     def holiday_on(self, day: date) -> Holiday | None:
         """The holiday on a local date, if any."""
-        return self.holiday_by_date.get(day)
+        for holiday in self.holidays:
+            if holiday.date == day:
+                return holiday
+        return None
 
     # --- files ----------------------------------------------------------------------
 

@@ -64,6 +64,7 @@ class Places:
         self.rng = random.Random(seed)  # noqa: S311 - placement jitter, not security
         self.leaf_level = hierarchy.levels[-1]
         self.root = next(iter(hierarchy.at_level(hierarchy.levels[0])))
+        self._paths: dict[str, dict[str, str]] = {}
 
     def find(self, name: str) -> Area:
         """The area named ``name`` (with or without its prefix); the highest level wins.
@@ -81,10 +82,10 @@ class Places:
 
     def leaves(self, area: Area) -> list[Area]:
         """The lowest-level areas under (or equal to) ``area``, by code."""
+        if not self._paths:
+            self._paths = {a.code: self.h.path(a.code) for a in self.h.at_level(self.leaf_level)}
         under = (
-            a
-            for a in self.h.at_level(self.leaf_level)
-            if any(x.code == area.code for x in self.h.ancestors(a.code))
+            a for a in self.h.at_level(self.leaf_level) if area.code in self._paths[a.code].values()
         )
         return sorted(under, key=lambda a: a.code)
 

@@ -7,6 +7,7 @@ the settings and the province profile); nothing here reads the environment.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -107,6 +108,26 @@ def make_app(config: WorkerConfig) -> faust.App:
     )
 
 
+class RecoveryGuard(logging.Handler):
+    """Stop the process when faust fails to apply a changelog record during recovery.
+
+    faust logs such a failure as a warning and carries on (``Recovery._restart_recovery``
+    catches every exception), which would leave a partition computing from partial
+    state — double counts or losses that nothing would notice. Better to die loudly:
+    a restart recovers again, and an operator sees why in the log.
+    """
+
+    def __init__(self, exit_: Callable[[int], None] = os._exit) -> None:
+        super().__init__(level=logging.WARNING)
+        self._exit = exit_
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Exit on faust's "Error in recovery" warning."""
+        if record.getMessage().startswith("Error in recovery"):
+            log.critical("table recovery failed (%s); exiting", record.getMessage())
+            self._exit(70)
+
+
 class Worker:
     """The app and its domain runtimes."""
 
@@ -125,6 +146,7 @@ class Worker:
         for domain, source in config.sources.items():
             self.runtimes[domain] = registrars[domain](self, source)
         self._hooks()
+        logging.getLogger("faust.tables.recovery").addHandler(RecoveryGuard())
 
     # --- wiring used by the agent modules ---------------------------------------------
 
@@ -135,9 +157,9 @@ class Worker:
         config = self.config
         table = self.app.Table(
             f"{domain.value}{TABLE_SUFFIX}",
+            # Keys "<partition>|<record key>" and values plain JSON: no key/value types,
+            # since faust would try ``dict.from_data`` on recovery.
             partitions=source.partitions,
-            key_type=str,  # keys are "<partition>|<record key>", values JSON dicts
-            value_type=dict,
         )
         engine_config = EngineConfig(
             kpi=KpiContext(

@@ -1,0 +1,264 @@
+"""Fixtures for the worker tests: unique topics and app ids, the real ``ioc worker``
+as a subprocess, a producer that records where every event landed, a results reader.
+
+Nothing waits with sleep: every wait polls a condition until a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from kafka import KafkaConsumer, TopicPartition
+
+from ioc.commands.worker import worker_topics
+from ioc.kafka_admin import admin_client, ensure_topics
+from ioc.settings import Settings, settings_for_tests
+from schemas.base import Event
+from schemas.results import Domain, KpiRecord
+from schemas.timeutil import to_ms
+from schemas.topics import (
+    CONTROL_HEADER,
+    DEADLETTER,
+    DOSSIER_STATUS,
+    ENERGY_READINGS,
+    KPI,
+    QR_SCANS,
+    TRAFFIC_OBS,
+)
+
+PROJECT = Path(__file__).resolve().parents[3]
+SOURCES = {
+    Domain.TRAFFIC: TRAFFIC_OBS,
+    Domain.ENERGY: ENERGY_READINGS,
+    Domain.QR: QR_SCANS,
+    Domain.DOSSIER: DOSSIER_STATUS,
+}
+
+
+def wait_for(
+    condition: Callable[[], Any], timeout_s: float, what: str, interval_s: float = 0.2
+) -> Any:
+    """Poll ``condition`` until it returns something truthy, or fail after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s}s waiting for {what}", pytrace=False)
+        time.sleep(interval_s)  # polling interval of a deadline loop, not a synchronisation
+
+
+@dataclass
+class StreamStack:
+    """One test's topics, worker settings and processes."""
+
+    settings: Settings
+    env: dict[str, str]
+    log_dir: Path
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def suffix(self) -> str:
+        return self.settings.stream_topic_suffix
+
+    def topic(self, name: str) -> str:
+        return name + self.suffix
+
+    def source(self, domain: Domain) -> str:
+        return self.topic(SOURCES[domain])
+
+    # --- processes ----------------------------------------------------------------------
+
+    def start_worker(self, name: str = "w") -> subprocess.Popen[bytes]:
+        log = (self.log_dir / f"worker-{name}-{len(self.processes)}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ioc", "worker", "--loglevel", "info"],
+            cwd=PROJECT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        self.processes.append(process)
+        return process
+
+    def kill(self, process: subprocess.Popen[bytes]) -> None:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"----- {p.name} -----\n" + p.read_text(errors="replace")[-6000:]
+            for p in sorted(self.log_dir.glob("worker-*.log"))
+        )
+
+    # --- Kafka --------------------------------------------------------------------------
+
+    def produce(self, domain: Domain, events: list[Event]) -> dict[int, list[tuple[int, Event]]]:
+        """Produce in order, keyed by group, stamped with event time; (offset, event) per partition."""
+
+        async def run() -> dict[int, list[tuple[int, Event]]]:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.settings.kafka_bootstrap, acks="all", enable_idempotence=True
+            )
+            await producer.start()
+            try:
+                futures = [
+                    await producer.send(
+                        self.source(domain),
+                        e.to_json(),
+                        key=e.key.encode(),
+                        timestamp_ms=to_ms(e.event_time),
+                    )
+                    for e in events
+                ]
+                landed: dict[int, list[tuple[int, Event]]] = {}
+                for event, future in zip(events, futures, strict=True):
+                    meta = await future
+                    landed.setdefault(meta.partition, []).append((meta.offset, event))
+                return landed
+            finally:
+                await producer.stop()
+
+        return asyncio.run(run())
+
+    def produce_ticks(self, domain: Domain, at_ms: int, partitions: int = 3) -> None:
+        """Control ticks into every partition (what an idle worker would produce)."""
+
+        async def run() -> None:
+            producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all")
+            await producer.start()
+            try:
+                for p in range(partitions):
+                    await producer.send_and_wait(
+                        self.source(domain),
+                        b"",
+                        partition=p,
+                        timestamp_ms=at_ms,
+                        headers=[(CONTROL_HEADER, b"tick")],
+                    )
+            finally:
+                await producer.stop()
+
+        asyncio.run(run())
+
+    def kcat(self, topic: str, payload: bytes, partition: int = 0) -> None:
+        """A record written by another tool (no key, produce time as timestamp)."""
+        subprocess.run(
+            ["kcat", "-P", "-b", self.settings.kafka_bootstrap, "-t", topic, "-p", str(partition)],
+            input=payload,
+            check=True,
+            timeout=30,
+        )
+
+    def read_all(self, topic: str) -> list[Any]:
+        """Every record of a topic right now (kafka-python, no group)."""
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            enable_auto_commit=False,
+            consumer_timeout_ms=300,
+        )
+        try:
+            partitions = consumer.partitions_for_topic(topic) or set()
+            tps = [TopicPartition(topic, p) for p in partitions]
+            consumer.assign(tps)
+            consumer.seek_to_beginning(*tps)
+            end = consumer.end_offsets(tps)
+            records: list[Any] = []
+            deadline = time.monotonic() + 20
+            while (
+                any(consumer.position(tp) < end[tp] for tp in tps) and time.monotonic() < deadline
+            ):
+                for batch in consumer.poll(timeout_ms=200).values():
+                    records += batch
+            return records
+        finally:
+            consumer.close()
+
+    def kpis(self) -> list[KpiRecord]:
+        return [KpiRecord.model_validate_json(r.value) for r in self.read_all(self.topic(KPI))]
+
+    def deadletters(self) -> list[dict[str, Any]]:
+        import orjson
+
+        return [orjson.loads(r.value) for r in self.read_all(self.topic(DEADLETTER))]
+
+    def committed(self) -> dict[tuple[str, int], int]:
+        """The worker group's committed offsets of the source topics."""
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=self.settings.stream_app_id,
+            enable_auto_commit=False,
+        )
+        try:
+            found = {}
+            for domain in SOURCES:
+                for p in consumer.partitions_for_topic(self.source(domain)) or ():
+                    tp = TopicPartition(self.source(domain), p)
+                    found[(tp.topic, p)] = consumer.committed(tp) or 0
+            return found
+        finally:
+            consumer.close()
+
+    def end_offsets(self) -> dict[tuple[str, int], int]:
+        consumer = KafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap)
+        try:
+            tps = [
+                TopicPartition(self.source(d), p)
+                for d in SOURCES
+                for p in consumer.partitions_for_topic(self.source(d)) or ()
+            ]
+            return {(tp.topic, tp.partition): n for tp, n in consumer.end_offsets(tps).items()}
+        finally:
+            consumer.close()
+
+
+@pytest.fixture
+def stream_stack(kafka_ready: Settings, unique: str, tmp_path: Path) -> Iterator[StreamStack]:
+    """Unique topics (created up front, so events can be produced before a worker runs)."""
+    overrides: dict[str, object] = {
+        "stream_topic_suffix": f".it-{unique}",
+        "stream_app_id": f"ioc-it-{unique}",
+        "stream_metrics_port": 0,
+        "stream_batch_size": 50,
+        "stream_batch_within_s": 0.05,
+        "stream_commit_interval_s": 0.3,
+        "stream_tick_interval_s": 0,
+        "max_clock_skew_s": 5,
+        "allowed_lateness_s": 120,
+    }
+    settings = settings_for_tests(**overrides)
+    admin = admin_client(settings)
+    try:
+        ensure_topics(admin, worker_topics(settings), profile="dev", replication_factor=1)
+    finally:
+        admin.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
+    for name, value in settings.model_dump().items():
+        if name in {"environment", *overrides} or name.startswith(("consumer_", "request_")):
+            env[f"IOC_{name.upper()}"] = str(value)
+    stack = StreamStack(settings, env, tmp_path)
+    yield stack
+    stack.stop_all()

@@ -1,0 +1,140 @@
+"""The real ``ioc worker`` on the real broker: KPIs equal the reference, bad input is
+dead-lettered, a SIGKILL and a second worker in the group change nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from typing import Any
+
+import pytest
+
+from schemas.profile import Profile, load_profile
+from schemas.results import Domain, KpiRecord
+from schemas.timeutil import to_ms
+from tests.integration.streams.conftest import StreamStack, wait_for
+from tests.unit.streams import harness, reference, scenario
+
+pytestmark = pytest.mark.integration
+
+LATENESS_MS = 120_000
+SKEW_MS = 5_000
+
+
+@cache
+def profile() -> Profile:
+    return load_profile()
+
+
+def month_end_day() -> date:
+    """The last day of a recent month, at least two days ago (midnight and month change)."""
+    today = datetime.now(tz=scenario.LOCAL).date()
+    day = today.replace(day=1) - timedelta(days=1)
+    return day if (today - day).days >= 2 else day.replace(day=1) - timedelta(days=1)
+
+
+def produce_scenario(
+    stack: StreamStack, domains: list[Domain], seed: int
+) -> dict[Domain, dict[int, list[tuple[str, Any]]]]:
+    generated = scenario.generate(
+        profile(), month_end_day(), seed=seed, lateness_s=LATENESS_MS // 1000
+    )
+    logs: dict[Domain, dict[int, list[tuple[str, Any]]]] = {}
+    for domain in domains:
+        landed = stack.produce(domain, generated.streams[domain])
+        logs[domain] = {
+            p: [("event", e) for _, e in sorted(rows, key=lambda r: r[0])]
+            for p, rows in landed.items()
+        }
+    return logs
+
+
+def expected_now(
+    domains_logs: dict[Domain, dict[int, list[tuple[str, Any]]]],
+) -> dict[tuple[str, str, str, int], reference.Expected]:
+    tick = to_ms(datetime.now(tz=UTC)) - SKEW_MS
+    found = {}
+    for domain, logs in domains_logs.items():
+        ticked = {p: [*log, ("tick", tick)] for p, log in logs.items()}
+        found.update(reference.expected_kpis(domain.value, ticked, profile(), LATENESS_MS))
+    return found
+
+
+def matches(stack: StreamStack, expected: dict[Any, reference.Expected]) -> list[str]:
+    return harness.compare(harness.latest(stack.kpis()), expected)
+
+
+def wait_until_equal(
+    stack: StreamStack, expected: dict[Any, reference.Expected], timeout_s: float
+) -> list[KpiRecord]:
+    last: list[str] = []
+
+    def equal() -> bool:
+        nonlocal last
+        last = matches(stack, expected)
+        return not last
+
+    try:
+        wait_for(equal, timeout_s, "the worker's KPIs to equal the reference", interval_s=0.5)
+    except pytest.fail.Exception:
+        print(stack.logs())
+        raise AssertionError("\n".join(last[:30])) from None
+    return stack.kpis()
+
+
+def test_worker_kpis_equal_the_reference_and_garbage_is_dead_lettered(
+    stream_stack: StreamStack,
+) -> None:
+    stack = stream_stack
+    logs = produce_scenario(stack, list(Domain), seed=21)
+    traffic = stack.source(Domain.TRAFFIC)
+    stack.kcat(traffic, b"this is not json")  # what kafka-console-producer would send
+    stack.kcat(traffic, b'{"source": "kcat", "sensor_id": "TS-1"}')  # JSON, not an observation
+    stack.env["IOC_STREAM_TICK_INTERVAL_S"] = "1"  # the worker closes windows itself
+    stack.start_worker()
+    results = wait_until_equal(stack, expected_now(logs), timeout_s=60)
+    assert not harness.conflicts(results)
+
+    letters = wait_for(
+        lambda: [d for d in stack.deadletters() if d["source_topic"] == traffic] or None,
+        20,
+        "dead letters",
+    )
+    reasons = {(d["partition"], d["reason"]) for d in letters}
+    assert (0, "invalid_json") in reasons
+    assert (0, "validation") in reasons
+    assert all(d["offset"] is not None and d["producer"] for d in letters)
+
+
+def test_sigkill_mid_stream_loses_and_doubles_nothing(stream_stack: StreamStack) -> None:
+    stack = stream_stack
+    stack.env["IOC_STREAM_BATCH_SIZE"] = "5"  # slow enough to be killed mid-stream
+    logs = produce_scenario(stack, [Domain.TRAFFIC, Domain.ENERGY, Domain.DOSSIER], seed=22)
+    ends = stack.end_offsets()
+    worker = stack.start_worker("first")
+    wait_for(lambda: len(stack.kpis()) >= 20, 60, "the first KPIs")
+    stack.kill(worker)
+    committed = stack.committed()
+    assert any(committed[tp] < ends[tp] for tp in ends if ends[tp]), (
+        "killed after the end, not mid-stream"
+    )
+
+    stack.start_worker("after-kill")
+    for domain in logs:
+        stack.produce_ticks(domain, to_ms(datetime.now(tz=UTC)) - SKEW_MS)
+    results = wait_until_equal(stack, expected_now(logs), timeout_s=60)
+    assert not harness.conflicts(results)
+
+
+def test_two_workers_in_one_group_equal_the_reference(stream_stack: StreamStack) -> None:
+    stack = stream_stack
+    stack.env["IOC_STREAM_BATCH_SIZE"] = "5"
+    logs = produce_scenario(stack, [Domain.TRAFFIC, Domain.ENERGY, Domain.QR], seed=23)
+    stack.start_worker("a")
+    wait_for(lambda: len(stack.kpis()) >= 10, 60, "the first KPIs")
+    stack.start_worker("b")  # a rebalance while the first one is busy
+    for domain in logs:
+        stack.produce_ticks(domain, to_ms(datetime.now(tz=UTC)) - SKEW_MS)
+    results = wait_until_equal(stack, expected_now(logs), timeout_s=60)
+    assert not harness.conflicts(results)

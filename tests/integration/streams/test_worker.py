@@ -13,6 +13,7 @@ import pytest
 from schemas.profile import Profile, load_profile
 from schemas.results import Domain, KpiRecord
 from schemas.timeutil import to_ms
+from schemas.topics import ANOMALIES
 from tests.integration.streams.conftest import StreamStack, wait_for
 from tests.unit.streams import harness, reference, scenario
 
@@ -105,6 +106,15 @@ def test_worker_kpis_equal_the_reference_and_garbage_is_dead_lettered(
     assert (0, "invalid_json") in reasons
     assert (0, "validation") in reasons
     assert all(d["offset"] is not None and d["producer"] for d in letters)
+
+    # The detectors are wired in: the scenario's meter reset is on the anomalies topic.
+    def resets() -> list[dict[str, Any]]:
+        import orjson
+
+        rows = [orjson.loads(r.value) for r in stack.read_all(stack.topic(ANOMALIES))]
+        return [a for a in rows if a["detector"] == "register_reset" and a["severity"] == "info"]
+
+    assert wait_for(resets, 20, "the register reset anomaly")
 
 
 def test_sigkill_mid_stream_loses_and_doubles_nothing(stream_stack: StreamStack) -> None:

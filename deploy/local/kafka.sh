@@ -40,9 +40,10 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 # Consumers (tests) join at once instead of waiting 3 s for more members.
 group.initial.rebalance.delay.ms=0
-# faust creates its own internal topics; allow auto-creation so nothing
-# depends on who creates a topic first.
-auto.create.topics.enable=true
+# Topics come from the registry (ioc topics create) or are declared by faust
+# through the admin API; a typo in a producer must fail, not invent a topic
+# with default partitions and retention.
+auto.create.topics.enable=false
 PROPS
   # Format the storage once. The cluster id is kept so a wiped data folder is
   # reformatted with the same id.

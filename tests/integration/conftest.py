@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from ioc.db.executors import ChdbExecutor, ClickHouseExecutor
+from ioc.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
+from schemas.topics import registry
 
 
 def _log_tail(settings: Settings, name: str, lines: int = 60) -> str:
@@ -62,6 +64,29 @@ def chdb(tmp_path: Path) -> Iterator[ChdbExecutor]:
 
 @pytest.fixture(scope="session")
 def kafka_ready(settings: Settings) -> Settings:
-    """The real Kafka broker is answering."""
+    """The real Kafka broker is answering, with the registry's topics in place."""
     require_port(settings, "kafka", settings.kafka_port)
     return settings
+
+
+@pytest.fixture(scope="session", autouse=True)
+def registry_topics(settings: Settings) -> None:
+    """Create the registry's topics before any test, as a deployment would.
+
+    The broker does not auto-create topics, so a test (or a tool) producing to a
+    registry topic finds it with the registry's partitions, retention and cleanup.
+    """
+    require_port(settings, "kafka", settings.kafka_port)
+    admin = admin_client(settings)
+    try:
+        results = ensure_topics(
+            admin,
+            registry(settings.replay_horizon_days),
+            profile=settings.partition_profile,
+            replication_factor=settings.replication_factor,
+        )
+    finally:
+        admin.close()
+    wrong = [r for r in results if r.action == "partition-mismatch"]
+    if wrong:
+        pytest.fail(f"registry topics with the wrong partition count: {wrong}", pytrace=False)

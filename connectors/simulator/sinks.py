@@ -11,6 +11,7 @@ the same four methods; docs/simulator.md shows how.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
@@ -78,17 +79,23 @@ class KafkaSink:
 
     Events are batched per topic and each batch is awaited before the next is sent, so
     records of one key stay in order and a failure surfaces at the batch that failed.
+    The producer is made in ``start`` by ``make_producer``: aiokafka binds it to the
+    running event loop.
     """
 
     def __init__(
-        self, producer: EventProducer, *, batch_size: int = 2_000, topic_suffix: str = ""
+        self,
+        make_producer: Callable[[], EventProducer],
+        *,
+        batch_size: int = 2_000,
+        topic_suffix: str = "",
     ) -> None:
-        self._producer = producer
+        self._make_producer = make_producer
+        self._producer: EventProducer | None = None
         self._batch_size = batch_size
         self._suffix = topic_suffix
         self._buffers: dict[str, list[Event]] = defaultdict(list)
         self.acknowledged: dict[str, int] = defaultdict(int)
-        self._started = False
 
     def topic(self, topic: str) -> str:
         """The topic actually written (with the test/staging suffix, if any)."""
@@ -96,8 +103,9 @@ class KafkaSink:
 
     async def start(self) -> None:
         """Connect the producer (ServiceUnavailableError when Kafka does not answer)."""
-        await self._producer.start()
-        self._started = True
+        producer = self._make_producer()
+        await producer.start()
+        self._producer = producer
 
     async def send(self, topic: str, event: Event) -> None:
         """Buffer; write the topic's batch when it is full."""
@@ -110,6 +118,8 @@ class KafkaSink:
         batch = self._buffers[topic]
         if not batch:
             return
+        if self._producer is None:
+            raise RuntimeError("KafkaSink.start() was not called")
         # Cleared only after the acknowledgement: a failed batch stays visible to the caller.
         await self._producer.send_events(self.topic(topic), batch)
         self.acknowledged[self.topic(topic)] += len(batch)
@@ -122,13 +132,13 @@ class KafkaSink:
 
     async def close(self) -> None:
         """Flush, then stop the producer."""
+        if self._producer is None:
+            return
         try:
-            if self._started:
-                await self.flush()
+            await self.flush()
         finally:
-            if self._started:
-                await self._producer.stop()
-                self._started = False
+            producer, self._producer = self._producer, None
+            await producer.stop()
 
 
 class MemorySink:

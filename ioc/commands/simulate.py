@@ -84,11 +84,14 @@ def parse_domains(text: str) -> tuple[str, ...]:
 def make_sink(target: str, settings: Settings, topic_suffix: str, batch_size: int) -> Sink:
     """``kafka`` or ``jsonl:DIR``."""
     if target == "kafka":
-        producer = EventProducer(
-            settings.kafka_bootstrap,
-            client_id="ioc-simulator",
-            request_timeout_ms=settings.request_timeout_ms,
-        )
+
+        def producer() -> EventProducer:
+            return EventProducer(
+                settings.kafka_bootstrap,
+                client_id="ioc-simulator",
+                request_timeout_ms=settings.request_timeout_ms,
+            )
+
         return KafkaSink(producer, batch_size=batch_size, topic_suffix=topic_suffix)
     if target.startswith("jsonl:") and len(target) > len("jsonl:"):
         return JsonlSink(Path(target.removeprefix("jsonl:")))

@@ -1,4 +1,4 @@
-"""Independent re-computation of each rule's crossings from emitted events (test helper).
+"""Independent checks of emitted events (test helpers): rule crossings and leaked PII.
 
 Deliberately naive (lists and loops, straight from DESIGN.md's definitions), so the
 ground-truth tests do not share code with the generators they check.
@@ -163,3 +163,19 @@ def overdue(
         if late:
             counts[(c.agency_code, clock.local_date(due))] += 1
     return counts
+
+
+def leaked(blob: bytes, values: set[bytes]) -> set[bytes]:
+    """The values found anywhere in ``blob`` (overlaps included).
+
+    A plain ``in`` per value rescans the blob thousands of times; instead visit each
+    occurrence of a value's first two bytes once and look its slices up in a set.
+    """
+    lengths = sorted({len(v) for v in values})
+    found = set()
+    for head in {v[:2] for v in values}:
+        at = blob.find(head)
+        while at >= 0:
+            found.update(blob[at : at + n] for n in lengths if blob[at : at + n] in values)
+            at = blob.find(head, at + 1)
+    return found

@@ -16,24 +16,9 @@ from schemas.profile import load_profile
 from schemas.timeutil import to_ms
 from schemas.topics import DOSSIER_STATUS, ENERGY_READINGS, QR_SCANS, TRAFFIC_OBS
 from tests.unit.simulator.conftest import HASHER, LOCAL, Run
+from tests.unit.simulator.rules import leaked
 
 pytestmark = pytest.mark.unit
-
-
-def leaked(blob: bytes, values: set[bytes]) -> set[bytes]:
-    """The values found anywhere in ``blob`` (overlaps included).
-
-    A plain ``in`` per value rescans the blob thousands of times; instead visit each
-    occurrence of a value's first two bytes once and look its slices up in a set.
-    """
-    lengths = sorted({len(v) for v in values})
-    found = set()
-    for head in {v[:2] for v in values}:
-        at = blob.find(head)
-        while at >= 0:
-            found.update(blob[at : at + n] for n in lengths if blob[at : at + n] in values)
-            at = blob.find(head, at + 1)
-    return found
 
 
 def test_raw_identifiers_never_reach_the_output(dense_day: Run) -> None:

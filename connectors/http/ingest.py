@@ -17,7 +17,7 @@ import orjson
 from aiokafka.errors import KafkaError
 
 from connectors.base import ConnectorMetrics
-from connectors.edge import EdgeValidator, StreamSpec, TopicRoutes, scrub_text
+from connectors.edge import EdgeValidator, StreamSpec, TopicRoutes
 from connectors.http.idempotency import idempotent_event_id
 from connectors.http.keys import ApiKey
 from connectors.link import KafkaLink
@@ -203,7 +203,3 @@ class Ingestor:
         status = 422 if rejected else 200
         return IngestResult(status, body, accepted=len(accepted), rejected=len(rejected))
 
-
-def safe_message(text: str, validator: EdgeValidator) -> str:
-    """Error text for logs, with identifiers scrubbed."""
-    return scrub_text(text, validator.hasher)

@@ -103,6 +103,7 @@ class KafkaTail:
         # The consumer only knows topics it subscribed to; the admin client describes any.
         self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id)
         self._timeout = timeout_s
+        self._known: dict[str, list[TopicPartition]] = {}
 
     async def start(self) -> None:
         """Connect; ServiceUnavailableError when Kafka does not answer."""
@@ -118,16 +119,17 @@ class KafkaTail:
         await self._admin.close()
 
     async def _partitions(self, topics: list[str]) -> list[TopicPartition]:
-        # Every topic's metadata (None): naming ours could auto-create them with the
-        # broker's default partition count before the producer's first write.
-        described = await self._admin.describe_topics(None)
-        found = []
-        for entry in described:
-            if entry["topic"] in topics and entry["error_code"] == 0:
-                found += [
-                    TopicPartition(entry["topic"], p["partition"]) for p in entry["partitions"]
-                ]
-        return sorted(found)
+        # Partition counts of source topics are fixed (keys would move otherwise), so a
+        # topic once described is cached; only a topic not seen yet is looked up again.
+        if any(t not in self._known for t in topics):
+            # Every topic's metadata (None): naming ours could auto-create them with the
+            # broker's default partition count before the producer's first write.
+            for entry in await self._admin.describe_topics(None):
+                if entry["topic"] in topics and entry["error_code"] == 0:
+                    self._known[entry["topic"]] = sorted(
+                        TopicPartition(entry["topic"], p["partition"]) for p in entry["partitions"]
+                    )
+        return [tp for t in topics for tp in self._known.get(t, [])]
 
     async def end_offsets(self, topics: list[str]) -> Offsets:
         """Next offset of every partition of ``topics`` (missing topics: none)."""

@@ -58,16 +58,31 @@ def suffix(unique: str) -> str:
 
 
 @pytest.fixture
-def routes(kafka_ready: Settings, suffix: str) -> TopicRoutes:
-    """The four event topics and the dead-letter topic under unique names, created as in prod."""
+def routes(kafka_ready: Settings, suffix: str) -> Iterator[TopicRoutes]:
+    """The four event topics and the dead-letter topic under unique names, created as in
+    prod, and deleted afterwards so the shared broker does not fill up with test topics."""
     wanted = {s.topic for s in STREAMS.values()} | {DEADLETTER}
     specs = [dataclasses.replace(s, name=s.name + suffix) for s in registry(30) if s.name in wanted]
     admin = admin_client(kafka_ready)
     try:
         ensure_topics(admin, specs, profile="dev", replication_factor=1)
+        yield TopicRoutes.default(suffix)
+        leftover = [t for t in admin.list_topics() if t.endswith(suffix)]
+        if leftover:
+            admin.delete_topics(leftover)
     finally:
         admin.close()
-    return TopicRoutes.default(suffix)
+
+
+def count_records(settings: Settings, topic: str) -> int:
+    """Records in a topic (end minus beginning offsets: no compaction, no transactions)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        ends, starts = consumer.end_offsets(tps), consumer.beginning_offsets(tps)
+        return sum(ends[tp] - starts[tp] for tp in tps)
+    finally:
+        consumer.close()
 
 
 @pytest.fixture

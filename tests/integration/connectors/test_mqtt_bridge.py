@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from connectors.edge import TopicRoutes
 from ioc.commands import connector_wiring as wire
@@ -139,3 +140,36 @@ def test_unacknowledged_messages_are_redelivered_and_written_once(
     # 15 written by the crashed bridge + 15 by its successor (same ids) + 1 new.
     assert len(ids) == 31
     assert len(set(ids)) == 16
+
+
+def test_bridge_reconnects_after_losing_the_broker_connection(
+    loop_thread: LoopThread,
+    mqtt_settings: Settings,
+    routes: TopicRoutes,
+    publisher: mqtt.Client,
+    unique: str,
+) -> None:
+    bridge = start(loop_thread, mqtt_settings)
+    try:
+        publish(publisher, f"it-{unique}/traffic/TS-01/obs", orjson.dumps(fiware_traffic(1)))
+        wait_until(lambda: handled(bridge, "traffic") == 1, 20, "first message")
+        # Another client taking the same client id makes the broker drop the bridge's
+        # connection (MQTT session takeover); it leaves at once, and paho reconnects.
+        thief = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=mqtt_settings.mqtt_client_id, clean_session=False
+        )
+        thief.connect("127.0.0.1", mqtt_settings.mosquitto_port)
+        thief.disconnect()
+        wait_until(
+            lambda: bridge.registry.get_sample_value("ioc_mqtt_connects_total") == 2,
+            20,
+            "reconnect",
+        )
+        wait_until(
+            lambda: bridge.registry.get_sample_value("ioc_mqtt_connected") == 1, 20, "connected"
+        )
+        publish(publisher, f"it-{unique}/traffic/TS-02/obs", orjson.dumps(fiware_traffic(2)))
+        wait_until(lambda: handled(bridge, "traffic") == 2, 20, "message after reconnect")
+    finally:
+        loop_thread.run(bridge.stop())
+    assert len(read_topic(mqtt_settings, routes.topic("traffic"))) == 2

@@ -29,6 +29,7 @@ from tests.integration.conftest import require_port
 from tests.integration.connectors.conftest import (
     LoopThread,
     assert_murmur2_partitioning,
+    count_records,
     counter,
     read_topic,
     values,
@@ -260,7 +261,7 @@ def test_sigkill_mid_stream_and_an_out_of_order_commit(
             )
 
     def in_kafka() -> int:
-        return len(read_topic(settings, topic))
+        return count_records(settings, topic)
 
     late_conn = connect(settings)
     with connect(settings) as conn:

@@ -220,6 +220,10 @@ class Planner:
                 self.busy.take(candidate.domain, candidate.group, *_span(candidate))
                 found.append(candidate)
                 break
+            else:
+                # Not even anywhere in the window: it is full (or too short) for this
+                # kind; later slots would only repeat the same failed search.
+                break
         return found
 
     def _calm_days(self, inj: Injection) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from functools import reduce
 from random import Random
 
@@ -77,16 +78,20 @@ def generate(ctx: Context) -> Stream:
     for t in ctx.ticks(step_ms):
         day = ctx.clock.day_at(t)
         hour = ctx.clock.hour(t, day)
+        at = from_ms(t)  # one datetime per tick, shared by its observations
+        demand = {road: rates.traffic_demand(road, day, hour) for road in rates.CAPACITY_PER_LANE}
         for s in sensors:
             period_s = s.spec.period_s
             if (t - ctx.start_ms) % (period_s * 1000):
                 continue
-            event = _observe(ctx, s, t, rates.traffic_demand(s.segment.road_class, day, hour))
+            event = _observe(ctx, s, t, at, demand[s.segment.road_class])
             if event is not None:
                 yield t, event
 
 
-def _observe(ctx: Context, s: _Sensor, t: int, demand: float) -> TrafficObservation | None:
+def _observe(
+    ctx: Context, s: _Sensor, t: int, at: datetime, demand: float
+) -> TrafficObservation | None:
     rng = s.rng
     period_s = s.spec.period_s
     x = min(1.0, demand * s.scale * math.exp(s.demand.step()))
@@ -115,7 +120,7 @@ def _observe(ctx: Context, s: _Sensor, t: int, demand: float) -> TrafficObservat
             "source": ctx.source,
             "sensor_id": s.spec.sensor_id,
             "segment_id": s.segment.segment_id,
-            "observed_at": from_ms(t),
+            "observed_at": at,
             "period_s": period_s,
             "intensity": count,
             "average_speed_kmh": speed,

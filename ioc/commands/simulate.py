@@ -152,7 +152,7 @@ def simulate_command(
     assert isinstance(settings, Settings)
     config, pace = _plan(profile, seed, start, period, fast, duration, rate, domains)
     config = replace(config, anomalies=anomalies, injections_per_week=per_week)
-    suffix = topic_suffix if topic_suffix is not None else _settings_suffix(settings)
+    suffix = topic_suffix if topic_suffix is not None else settings.connector_topic_suffix
     sink = make_sink(to, settings, suffix, batch_size)
     if truth is None and isinstance(sink, JsonlSink):
         truth = sink.directory / "truth.csv"
@@ -161,12 +161,6 @@ def simulate_command(
     summary = _run_with_progress(sim, sink, pace)
     written = write_csv(truth, sim.truth_rows(until_ms=summary.reached_ms)) if truth else 0
     _print_summary(sim, summary, sink, truth, written)
-
-
-def _settings_suffix(settings: Settings) -> str:
-    # The connectors' shared test/staging suffix, when this settings object has one.
-    value = getattr(settings, "connector_topic_suffix", "")
-    return value if isinstance(value, str) else ""
 
 
 def _plan(

@@ -40,7 +40,7 @@ def write_run(profile: Profile, seed: int, out: Path, **kw: object) -> dict[str,
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(small: Profile, tmp_path: Path) -> None:
-    dense = {"injections_per_week": 500.0, "dossier_history_days": 3}
+    dense = {"injections_per_week": 1_000.0, "dossier_history_days": 3}
     first = write_run(small, 7, tmp_path / "a", **dense)
     again = write_run(small, 7, tmp_path / "b", **dense)
     other = write_run(small, 8, tmp_path / "c", **dense)
@@ -102,9 +102,9 @@ def test_dossier_outbox_ids_increase_and_lifecycles_are_consistent(dense_day: Ru
 
 
 def test_anomalies_change_nothing_outside_their_windows(small: Profile) -> None:
-    kw = {"seed": 5, "domains": ("traffic", "energy"), "injections_per_week": 200.0}
-    with_them = simulate(small, MORNING, 3, **kw)
-    without = simulate(small, MORNING, 3, anomalies=False, **kw)
+    kw = {"seed": 5, "domains": ("traffic", "energy"), "injections_per_week": 300.0}
+    with_them = simulate(small, MORNING, 2, **kw)
+    without = simulate(small, MORNING, 2, anomalies=False, **kw)
     windows = [(i.group, i.entity_id, i.start_ms, i.end_ms) for i in with_them.sim.injections]
     assert {i.kind for i in with_them.sim.injections} >= {Kind.CONGESTION, Kind.OUTAGE}
 

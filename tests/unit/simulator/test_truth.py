@@ -58,12 +58,13 @@ def test_undervoltage_and_outage(dense_day: Run) -> None:
             c.entity == inj.entity_id and inj.start_ms <= c.start_ms <= inj.end_ms for c in runs
         ), f"no sustained undervoltage for {inj}"
     dead = rules.outage(p, readings)
+    by_feeder: dict[str, list[EnergyReading]] = {}
+    for r in readings:
+        by_feeder.setdefault(r.feeder_id, []).append(r)
     for inj in outages:
         meters = p.members("meter", inj.entity_id)
         inside = {c.start_ms for c in dead if c.entity == inj.entity_id and inj.active(c.start_ms)}
-        readings_inside = [
-            r for r in readings if r.feeder_id == inj.entity_id and inj.active(to_ms(r.measured_at))
-        ]
+        readings_inside = [r for r in by_feeder[inj.entity_id] if inj.active(to_ms(r.measured_at))]
         assert len(inside) >= 1
         assert {r.meter_id for r in readings_inside} == set(meters)
         assert all(max(r.voltage_v.values()) < 3 for r in readings_inside)

@@ -8,6 +8,7 @@ recomputed naively by tests/unit/simulator/rules.py, not by the simulator's code
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,10 +16,11 @@ import pytest
 from connectors.simulator.injections import Injection, Kind
 from connectors.simulator.truth import COLUMNS, read_csv, write_csv
 from schemas.events import EnergyReading
+from schemas.profile import Profile
 from schemas.timeutil import to_ms
 from schemas.topics import DOSSIER_STATUS, ENERGY_READINGS, QR_SCANS, TRAFFIC_OBS
 from tests.unit.simulator import rules
-from tests.unit.simulator.conftest import Run
+from tests.unit.simulator.conftest import LOCAL, Run, simulate
 
 pytestmark = pytest.mark.unit
 
@@ -155,3 +157,18 @@ def test_truth_file_round_trips(dense_day: Run, tmp_path: Path) -> None:
     assert {"rush_hour", "evening_peak", "rollover"} <= kinds
     assert all(r["start"].endswith("+00:00") and r["start"] <= r["end"] for r in back)
     assert all("e+" not in r["size"] for r in back)
+
+
+def test_pre_tet_load_is_a_control_not_an_anomaly(small: Profile) -> None:
+    """Homecoming traffic and Tết shopping: listed as a control, no rule crossed, no injection."""
+    eve = datetime(2027, 2, 2, tzinfo=LOCAL)  # Tết 2027 break starts 4 February
+    run = simulate(small, eve, 24, seed=3, domains=("traffic", "qr"), injections_per_week=50.0)
+    assert run.sim.injections == []
+    tet = [r for r in run.sim.truth_rows() if r.kind == "tet"]
+    assert len(tet) == 1
+    assert tet[0].domain == "*"
+    p = small
+    assert rules.congestion(p, run.of(TRAFFIC_OBS)) == []
+    sim = run.sim
+    assert rules.qr_surges(p, sim.clock, run.of(QR_SCANS), sim.start_ms, sim.end_ms) == []
+    assert sum(1 for s in run.of(QR_SCANS) if s.direction == "in") > 1_000

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ioc.commands.alerter import alerter_command
 from ioc.commands.backtest import backtest_command
 from ioc.commands.connector import app as connector_app
 from ioc.commands.simulate import simulate_command
@@ -31,6 +32,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(connector_app, name="connector")
 app.command("sink")(sink_command)
 app.command("backtest")(backtest_command)
+app.command("alerter")(alerter_command)
 app.command("simulate")(simulate_command)
 app.command("worker")(worker_command)
 

@@ -145,6 +145,48 @@ class Settings(BaseSettings):
     )
     outbox_metrics_port: int = 9482
 
+    # --- Alerts (ioc alerter, deploy/alertmanager) and dashboards (ioc grafana) -------
+    alerter_topic: str = Field(default="ioc.anomalies.v1", description="Compacted anomalies topic")
+    alerter_repost_interval_s: float = Field(
+        default=60.0, gt=0, description="Open alerts are re-posted this often; endsAt = now + 4×"
+    )
+    alerter_resolved_horizon_s: float = Field(
+        default=86_400.0, ge=0, description="On start, resolves older than this are not re-sent"
+    )
+    alerter_backoff_max_s: float = Field(default=30.0, gt=0)
+    alerter_generation_refresh_s: float = Field(
+        default=30.0, ge=0, description="Re-read live_generation this often; 0 = the setting only"
+    )
+    alerter_metrics_port: int = Field(default=9484, ge=0, description="/metrics; 0 = none")
+    alertmanager_host: str = "127.0.0.1"
+    # Rendered into deploy/alertmanager/alertmanager.yml by deploy/local/alertmanager.sh.
+    alertmanager_group_wait: str = "30s"
+    alertmanager_group_interval: str = "5m"
+    alertmanager_repeat_interval: str = "4h"
+    alertmanager_webhook_url: str = "http://127.0.0.1:9095/ioc-alerts"
+    alertmanager_smtp_smarthost: str = "127.0.0.1:25"
+    alertmanager_smtp_from: str = "ioc-alerts@example.invalid"
+    alertmanager_smtp_password: SecretStr = SecretStr("change-me")
+    alertmanager_email_to: str = "ioc-oncall@example.invalid"
+    alertmanager_telegram_bot_token: SecretStr = SecretStr("change-me")
+    alertmanager_telegram_chat_id: int = Field(default=-1, description="Telegram group chat id")
+    prometheus_scrape_interval: str = "5s"
+    grafana_url: str = "http://127.0.0.1:3000"
+    grafana_prometheus_url: str = Field(
+        default="http://127.0.0.1:9090", description="Prometheus as Grafana reaches it"
+    )
+    grafana_user: str = "admin"
+    grafana_password: SecretStr = SecretStr("admin")
+    grafana_token: SecretStr = Field(
+        default=SecretStr(""), description="Service-account token; used instead of user/password"
+    )
+    dashboard_language: Literal["vi", "en"] = "vi"
+
+    @property
+    def alertmanager_url(self) -> str:
+        """Base URL of Alertmanager's HTTP API."""
+        return f"http://{self.alertmanager_host}:{self.alertmanager_port}"
+
     @property
     def kafka_bootstrap(self) -> str:
         """``host:port`` of the broker, as every Kafka client expects it."""

@@ -1,0 +1,1 @@
+"""Anomalies → Alertmanager: a sink whose state is the compacted anomalies topic."""

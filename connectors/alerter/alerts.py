@@ -1,0 +1,161 @@
+"""How one anomaly looks to Alertmanager: labels, annotations, times (pure, no I/O).
+
+Labels identify an alert: Alertmanager folds alerts with equal labels into one and
+groups notifications by some of them (deploy/alertmanager/alertmanager.yml groups by
+alertname, domain and group, so a feeder's silent meters arrive as one notification
+while ``anomaly_id`` keeps each meter a separate alert). Annotations are text that may
+change without making a new alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from schemas.results import Anomaly, Severity
+from schemas.timeutil import LOCAL_TZ, to_ms, to_utc
+
+SOURCE = "ioc-alerter"
+"""Label value routes match on, to tell anomalies from pipeline-health alerts."""
+
+RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+MIN_SEVERITY = Severity.WARNING
+"""Info anomalies are shown on dashboards, never paged."""
+
+Language = Literal["vi", "en"]
+
+_WORDS: dict[str, dict[Language, str]] = {
+    "warning": {"vi": "Cảnh báo", "en": "Warning"},
+    "critical": {"vi": "Nghiêm trọng", "en": "Critical"},
+    "info": {"vi": "Thông tin", "en": "Info"},
+    "traffic": {"vi": "giao thông", "en": "traffic"},
+    "energy": {"vi": "điện năng", "en": "energy"},
+    "qr": {"vi": "kiểm soát QR", "en": "QR check-points"},
+    "dossier": {"vi": "dịch vụ công", "en": "public services"},
+    "sensor": {"vi": "cảm biến", "en": "sensor"},
+    "segment": {"vi": "đoạn đường", "en": "road segment"},
+    "meter": {"vi": "công tơ", "en": "meter"},
+    "feeder": {"vi": "xuất tuyến", "en": "feeder"},
+    "checkpoint": {"vi": "chốt kiểm soát", "en": "check-point"},
+    "agency": {"vi": "cơ quan", "en": "agency"},
+    "at": {"vi": "tại", "en": "at"},
+    "observed": {"vi": "đo được", "en": "observed"},
+    "expected": {"vi": "kỳ vọng", "en": "expected"},
+    "since": {"vi": "từ", "en": "since"},
+    "score": {"vi": "điểm", "en": "score"},
+}
+
+
+def _word(key: str, language: Language) -> str:
+    return _WORDS.get(key, {}).get(language, key)
+
+
+def is_paged(severity: Severity) -> bool:
+    """Severity ≥ warning goes to Alertmanager."""
+    return RANK[severity] >= RANK[MIN_SEVERITY]
+
+
+def alertname(domain: str, metric: str) -> str:
+    """CamelCase, as Prometheus alert names are: energy + voltage_min_v → IocEnergyVoltageMinV."""
+    words = [w for part in (domain, metric) for w in part.replace("-", "_").split("_") if w]
+    return "Ioc" + "".join(w[:1].upper() + w[1:] for w in words)
+
+
+def labels(anomaly: Anomaly) -> dict[str, str]:
+    """The identity of the alert: a severity change is a new label set, hence a new alert."""
+    return {
+        "alertname": alertname(anomaly.domain.value, anomaly.metric),
+        "source": SOURCE,
+        "domain": anomaly.domain.value,
+        "metric": anomaly.metric,
+        "entity": anomaly.entity_id,
+        "entity_kind": anomaly.entity_kind,
+        "group": anomaly.group_id,
+        # An empty label value means "no label" to Alertmanager; say so explicitly.
+        "area": anomaly.area_code or "unknown",
+        "severity": anomaly.severity.value,
+        "anomaly_id": anomaly.anomaly_id,
+    }
+
+
+def label_key(label_set: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """A hashable form of a label set."""
+    return tuple(sorted(label_set.items()))
+
+
+def iso(value: datetime) -> str:
+    """RFC 3339 in UTC with a Z, as Alertmanager's API documents."""
+    return to_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True, slots=True)
+class Renderer:
+    """Text and links for one deployment: language, Grafana address, area names."""
+
+    language: Language = "vi"
+    grafana_url: str = "http://127.0.0.1:3000"
+    dashboards: Mapping[str, str] = field(default_factory=dict)
+    """Domain → dashboard uid; unknown domains link to ``fallback_dashboard``."""
+    fallback_dashboard: str = "ioc-anomalies"
+    area_names: Mapping[str, str] = field(default_factory=dict)
+    context: timedelta = timedelta(minutes=30)
+    """Shown before the start and after the end of an anomaly in the linked panel."""
+
+    def dashboard_url(self, anomaly: Anomaly) -> str:
+        """The domain's dashboard over the anomaly's time range (open ones end at now)."""
+        uid = self.dashboards.get(anomaly.domain.value, self.fallback_dashboard)
+        start = to_ms(anomaly.started_at - self.context)
+        end: int | str = (
+            to_ms(anomaly.ended_at + self.context) if anomaly.ended_at is not None else "now"
+        )
+        query = {"orgId": 1, "from": start, "to": end}
+        if anomaly.area_code:
+            query["var-area"] = anomaly.area_code
+        return f"{self.grafana_url.rstrip('/')}/d/{uid}?{urlencode(query)}"
+
+    def summary(self, anomaly: Anomaly) -> str:
+        """One line: severity, what, where."""
+        lang = self.language
+        area = self.area_names.get(anomaly.area_code or "", anomaly.area_code or "?")
+        return (
+            f"{_word(anomaly.severity.value, lang)} {_word(anomaly.domain.value, lang)}: "
+            f"{anomaly.metric} {_word('at', lang)} {_word(anomaly.entity_kind, lang)} "
+            f"{anomaly.entity_id} ({area})"
+        )
+
+    def description(self, anomaly: Anomaly) -> str:
+        """The detector's own words, then the numbers."""
+        lang = self.language
+        parts = [anomaly.description] if anomaly.description else []
+        if anomaly.observed is not None:
+            parts.append(f"{_word('observed', lang)} {anomaly.observed:.4g}")
+        if anomaly.expected is not None:
+            parts.append(f"{_word('expected', lang)} {anomaly.expected:.4g}")
+        parts.append(f"{_word('score', lang)} {anomaly.score:.3g} ({anomaly.detector})")
+        local = anomaly.started_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+        parts.append(f"{_word('since', lang)} {local}")
+        return "; ".join(parts)
+
+    def annotations(self, anomaly: Anomaly) -> dict[str, str]:
+        """summary, description, dashboard (the link on-call staff open first)."""
+        return {
+            "summary": self.summary(anomaly),
+            "description": self.description(anomaly),
+            "dashboard": self.dashboard_url(anomaly),
+        }
+
+    def payload(
+        self, anomaly: Anomaly, label_set: Mapping[str, str], ends_at: datetime
+    ) -> dict[str, Any]:
+        """One postable alert of Alertmanager's v2 API."""
+        url = self.dashboard_url(anomaly)
+        return {
+            "labels": dict(label_set),
+            "annotations": self.annotations(anomaly),
+            "startsAt": iso(anomaly.started_at),
+            "endsAt": iso(ends_at),
+            "generatorURL": url,
+        }

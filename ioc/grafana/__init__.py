@@ -1,0 +1,1 @@
+"""Dashboards as code: builders, the ClickHouse plugin macros, provisioning and push."""

@@ -1,0 +1,232 @@
+"""A private Alertmanager (the project's script, the project's config with test timings),
+a webhook receiver on 127.0.0.1, and `ioc alerter` as a real process."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from kafka import KafkaProducer
+
+from ioc.kafka_admin import admin_client, ensure_topics
+from ioc.settings import PROJECT_ROOT, Settings
+from schemas.results import Anomaly
+from schemas.timeutil import to_ms
+from schemas.topics import ANOMALIES, registry
+
+SCRIPT = PROJECT_ROOT / "deploy" / "local" / "alertmanager.sh"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Webhook:
+    """Collects Alertmanager's webhook notifications."""
+
+    port: int
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/alerts"
+
+    def alerts(
+        self, predicate: Callable[[dict[str, Any]], bool] = lambda a: True
+    ) -> list[dict[str, Any]]:
+        """(receiver, status, labels) of every alert of every notification so far."""
+        with self.lock:
+            return [
+                {"receiver": n["receiver"], **a}
+                for n in self.notifications
+                for a in n["alerts"]
+                if predicate(a)
+            ]
+
+    def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout_s: float = 20
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = self.alerts(predicate)
+            if found:
+                return found[-1]
+            time.sleep(0.1)
+        raise AssertionError(f"no matching alert within {timeout_s} s; got {self.alerts()}")
+
+
+@pytest.fixture(scope="module")
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook(free_port())
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            with hook.lock:
+                hook.notifications.append(json.loads(body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", hook.port), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield hook
+    server.shutdown()
+
+
+@dataclass
+class PrivateAlertmanager:
+    """An Alertmanager of these tests alone, started by deploy/local/alertmanager.sh."""
+
+    data_dir: Path
+    port: int
+    webhook_url: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "IOC_LOCAL_SETTINGS_LOADED": "",
+            "IOC_DATA_DIR": str(self.data_dir),
+            "IOC_ALERTMANAGER_PORT": str(self.port),
+            "IOC_ALERTMANAGER_WEBHOOK_URL": self.webhook_url,
+            "IOC_ALERTMANAGER_GROUP_WAIT": "1s",
+            "IOC_ALERTMANAGER_GROUP_INTERVAL": "1s",
+            "IOC_ALERTMANAGER_REPEAT_INTERVAL": "1h",
+        }
+
+    def run(self, verb: str) -> None:
+        result = subprocess.run(
+            ["bash", str(SCRIPT), verb],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, f"alertmanager.sh {verb}:\n{result.stdout}\n{result.stderr}"
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return httpx.get(f"http://127.0.0.1:{self.port}/api/v2/alerts", timeout=5).json()
+
+
+def private_alertmanager(tmp: Path, webhook: Webhook) -> PrivateAlertmanager:
+    return PrivateAlertmanager(tmp / "stack", free_port(), webhook.url)
+
+
+@pytest.fixture(scope="module")
+def alertmanager(
+    tmp_path_factory: pytest.TempPathFactory, webhook: Webhook
+) -> Iterator[PrivateAlertmanager]:
+    am = private_alertmanager(tmp_path_factory.mktemp("am"), webhook)
+    am.run("start")
+    yield am
+    am.run("stop")
+
+
+def anomalies_topic(settings: Settings, suffix: str) -> str:
+    """A compacted anomalies topic of this test alone."""
+    spec = next(s for s in registry(30) if s.name == ANOMALIES)
+    spec = dataclasses.replace(spec, name=f"{ANOMALIES}.t-{suffix}")
+    admin = admin_client(settings)
+    try:
+        ensure_topics(admin, [spec], profile="dev", replication_factor=1)
+    finally:
+        admin.close()
+    return spec.name
+
+
+def produce(settings: Settings, topic: str, *values: Anomaly) -> None:
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    for value in values:
+        producer.send(
+            topic,
+            key=value.anomaly_id.encode(),
+            value=value.model_dump_json().encode(),
+            timestamp_ms=to_ms(value.updated_at),
+        )
+    producer.flush(30)
+    producer.close()
+
+
+@dataclass
+class AlerterProcess:
+    """`python -m ioc alerter` with the test's topic, Alertmanager and metrics port."""
+
+    topic: str
+    alertmanager_port: int
+    metrics_port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "IOC_ALERTER_TOPIC": self.topic,
+            "IOC_ALERTMANAGER_PORT": str(self.alertmanager_port),
+            "IOC_ALERTER_METRICS_PORT": str(self.metrics_port),
+            "IOC_ALERTER_REPOST_INTERVAL_S": "2",
+            "IOC_ALERTER_BACKOFF_MAX_S": "1",
+            "IOC_ALERTER_GENERATION_REFRESH_S": "0",
+            "IOC_GENERATION": "1",
+            "IOC_DASHBOARD_LANGUAGE": "en",
+            "IOC_GRAFANA_URL": "http://grafana.test:3000",
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ioc", "alerter"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self.wait_metric("ioc_alerter_ready", lambda v: v == 1)
+
+    def metric(self, name: str) -> float | None:
+        try:
+            text = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2).text
+        except httpx.HTTPError:
+            return None
+        for line in text.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    def wait_metric(self, name: str, ok: Callable[[float], bool], timeout_s: float = 30) -> float:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                out = self.proc.stdout.read().decode() if self.proc.stdout else ""
+                raise AssertionError(f"alerter exited {self.proc.returncode}:\n{out}")
+            value = self.metric(name)
+            if value is not None and ok(value):
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"{name} not as expected within {timeout_s} s")
+
+    def stop(self) -> str:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=30)
+        text = out.decode()
+        assert self.proc.returncode == 0, text
+        return text

@@ -1,0 +1,133 @@
+"""Prometheus rules and config, and the Alertmanager config, checked by their own tools.
+
+promtool and amtool come with the Debian packages of the local stack; the configs are
+templates, rendered here by the same bash function deploy/local/*.sh use.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ioc.settings import PROJECT_ROOT, Settings
+
+pytestmark = pytest.mark.unit
+
+PROMETHEUS = PROJECT_ROOT / "deploy" / "prometheus"
+ALERTMANAGER = PROJECT_ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
+
+
+def run(*argv: str, cwd: Path = PROJECT_ROOT) -> str:
+    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, f"{' '.join(argv)}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout + result.stderr
+
+
+def render(template: Path, target: Path, **env: str) -> str:
+    """deploy/local/lib.sh render_template, with the settings loaded as the scripts do."""
+    script = f'source deploy/local/lib.sh; load_settings; render_template "{template}" "{target}"'
+    environ = {
+        **os.environ,
+        "IOC_LOCAL_SETTINGS_LOADED": "",
+        "IOC_DATA_DIR": str(target.parent),
+        **env,
+    }
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=PROJECT_ROOT, env=environ, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return target.read_text()
+
+
+def test_promtool_check_rules() -> None:
+    out = run("promtool", "check", "rules", str(PROMETHEUS / "rules" / "pipeline.yml"))
+    assert "SUCCESS" in out
+
+
+def test_promtool_unit_tests_of_the_rules() -> None:
+    out = run("promtool", "test", "rules", str(PROMETHEUS / "tests" / "pipeline_test.yml"))
+    assert "SUCCESS" in out
+
+
+def test_every_health_alert_of_the_issue_has_a_rule_and_a_test() -> None:
+    rules = (PROMETHEUS / "rules" / "pipeline.yml").read_text()
+    tests = (PROMETHEUS / "tests" / "pipeline_test.yml").read_text()
+    names = set(re.findall(r"- alert: (\w+)", rules))
+    assert {
+        "IocConsumerLagGrowing", "IocSinkFailing", "IocStreamNoData", "IocDeadLetterSpike",
+        "IocWorkerDown", "IocAlerterDown",
+    } <= names  # fmt: skip
+    tested = set(re.findall(r"alertname: (\w+)", tests))
+    assert names == tested, f"rules without a promtool test: {names - tested}"
+    runbook = (PROJECT_ROOT / "docs" / "runbook.md").read_text()
+    for name in names:
+        assert f"## {name}\n" in runbook, f"docs/runbook.md has no section for {name}"
+    for anchor in re.findall(r"runbook: \"docs/runbook.md#(\w+)\"", rules):
+        assert anchor in {n.lower() for n in names}
+
+
+def test_prometheus_config_scrapes_every_process(tmp_path: Path) -> None:
+    template = (PROMETHEUS / "prometheus.yml").read_text()
+    ports = {f"IOC_{n.upper()}" for n in Settings.model_fields if n.endswith("_metrics_port")}
+    ports |= {"IOC_HTTP_PORT"}  # the gateway serves /metrics on its own port
+    missing = {p for p in ports if "${" + p + "}" not in template}
+    assert not missing, f"a process's metrics port is not scraped: {missing}"
+    rendered = render(PROMETHEUS / "prometheus.yml", tmp_path / "prometheus.yml")
+    assert not re.search(r"\$\{[A-Z0-9_]+\}", rendered)
+    out = run("promtool", "check", "config", str(tmp_path / "prometheus.yml"))
+    assert "SUCCESS" in out
+    assert "11 rules found" in out
+
+
+@pytest.fixture
+def alertmanager_config(tmp_path: Path) -> Path:
+    target = tmp_path / "alertmanager.yml"
+    render(ALERTMANAGER, target)
+    return target
+
+
+def test_amtool_check_config(alertmanager_config: Path) -> None:
+    out = run("amtool", "check-config", str(alertmanager_config))
+    assert "SUCCESS" in out
+    assert "10 receivers" in out
+    assert "2 inhibit rules" in out
+
+
+@pytest.mark.parametrize(
+    ("labels", "receiver"),
+    [
+        ("source=ioc-alerter domain=energy severity=critical", "ioc-energy-critical"),
+        ("source=ioc-alerter domain=energy severity=warning", "ioc-energy"),
+        ("source=ioc-alerter domain=traffic severity=critical", "ioc-traffic-critical"),
+        ("source=ioc-alerter domain=qr severity=warning", "ioc-qr"),
+        ("source=ioc-alerter domain=dossier severity=critical", "ioc-dossier"),
+        ("team=pipeline severity=critical alertname=IocWorkerDown", "ioc-pipeline-critical"),
+        ("team=pipeline severity=warning alertname=IocStreamNoData", "ioc-pipeline"),
+        ("alertname=Unknown", "ioc-default"),
+    ],
+)
+def test_routes_by_domain_and_severity(
+    alertmanager_config: Path, labels: str, receiver: str
+) -> None:
+    out = run(
+        "amtool",
+        "config",
+        "routes",
+        "test",
+        f"--config.file={alertmanager_config}",
+        *labels.split(),
+    )
+    assert out.splitlines()[0].strip() == receiver
+
+
+def test_grouping_and_inhibition_as_the_design_says(alertmanager_config: Path) -> None:
+    text = alertmanager_config.read_text()
+    assert "group_by: [alertname, domain, group]" in text  # a feeder's meters: one notification
+    assert "equal: [domain, entity]" in text  # critical mutes warnings of the same entity
+    for receiver in ("webhook_configs", "email_configs", "telegram_configs"):
+        assert receiver in text

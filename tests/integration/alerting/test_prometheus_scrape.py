@@ -1,0 +1,199 @@
+"""The real Prometheus (a private instance, started by the project's script with the
+project's config) scrapes real pipeline processes — `ioc sink` and `ioc worker` — loads
+the pipeline-health rules, and evaluates every PromQL query of the pipeline dashboard.
+A process that dies while Prometheus waits for it fails the test with its output."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ioc.db.executors import ClickHouseExecutor
+from ioc.grafana.dashboards.pipeline import PANELS, UP
+from ioc.settings import PROJECT_ROOT, Settings
+from schemas.topics import DEADLETTER
+from tests.factories import dead_letter
+from tests.integration.alerting.conftest import free_port
+from tests.integration.sink.harness import produce
+
+pytestmark = pytest.mark.integration
+
+SCRIPT = PROJECT_ROOT / "deploy" / "local" / "prometheus.sh"
+
+
+@dataclass
+class PrivatePrometheus:
+    data_dir: Path
+    port: int
+    env: dict[str, str]
+
+    def run(self, verb: str) -> None:
+        environ = {
+            **os.environ,
+            "IOC_LOCAL_SETTINGS_LOADED": "",
+            "IOC_DATA_DIR": str(self.data_dir),
+            "IOC_PROMETHEUS_PORT": str(self.port),
+            "IOC_PROMETHEUS_SCRAPE_INTERVAL": "1s",
+            **self.env,
+        }
+        result = subprocess.run(
+            ["bash", str(SCRIPT), verb],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, f"prometheus.sh {verb}:\n{result.stdout}\n{result.stderr}"
+
+    def api(self, path: str, **params: str) -> Any:
+        response = httpx.get(
+            f"http://127.0.0.1:{self.port}/api/v1/{path}", params=params, timeout=5
+        )
+        body = response.json()
+        assert body["status"] == "success", body
+        return body["data"]
+
+    def wait_for(
+        self,
+        query: str,
+        ok: Callable[[list[Any]], bool],
+        timeout_s: float = 45,
+        check: Callable[[], None] = lambda: None,
+    ) -> list[Any]:
+        deadline = time.monotonic() + timeout_s
+        result: list[Any] = []
+        while time.monotonic() < deadline:
+            check()
+            result = self.api("query", query=query)["result"]
+            if ok(result):
+                return result
+            time.sleep(0.5)
+        raise AssertionError(f"{query}: {result} after {timeout_s} s")
+
+
+def spawn(env: dict[str, str], *argv: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "ioc", *argv],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop(proc: subprocess.Popen[bytes]) -> str:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out.decode(errors="replace")
+
+
+@pytest.fixture
+def database(clickhouse: ClickHouseExecutor, unique: str) -> Iterator[str]:
+    from ioc.db.migrate import migrate
+
+    name = f"ioc_prom_{unique}"
+    migrate(clickhouse, name)
+    yield name
+    clickhouse.execute(f"DROP DATABASE IF EXISTS {name}")
+
+
+def alive(*procs: subprocess.Popen[bytes]) -> Callable[[], None]:
+    """A check that fails at once, with the process's output, when one of them exited."""
+
+    def check() -> None:
+        for proc in procs:
+            if proc.poll() is not None:
+                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                raise AssertionError(f"{proc.args} exited {proc.returncode}:\n{out[-4000:]}")
+
+    return check
+
+
+def test_prometheus_scrapes_the_sink_and_loads_the_rules(
+    settings: Settings, kafka_ready: Settings, database: str, unique: str, tmp_path: Path
+) -> None:
+    sink_port = free_port()
+    marker = f"prom-{unique}"
+    produce(settings, DEADLETTER, [dead_letter(source_topic=marker, offset=1)])
+    sink = spawn(
+        {
+            "IOC_CLICKHOUSE_DATABASE": database,
+            "IOC_SINK_GROUP_ID": f"sink-{marker}",
+            "IOC_SINK_METRICS_PORT": str(sink_port),
+            "IOC_SINK_BATCH_MAX_AGE_S": "0.2",
+        },
+        "sink",
+    )
+    prometheus = private_prometheus(tmp_path, IOC_SINK_METRICS_PORT=str(sink_port))
+    prometheus.run("start")
+    try:
+        up = prometheus.wait_for(UP, lambda r: _up(r) >= {"ioc-sink"}, check=alive(sink))
+        assert [x["metric"]["instance"] for x in up if x["metric"]["job"] == "ioc-sink"] == [
+            f"127.0.0.1:{sink_port}"
+        ]
+        prometheus.wait_for(
+            'ioc_sink_rows_written_total{job="ioc-sink", table="deadletter"}',
+            lambda r: bool(r) and float(r[0]["value"][1]) >= 1,
+            check=alive(sink),
+        )
+        groups = prometheus.api("rules")["groups"]
+        names = {rule["name"] for group in groups for rule in group["rules"]}
+        assert {"IocWorkerDown", "IocAlerterDown", "IocSinkFailing", "IocStreamNoData"} <= names
+        assert all(rule["health"] != "err" for g in groups for rule in g["rules"])
+        # Every query of the pipeline-health dashboard is valid PromQL for this Prometheus.
+        for _, expr, _, _ in PANELS:
+            prometheus.api("query", query=expr.replace("$__rate_interval", "1m"))
+    finally:
+        prometheus.run("stop")
+        log = stop(sink)
+    assert sink.returncode == 0, log
+
+
+def test_prometheus_scrapes_a_worker(
+    settings: Settings, kafka_ready: Settings, unique: str, tmp_path: Path
+) -> None:
+    worker_port = free_port()
+    worker = spawn(
+        {
+            "IOC_ENVIRONMENT": "test",
+            "IOC_DATA_DIR": str(tmp_path / "worker"),
+            "IOC_STREAM_APP_ID": f"worker-prom-{unique}",
+            "IOC_STREAM_TOPIC_SUFFIX": f".t-{unique}",
+            "IOC_STREAM_METRICS_PORT": str(worker_port),
+        },
+        "worker",
+    )
+    prometheus = private_prometheus(tmp_path, IOC_STREAM_METRICS_PORT=str(worker_port))
+    prometheus.run("start")
+    try:
+        prometheus.wait_for(UP, lambda r: _up(r) >= {"ioc-worker"}, check=alive(worker))
+        prometheus.wait_for('ioc_stream_consumer_lag{job="ioc-worker"}', bool, check=alive(worker))
+    finally:
+        prometheus.run("stop")
+        log = stop(worker)
+    assert worker.returncode in (0, -signal.SIGTERM), log
+
+
+def _up(result: list[Any]) -> set[str]:
+    return {x["metric"]["job"] for x in result if x["value"][1] == "1"}
+
+
+def private_prometheus(tmp_path: Path, **ports: str) -> PrivatePrometheus:
+    # Its rules must not page through the shared Alertmanager.
+    return PrivatePrometheus(
+        tmp_path / "stack", free_port(), {**ports, "IOC_ALERTMANAGER_PORT": str(free_port())}
+    )

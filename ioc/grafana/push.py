@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import niquests
 from grafana_client.api import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 
@@ -47,9 +46,7 @@ def client(settings: Settings) -> GrafanaApi:
         settings.grafana_user,
         settings.grafana_password.get_secret_value(),
     )
-    api: GrafanaApi = GrafanaApi.from_url(
-        settings.grafana_url, credential=credential, timeout=10.0
-    )
+    api: GrafanaApi = GrafanaApi.from_url(settings.grafana_url, credential=credential, timeout=10.0)
     return api
 
 
@@ -63,7 +60,7 @@ def _get(call: Any, *args: Any) -> dict[str, Any] | None:
         raise GrafanaPushError(f"Grafana: {exc.message}") from exc
     except GrafanaException as exc:
         raise ServiceUnavailableError(f"Grafana: {exc.message}") from exc
-    except niquests.exceptions.RequestException as exc:
+    except OSError as exc:  # connection errors of grafana-client's HTTP library
         raise ServiceUnavailableError(f"Grafana not reachable: {exc}") from exc
     return found
 
@@ -151,7 +148,7 @@ def _write(call: Any, *args: Any) -> None:
         raise GrafanaPushError(f"Grafana refused: {exc.message}") from exc
     except GrafanaException as exc:
         raise ServiceUnavailableError(f"Grafana: {exc.message}") from exc
-    except niquests.exceptions.RequestException as exc:
+    except OSError as exc:  # connection errors of grafana-client's HTTP library
         raise ServiceUnavailableError(f"Grafana not reachable: {exc}") from exc
 
 

@@ -127,8 +127,12 @@ class Panel:
     custom: Mapping[str, Any] = field(default_factory=dict)
     overrides: Sequence[Mapping[str, Any]] = ()
     renames: Mapping[str, T] = field(default_factory=dict)
+    """Column → header. Display-name overrides, not a rename transformation: a rename
+    would change the names the other overrides match on."""
     hidden: Sequence[str] = ()
     links: Sequence[Mapping[str, Any]] = ()
+    display_name: str | None = None
+    """e.g. ``${__field.labels.area}``: one series per area, named after the area."""
 
     def to_json(self, language: Language, panel_id: int, x: int, y: int) -> dict[str, Any]:
         """Panel JSON at a grid position."""
@@ -152,6 +156,18 @@ class Panel:
                 defaults[key] = value
         if self.custom:
             defaults["custom"] = dict(self.custom)
+        if self.display_name is not None:
+            defaults["displayName"] = self.display_name
+        overrides = [
+            *resolve(self.overrides, language),
+            *(
+                {
+                    "matcher": {"id": "byName", "options": column},
+                    "properties": [{"id": "displayName", "value": header(language)}],
+                }
+                for column, header in self.renames.items()
+            ),
+        ]
         panel: dict[str, Any] = {
             "id": panel_id,
             "type": self.kind,
@@ -159,20 +175,14 @@ class Panel:
             "gridPos": {"x": x, "y": y, "w": self.width, "h": self.height},
             "datasource": datasource,
             "targets": [t.to_json() for t in self.targets],
-            "fieldConfig": {"defaults": defaults, "overrides": resolve(self.overrides, language)},
+            "fieldConfig": {"defaults": defaults, "overrides": overrides},
             "options": resolve(self.options, language),
         }
         if self.description is not None:
             panel["description"] = self.description(language)
-        if self.renames or self.hidden:
+        if self.hidden:
             panel["transformations"] = [
-                {
-                    "id": "organize",
-                    "options": {
-                        "excludeByName": {name: True for name in self.hidden},
-                        "renameByName": {k: v(language) for k, v in self.renames.items()},
-                    },
-                }
+                {"id": "organize", "options": {"excludeByName": dict.fromkeys(self.hidden, True)}}
             ]
         return panel
 

@@ -96,6 +96,7 @@ ORDER BY domain
                 {"time": None, "domain": None, "opened": NON_NEGATIVE},
                 unit="short",
                 width=16,
+                label="domain",
             ),
             table(
                 T("Đang mở theo lĩnh vực", "Open by domain"),

@@ -33,8 +33,14 @@ def series(
     thresholds: Sequence[Step] = (("green", None),),
     threshold_line: bool = False,
     max_value: float | None = None,
+    names: Mapping[str, T] | None = None,
+    label: str | None = None,
 ) -> Panel:
-    """A time series: the SQL returns ``time``, an optional series label, and values."""
+    """A time series: the SQL returns ``time``, an optional series ``label``, and values.
+
+    With a label column (one value column), each series is named after its label value;
+    without, value columns are named by ``names``.
+    """
     custom = dict(LINES)
     if threshold_line:
         custom["thresholdsStyle"] = {"mode": "line+area"}
@@ -51,6 +57,8 @@ def series(
         thresholds=thresholds,
         options=LEGEND,
         custom=custom,
+        renames=names or {},
+        display_name=f"${{__field.labels.{label}}}" if label else None,
     )
 
 

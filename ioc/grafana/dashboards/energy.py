@@ -33,6 +33,17 @@ ORDER BY time
 """
 
 
+def _combined(value: str) -> str:
+    return f"""
+SELECT $__timeInterval(k.window_start) AS time, {value}
+FROM kpi_energy_by_area AS k
+WHERE k.area_level = '${{level}}' AND k.window_size = {WINDOW}
+  AND $__timeFilter(k.window_start) AND {in_areas("k.area_code")}
+GROUP BY time
+ORDER BY time
+"""
+
+
 def build(profile: Profile) -> Dashboard:
     """The energy dashboard (voltage bands from the profile's rules)."""
     rules = profile.rules
@@ -74,10 +85,11 @@ ORDER BY voltage_min_v ASC
                     "Công suất trung bình từ điện năng đo được (chỉ số công tơ)",
                     "Mean power from metered energy (register deltas)",
                 ),
+                label="area",
             ),
             series(
                 T("Điện áp thấp nhất / trung bình / cao nhất", "Voltage min / mean / max"),
-                _by_area(
+                _combined(
                     "min(k.voltage_min_v) AS voltage_min_v, "
                     "if(sum(k.voltage_samples) = 0, NULL, "
                     "sum(k.voltage_sum) / sum(k.voltage_samples)) AS voltage_mean_v, "
@@ -85,7 +97,6 @@ ORDER BY voltage_min_v ASC
                 ),
                 {
                     "time": None,
-                    "area": None,
                     "voltage_min_v": VOLTS,
                     "voltage_mean_v": VOLTS,
                     "voltage_max_v": VOLTS,
@@ -94,15 +105,23 @@ ORDER BY voltage_min_v ASC
                 thresholds=band,
                 threshold_line=True,
                 description=T(
-                    f"Dải cho phép {low:.0f}–{high:.0f} V (±10% của {nominal:.0f} V)",
-                    f"Allowed band {low:.0f}–{high:.0f} V (±10% of {nominal:.0f} V)",
+                    f"Các địa bàn đã chọn; dải cho phép {low:.0f}–{high:.0f} V "
+                    f"(±10% của {nominal:.0f} V)",
+                    f"Selected areas; allowed band {low:.0f}–{high:.0f} V "
+                    f"(±10% of {nominal:.0f} V)",
                 ),
+                names={
+                    "voltage_min_v": T("Thấp nhất", "Min"),
+                    "voltage_mean_v": T("Trung bình", "Mean"),
+                    "voltage_max_v": T("Cao nhất", "Max"),
+                },
             ),
             series(
                 T("Phút ngoài dải điện áp", "Minutes outside the voltage band"),
                 _by_area("sum(k.seconds_outside_voltage) / 60 AS minutes_outside"),
                 {"time": None, "area": None, "minutes_outside": NON_NEGATIVE},
                 unit="m",
+                label="area",
             ),
             series(
                 T("Công tơ báo số / dự kiến", "Meters reporting / expected"),
@@ -113,6 +132,7 @@ ORDER BY voltage_min_v ASC
                 {"time": None, "area": None, "meters_reporting": RATE},
                 unit="percentunit",
                 max_value=1,
+                label="area",
             ),
             Row(T("Xuất tuyến (15 phút gần nhất)", "Feeders (newest 15 min)")),
             table(

@@ -87,6 +87,11 @@ ORDER BY scans_in DESC
                     "net_flow": (None, None),
                 },
                 unit="short",
+                names={
+                    "scans_in": T("Vào", "In"),
+                    "scans_out": T("Ra", "Out"),
+                    "net_flow": T("Chênh lệch", "Net"),
+                },
             ),
             series(
                 T("Tỷ lệ khai báo không xanh", "Share not green"),
@@ -94,6 +99,7 @@ ORDER BY scans_in DESC
                 {"time": None, "area": None, "share_not_green": RATE},
                 unit="percentunit",
                 max_value=1,
+                label="area",
                 description=T(
                     "Vàng, đỏ hoặc chưa khai báo trên tổng lượt quét",
                     "Yellow, red or unknown declarations over all scans",
@@ -105,6 +111,7 @@ ORDER BY scans_in DESC
                 {"time": None, "area": None, "distinct_subjects": NON_NEGATIVE},
                 unit="short",
                 width=24,
+                label="area",
                 description=T(
                     "Đếm chính xác từ dữ liệu gốc (không cộng dồn được giữa các chốt)",
                     "Counted exactly from raw scans (not additive across check-points)",

@@ -174,6 +174,12 @@ WHERE {under_areas("area_code")}
                 unit="percentunit",
                 width=16,
                 max_value=1,
+                names={
+                    "on_time_rate": T("Đúng hạn", "On time"),
+                    "online_receipt_rate": T("Tiếp nhận trực tuyến", "Received online"),
+                    "online_payment_rate": T("Thanh toán trực tuyến", "Paid online"),
+                    "digitization_rate": T("Số hoá", "Digitized"),
+                },
                 thresholds=(("red", None), ("green", on_time)),
                 threshold_line=True,
                 description=T(

@@ -69,6 +69,7 @@ ORDER BY congestion_index DESC
                 _by_area(f"sum(k.vehicles) / {BUCKET_HOURS} AS flow_veh_h"),
                 {"time": None, "area": None, "flow_veh_h": NON_NEGATIVE},
                 unit="short",
+                label="area",
             ),
             series(
                 T("Tốc độ trung bình (km/h)", "Mean speed (km/h)"),
@@ -79,6 +80,7 @@ ORDER BY congestion_index DESC
                 {"time": None, "area": None, "mean_speed_kmh": (0, 200)},
                 unit="velocitykmh",
                 description=T("Trung bình theo số xe", "Weighted by vehicles"),
+                label="area",
             ),
             series(
                 T("Chỉ số ùn tắc", "Congestion index"),
@@ -90,6 +92,7 @@ ORDER BY congestion_index DESC
                 thresholds=(("green", None), ("red", congestion)),
                 threshold_line=True,
                 max_value=1,
+                label="area",
             ),
             series(
                 T("Cảm biến báo số / dự kiến", "Sensors reporting / expected"),
@@ -100,6 +103,7 @@ ORDER BY congestion_index DESC
                 {"time": None, "area": None, "sensors_reporting": RATE},
                 unit="percentunit",
                 max_value=1,
+                label="area",
             ),
             Row(T("Đoạn đường (15 phút gần nhất)", "Road segments (newest 15 min)")),
             table(

@@ -130,6 +130,7 @@ class Panel:
     """Column → header. Display-name overrides, not a rename transformation: a rename
     would change the names the other overrides match on."""
     hidden: Sequence[str] = ()
+    """Table columns not shown but kept in the data (data links read them)."""
     links: Sequence[Mapping[str, Any]] = ()
     display_name: str | None = None
     """e.g. ``${__field.labels.area}``: one series per area, named after the area."""
@@ -167,6 +168,13 @@ class Panel:
                 }
                 for column, header in self.renames.items()
             ),
+            *(
+                {
+                    "matcher": {"id": "byName", "options": column},
+                    "properties": [{"id": "custom.hidden", "value": True}],
+                }
+                for column in self.hidden
+            ),
         ]
         panel: dict[str, Any] = {
             "id": panel_id,
@@ -180,10 +188,6 @@ class Panel:
         }
         if self.description is not None:
             panel["description"] = self.description(language)
-        if self.hidden:
-            panel["transformations"] = [
-                {"id": "organize", "options": {"excludeByName": dict.fromkeys(self.hidden, True)}}
-            ]
         return panel
 
 

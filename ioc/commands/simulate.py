@@ -140,6 +140,12 @@ def simulate_command(
         typer.Option(help="Appended to every topic written (default: IOC_CONNECTOR_TOPIC_SUFFIX)"),
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Kafka: events per acknowledged batch")] = 2_000,
+    create_topics: Annotated[
+        bool,
+        typer.Option(
+            "--create-topics", help="Kafka: create missing topics from the registry (+ suffix)"
+        ),
+    ] = False,
 ) -> None:
     """Simulate the province: realistic, seeded streams with injected anomalies and ground truth.
 
@@ -158,9 +164,43 @@ def simulate_command(
         truth = sink.directory / "truth.csv"
     hasher = PiiHasher(settings.pii_hmac_key.get_secret_value().encode(), settings.pii_key_id)
     sim = Simulation(config, hasher)
+    if isinstance(sink, KafkaSink):
+        actual = {topic: sink.topic(topic) for topic in sim.topics()}
+        _check_topics(settings, actual, create=create_topics)
     summary = _run_with_progress(sim, sink, pace)
     written = write_csv(truth, sim.truth_rows(until_ms=summary.reached_ms)) if truth else 0
     _print_summary(sim, summary, sink, truth, written)
+
+
+def _check_topics(settings: Settings, names: dict[str, str], *, create: bool) -> None:
+    """Fail before simulating, not after a produce timeout: the broker does not auto-create.
+
+    ``names`` maps each registry topic to the name written (with the suffix).
+    """
+    from ioc.kafka_admin import admin_client, ensure_topics
+    from schemas.topics import registry
+
+    admin = admin_client(settings)
+    try:
+        missing = set(names.values()) - set(admin.list_topics())
+        if missing and not create:
+            raise SimulateUsageError(
+                f"missing topics {', '.join(sorted(missing))}: run `ioc topics create` "
+                "(registry topics) or pass --create-topics"
+            )
+        specs = {spec.name: spec for spec in registry(settings.replay_horizon_days)}
+        wanted = [
+            replace(specs[base], name=name) for base, name in names.items() if name in missing
+        ]
+        if wanted:
+            ensure_topics(
+                admin,
+                wanted,
+                profile=settings.partition_profile,
+                replication_factor=settings.replication_factor,
+            )
+    finally:
+        admin.close()
 
 
 def _plan(

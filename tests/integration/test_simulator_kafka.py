@@ -9,7 +9,6 @@ group, stamped with event time, on the murmur2 partition of the key, no raw PII.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import subprocess
 import sys
@@ -25,12 +24,12 @@ from kafka.partitioner.default import murmur2
 
 from connectors.pii import PiiHasher, normalise_identifier
 from connectors.simulator import MemorySink, Simulation, SimulationConfig, run
-from ioc.kafka_admin import admin_client, ensure_topics
+from ioc.kafka_admin import admin_client
 from ioc.settings import PROJECT_ROOT, Settings
 from schemas.codec import decode
 from schemas.profile import load_profile
 from schemas.timeutil import to_ms
-from schemas.topics import EVENT_TOPICS, registry
+from schemas.topics import EVENT_TOPICS
 from tests.unit.simulator.rules import leaked
 
 pytestmark = pytest.mark.integration
@@ -88,13 +87,16 @@ def read_all(settings: Settings, topic: str, timeout_s: float = 60) -> tuple[lis
 
 
 def test_simulate_to_kafka_reconciles_exactly(
-    admin: KafkaAdminClient, kafka_ready: Settings, unique: str, tmp_path: object
+    admin: KafkaAdminClient,
+    kafka_ready: Settings,
+    unique: str,
+    tmp_path: object,
+    request: pytest.FixtureRequest,
 ) -> None:
     seed = int(unique[:6], 16)  # a seed of its own: nothing else writes these events
     suffix = f".test-{unique}"
-    specs = [dataclasses.replace(s, name=f"{s.name}{suffix}") for s in registry(30)]
-    specs = [s for s in specs if s.name.removesuffix(suffix) in EVENT_TOPICS]
-    ensure_topics(admin, specs, profile="dev", replication_factor=1)
+    names = [f"{topic}{suffix}" for topic in EVENT_TOPICS]
+    request.addfinalizer(lambda: admin.delete_topics(names))
 
     env = {**os.environ, "IOC_PII_HMAC_KEY": KEY, "IOC_PII_KEY_ID": KEY_ID}
     truth = f"{tmp_path}/truth.csv"
@@ -102,7 +104,7 @@ def test_simulate_to_kafka_reconciles_exactly(
         [
             sys.executable, "-m", "ioc", "simulate", "--to", "kafka", "--seed", str(seed),
             "--start", START, "--period", "30m", "--fast", "--injections-per-week", "400",
-            "--topic-suffix", suffix, "--truth", truth, "--batch-size", "500",
+            "--topic-suffix", suffix, "--create-topics", "--truth", truth, "--batch-size", "500",
         ],
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
@@ -133,3 +135,16 @@ def test_simulate_to_kafka_reconciles_exactly(
             everything.append(record.value)
     assert not leaked(b"\n".join(everything), raw), "raw PII in Kafka"
     assert f"{sum(sent.values()):,}" in result.stdout
+
+
+def test_missing_topics_are_refused_before_simulating(kafka_ready: Settings, unique: str) -> None:
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "ioc", "simulate", "--to", "kafka", "--period", "10m",
+            "--fast", "--topic-suffix", f".absent-{unique}",
+        ],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "missing topics" in result.stdout
+    assert "--create-topics" in result.stdout

@@ -25,6 +25,7 @@ from streams.engine import TICK, EngineConfig
 from streams.kpi.base import DomainLogic, KpiContext
 from streams.metrics import StreamMetrics
 from streams.runtime import DomainRuntime, OutputTopics
+from streams.sender import BatchSender
 from streams.topology import Topology
 from streams.windows import DAY_MS
 
@@ -136,6 +137,11 @@ class Worker:
         self.metrics = metrics or StreamMetrics()
         self.app = make_app(config)
         self.suite = DetectorSuite(config.detector_params)
+        self.sender = BatchSender(
+            config.bootstrap,
+            client_id=f"{config.app_id}-results",
+            request_timeout_ms=int(config.request_timeout_s * 1000),
+        )
         self.runtimes: dict[Domain, DomainRuntime] = {}
         registrars = {
             Domain.TRAFFIC: traffic.register,
@@ -200,6 +206,7 @@ class Worker:
             expected=expected,
             lag_threshold_s=config.lag_threshold_s,
             metrics=self.metrics,
+            sender=self.sender,
         )
 
     def source_topic(self, source: SourceTopic) -> Any:
@@ -235,6 +242,10 @@ class Worker:
             by_topic = self._by_topic(args[0] if args else ())
             for runtime in self.runtimes.values():
                 runtime.assigned(by_topic.get(runtime.topic, []))
+
+        @app.on_before_shutdown.connect  # type: ignore[arg-type]
+        async def on_shutdown(sender: Any, *args: Any, signal: Any, **_: Any) -> None:
+            await self.sender.stop()
 
         if self.config.tick_interval_s > 0:
             interval = max(0.2, min(1.0, self.config.tick_interval_s / 4))

@@ -9,9 +9,10 @@ Order of a batch, and why:
 3. only then are the state writes sent to the changelog (``meta`` last) and awaited —
    so a changelog that says "emitted" never stands for a result that was lost;
 4. only then are the source records acked. faust commits acked offsets after
-   flushing its producer (checked: ``Consumer._commit_offsets`` awaits
-   ``producer.flush()`` first when not in a transaction), and this ordering makes
-   that flush a formality: nothing a commit covers is still in flight.
+   flushing *its* producer (checked: ``Consumer._commit_offsets`` awaits
+   ``producer.flush()`` first when not in a transaction); results and state go
+   through our own idempotent producer (:mod:`streams.sender`) and are acknowledged
+   by the broker before the ack, so nothing a commit covers is still in flight.
 
 At-least-once, idempotent results: a crash re-delivers records after the last
 commit, every state record skips what it already applied, and re-emitted results
@@ -28,6 +29,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from aiokafka.errors import KafkaError
 from faust.exceptions import ProducerSendError
 
@@ -35,6 +37,7 @@ from schemas.timeutil import to_ms
 from streams.engine import EngineConfig, Outputs, PartitionEngine, SourceRecord
 from streams.kpi.base import DomainLogic
 from streams.metrics import StreamMetrics
+from streams.sender import BatchSender, OutRecord
 from streams.state import Record
 
 log = logging.getLogger(__name__)
@@ -87,6 +90,7 @@ class DomainRuntime:
         expected: Callable[[int], list[tuple[str, str, str, int]]],
         lag_threshold_s: float,
         metrics: StreamMetrics,
+        sender: BatchSender,
     ) -> None:
         self.app = app
         self.table = table
@@ -99,6 +103,7 @@ class DomainRuntime:
         self.expected = expected
         self.lag_threshold_s = lag_threshold_s
         self.metrics = metrics
+        self.sender = sender
         self.engines: dict[int, PartitionEngine] = {}
         self.last_activity: dict[int, float] = {}
 
@@ -195,62 +200,46 @@ class DomainRuntime:
         self.metrics.observe_batch(self.stream_name, out, touched, time.monotonic() - started)
 
     async def _deliver(self, out: Outputs) -> None:
-        sends: list[tuple[str, bytes, bytes, float | None]] = []
-        for kpi in out.kpis:
-            sends.append((self.outputs.kpi, kpi.key.encode(), kpi.model_dump_json().encode(), None))
-        for anomaly in out.anomalies:
-            sends.append(
-                (
-                    self.outputs.anomalies,
-                    anomaly.anomaly_id.encode(),
-                    anomaly.model_dump_json().encode(),
-                    None,
-                )
-            )
-        for letter in out.dead_letters:
-            sends.append(
-                (
-                    self.outputs.deadletter,
-                    letter.source_topic.encode(),
-                    letter.model_dump_json().encode(),
-                    to_ms(letter.failed_at) / 1000,
-                )
-            )
-        if sends:
-            await self._retrying("results", lambda: self._send_all(sends))
-
-    async def _send_all(self, sends: list[tuple[str, bytes, bytes, float | None]]) -> None:
-        producer = self.app.producer
-        futures = [
-            await producer.send(topic, key, value, None, stamp, None)
-            for topic, key, value, stamp in sends
+        records = [
+            OutRecord(self.outputs.kpi, kpi.key.encode(), kpi.model_dump_json().encode())
+            for kpi in out.kpis
         ]
-        await asyncio.gather(*futures)
+        records += [
+            OutRecord(self.outputs.anomalies, a.anomaly_id.encode(), a.model_dump_json().encode())
+            for a in out.anomalies
+        ]
+        records += [
+            OutRecord(
+                self.outputs.deadletter,
+                letter.source_topic.encode(),
+                letter.model_dump_json().encode(),
+                timestamp_ms=to_ms(letter.failed_at),  # dead letters carry wall-clock time
+            )
+            for letter in out.dead_letters
+        ]
+        if records:
+            await self._retrying("results", lambda: self.sender.send(records))
 
     async def _persist(self, touched: Mapping[int, PartitionEngine]) -> None:
-        writes: list[tuple[int, str, Record | None]] = []
+        # Straight to the changelog with an explicit partition (the record's source
+        # partition — a batch mixes partitions, so faust's "current event" cannot say),
+        # serialized as faust's json codec does (orjson), so faust's recovery reads it.
+        # Not through ``table.send_changelog``: its buffer sends one record at a time.
+        store = self.table.data
+        topic = self.table.changelog_topic.get_topic_name()
+        records: list[OutRecord] = []
         for partition, engine in touched.items():
             prefix = self._prefix(partition)
             for key, value in engine.drain():
-                writes.append((partition, prefix + key, value))
-        if writes:
-            await self._retrying("changelog", lambda: self._write_all(writes))
-
-    async def _write_all(self, writes: list[tuple[int, str, Record | None]]) -> None:
-        store = self.table.data
-        futures = []
-        for partition, key, value in writes:
-            # Explicit partition: the record's source partition, whatever faust's
-            # "current event" is (a batch mixes partitions).
-            if value is None:
-                store.pop(key, None)
-                futures.append(
-                    self.table.send_changelog(partition, key, None, value_serializer="raw")
-                )
-            else:
-                store[key] = value
-                futures.append(self.table.send_changelog(partition, key, value))
-        await asyncio.gather(*futures)
+                full = prefix + key
+                if value is None:
+                    store.pop(full, None)
+                else:
+                    store[full] = value  # the engine's own dict: what the changelog now says
+                payload = None if value is None else orjson.dumps(value)
+                records.append(OutRecord(topic, orjson.dumps(full), payload, partition))
+        if records:
+            await self._retrying("changelog", lambda: self.sender.send(records))
 
     async def _retrying(self, what: str, attempt: Callable[[], Any]) -> None:
         # Results and state must reach Kafka before the batch is acked; while the broker

@@ -197,7 +197,7 @@ class DossierLogic(DomainLogic):
 
     @override
     def parts(self, record: Record) -> DossierParts:
-        return DossierParts(**record["p"])
+        return DossierParts.model_construct(**record["p"])
 
     @override
     def rates(self, parts: Any, record: Record) -> dict[str, float | None]:

@@ -150,7 +150,7 @@ class EnergyLogic(DomainLogic):
         else:
             reporting = 1 if p.get("readings", 0) else 0
             expected = 1 if topology.is_member(FEEDER, record["g"], record["e"]) else 0
-        return EnergyParts(
+        return EnergyParts.model_construct(
             readings=p.get("readings", 0),
             energy_kwh=max(0.0, total(p.get("energy_kwh"))),
             power_kw_sum=total(p.get("power_kw_sum")),

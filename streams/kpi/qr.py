@@ -94,7 +94,7 @@ class QrLogic(DomainLogic):
     @override
     def parts(self, record: Record) -> QrParts:
         p = record["p"]
-        return QrParts(
+        return QrParts.model_construct(
             scans=p.get("scans", 0),
             scans_in=p.get("scans_in", 0),
             scans_out=p.get("scans_out", 0),

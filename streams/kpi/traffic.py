@@ -119,7 +119,7 @@ class TrafficLogic(DomainLogic):
         else:
             reporting = 1
             expected = 1 if topology.is_member(SEGMENT, record["g"], record["e"]) else 0
-        return TrafficParts(
+        return TrafficParts.model_construct(
             observations=p.get("observations", 0),
             vehicles=p.get("vehicles", 0),
             motorcycles=p.get("motorcycles", 0),

@@ -222,6 +222,20 @@ class StreamStack:
         finally:
             consumer.close()
 
+    def delete_topics(self) -> None:
+        """Delete this test's topics and the workers' changelogs (the broker is shared)."""
+        admin = admin_client(self.settings)
+        try:
+            mine = [
+                t
+                for t in admin.list_topics()
+                if t.endswith(self.suffix) or t.startswith(self.settings.stream_app_id + "-")
+            ]
+            if mine:
+                admin.delete_topics(mine)
+        finally:
+            admin.close()
+
     def end_offsets(self) -> dict[tuple[str, int], int]:
         consumer = KafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap)
         try:
@@ -262,3 +276,4 @@ def stream_stack(kafka_ready: Settings, unique: str, tmp_path: Path) -> Iterator
     stack = StreamStack(settings, env, tmp_path)
     yield stack
     stack.stop_all()
+    stack.delete_topics()

@@ -233,9 +233,11 @@ class PartitionEngine:
             return
         if seen is None:
             self.state.put(id_key, {"o": offset})
-            day_end = window_bounds(event_ms, WindowSize.D1, self.config.kpi.topology.timezone)[1]
-            # Kept until the event's largest window is dropped: a later copy is late anyway.
-            self.state.delete_after(id_key, drop_at(day_end, self.lateness_ms))
+            # Kept until the event's minute is dropped: from then on a copy is late and
+            # applied nowhere (dossier changes, which are always applied, are also
+            # de-duplicated by outbox id in their dossier's record).
+            minute_end = window_bounds(event_ms, WindowSize.M1)[1]
+            self.state.delete_after(id_key, drop_at(minute_end, self.lateness_ms))
         outcome = dq.Outcome.LATE if late else dq.Outcome.APPLIED
         dq.count(self.state, event.source, outcome, offset, event_ms=event_ms)
         out.count(outcome.value)

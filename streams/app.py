@@ -133,6 +133,10 @@ class Worker:
     """The app and its domain runtimes."""
 
     def __init__(self, config: WorkerConfig, metrics: StreamMetrics | None = None) -> None:
+        if not config.store.startswith("memory://"):
+            # The runtime writes the store with an explicit partition; faust's RocksDB
+            # store would pick its database from "the current event" instead.
+            raise ValueError(f"stream store {config.store!r} is not supported; use memory://")
         self.config = config
         self.metrics = metrics or StreamMetrics()
         self.app = make_app(config)

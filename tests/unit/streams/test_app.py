@@ -1,0 +1,48 @@
+"""The faust app's wiring, without a broker: partitions of expected entities, stores."""
+
+from __future__ import annotations
+
+import pytest
+from aiokafka.partitioner import DefaultPartitioner
+
+from schemas.results import Domain
+from streams.app import SourceTopic, Worker, WorkerConfig, partitioner
+from streams.runtime import OutputTopics
+from streams.topology import Topology
+from tests.unit.streams.test_kpi_reference import profile
+
+pytestmark = pytest.mark.unit
+
+
+def config(**kw: object) -> WorkerConfig:
+    data: dict[str, object] = {
+        "app_id": "ioc-unit",
+        "bootstrap": "127.0.0.1:1",
+        "sources": {d: SourceTopic(f"src.{d.value}", 3) for d in Domain},
+        "outputs": OutputTopics("kpi", "anomalies", "deadletter"),
+        "topology": Topology.from_profile(profile()),
+    }
+    data.update(kw)
+    return WorkerConfig(**data)  # type: ignore[arg-type]
+
+
+def test_partitioner_is_kafkas_default() -> None:
+    for key in ("QL13-01", "FD-PHUOCLONG-471", "CP-GATE-01", "AG-70-STP"):
+        assert partitioner(3)(key) == DefaultPartitioner()(key.encode(), [0, 1, 2], [0, 1, 2])
+
+
+def test_every_expected_entity_is_checked_by_exactly_one_partition() -> None:
+    worker = Worker(config())
+    for domain, kind in ((Domain.TRAFFIC, "sensor"), (Domain.ENERGY, "meter")):
+        runtime = worker.runtimes[domain]
+        seen = [e for p in range(3) for e in runtime.expected(p)]
+        listed = [e for e in worker.config.topology.expected if e[0] == kind]
+        assert sorted(seen) == sorted(listed)
+        for p in range(3):
+            assert all(partitioner(3)(group) == p for _, _, group, _ in runtime.expected(p))
+    assert worker.runtimes[Domain.QR].expected(0) == []
+
+
+def test_only_the_memory_store_is_accepted() -> None:
+    with pytest.raises(ValueError, match="memory://"):
+        Worker(config(store="rocksdb://"))

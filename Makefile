@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 IOC := $(VENV)/bin/ioc
 .DEFAULT_GOAL := help
 
-.PHONY: help install system up status down migrate topics schemas lint test test-unit test-integration clean
+.PHONY: help install system up status down migrate topics schemas lint test test-unit test-integration quality clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,6 +45,9 @@ lint: install ## ruff + mypy
 
 test-unit: install ## Unit tests only (no services)
 	$(PY) -m pytest -m unit -q
+
+quality: install ## Detection quality per kind on 3 simulated weeks (seed 2): table + .cache/quality.json
+	$(IOC) quality
 
 test: install ## Everything CI runs: lint, start the stack, unit + integration tests, stop the stack
 	bash deploy/local/test.sh

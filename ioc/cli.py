@@ -13,6 +13,7 @@ from ioc.commands.alerter import alerter_command
 from ioc.commands.backtest import backtest_command
 from ioc.commands.connector import app as connector_app
 from ioc.commands.grafana import app as grafana_app
+from ioc.commands.quality import quality_command
 from ioc.commands.simulate import simulate_command
 from ioc.commands.sink import sink_command
 from ioc.commands.worker import worker_command
@@ -37,6 +38,7 @@ app.command("backtest")(backtest_command)
 app.command("alerter")(alerter_command)
 app.command("simulate")(simulate_command)
 app.command("worker")(worker_command)
+app.command("quality")(quality_command)
 
 console = Console()
 

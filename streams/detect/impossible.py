@@ -3,7 +3,7 @@
 Energy registers are cumulative. A wrap at the register's maximum is a rollover, a
 drop to near zero is a meter reset (replaced or cleared meter: an *info* anomaly, so it
 is on record but pages nobody); any other decrease is impossible and opens a warning
-that resolves at the next reading that moves forward again.
+that resolves once a reading moves forward past the last good one.
 """
 
 from __future__ import annotations
@@ -64,7 +64,11 @@ def _register(states: States, obs: Observation, params: DetectorParams) -> list[
         register_max_kwh=params.register_max(obs.entity_id),
         reset_floor_kwh=params.reset_floor_kwh,
     )
-    state["kwh"], state["ts"] = obs.value, obs.ts_ms
+    state["ts"] = obs.ts_ms
+    if step is not RegisterStep.BACKWARDS:
+        # A backwards glitch is not a base for the next step (the KPI's kWh agree:
+        # 100 → 50 → 101 is 1 kWh); the incident resolves once readings pass 100 again.
+        state["kwh"] = obs.value
     updates: list[AnomalyUpdate] = []
     if step is RegisterStep.RESET:
         # An event, not a condition: opened and resolved at once, on record as info.

@@ -104,7 +104,30 @@ class SeasonalParams:
     direction: Direction = "both"
     min_ratio: float | None = None
     min_value: float | None = None
+    trust_days: float = 2.0
+    """Days of one hour a warm-up bucket needs before it is trusted (holidays too)."""
+    week_visits: float = 1.0
+    """Weeks of one hour of the week before the hour-of-week bucket is used."""
+    midpoint: bool = True
+    """Bucket a point by the middle of its window (timestamp − period / 2), not its end."""
+    fallback_day_type: bool = False
+    """With no trusted baseline of its own day type, an ordinary day is scored against
+    the other (a first weekend against weekdays). Safe only behind ratio gates that the
+    day types' differences stay under; holidays never fall back."""
 
+
+QR_SURGE = SeasonalParams(
+    direction="up",
+    min_ratio=3.0,
+    min_value=30.0,
+    # 15-minute windows: a 45-minute surge has two whole windows; the ratio and
+    # minimum-count gates are what keep one window from paging on noise.
+    open_points=1,
+    resolve_points=2,
+    trust_days=1.0,  # the gates, not the spread, decide: one day of baseline is enough
+    week_visits=2.0,  # one week of one hour is four noisy counts; all weekdays are more
+    fallback_day_type=True,  # a weekend stays well under 3× a weekday at every check-point
+)
 
 DEFAULT_RULES: tuple[ThresholdRule, ...] = (
     ThresholdRule(
@@ -133,21 +156,31 @@ DEFAULT_RULES: tuple[ThresholdRule, ...] = (
     ),
     ThresholdRule(
         name="outage",
-        metric="meters_reporting_ratio",
+        metric="voltage_max_v",
         op="below",
-        threshold=0.5,
+        threshold=0.1,  # no meter of the feeder has supply
         duration_s=120,
-        resolve_threshold=0.8,
+        resolve_threshold=0.5,
         resolve_after_s=120,
         severity="critical",
         entity_kinds=("feeder",),
+        scale="nominal_voltage",
     ),
     ThresholdRule(
-        name="on_time_rate",
-        metric="on_time_rate",
+        name="meters_offline",
+        metric="meters_reporting_ratio",
         op="below",
-        threshold=0.95,
-        critical=0.85,
+        threshold=0.5,
+        duration_s=180,
+        resolve_threshold=0.8,
+        resolve_after_s=120,
+        entity_kinds=("feeder",),
+    ),
+    ThresholdRule(
+        name="overdue_spike",
+        metric="overdue",
+        op="above",
+        threshold=4.0,  # five or more dossiers open past their due date at the day's end
         entity_kinds=("agency",),
     ),
 )
@@ -159,11 +192,17 @@ class DetectorParams:
 
     rules: tuple[ThresholdRule, ...] = DEFAULT_RULES
     seasonal: SeasonalParams = field(default_factory=SeasonalParams)
-    seasonal_by_metric: Mapping[str, SeasonalParams] = field(default_factory=dict)
+    seasonal_by_metric: Mapping[str, SeasonalParams] = field(
+        default_factory=lambda: {"scans_in": QR_SURGE}
+    )
     seasonal_metrics: tuple[str, ...] = ()
     """Metrics that get the seasonal detector although they also have rules."""
-    quiet_metrics: tuple[str, ...] = ()
-    """Metrics observed for context only: no detector runs on them."""
+    quiet_metrics: tuple[str, ...] = ("mean_speed_kmh", "power_kw_mean", "on_time_rate")
+    """Metrics observed for context only: no detector runs on them unless a rule names
+    them. A seasonal detector on a meter's power or a sensor's speed would page again,
+    once per meter or sensor, for the outage or congestion a rule already reported; an
+    agency's daily on-time rate below target is a KPI the panels colour, not an
+    incident (see docs/decisions/0007)."""
     holidays: tuple[str, ...] = ()
     """Local dates (ISO, e.g. ``2027-02-06``) with their own seasonal baseline."""
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -276,6 +315,8 @@ def _validate(params: DetectorParams) -> None:
             raise ParamsError(f"{name}: need 0 < resolve_score < open_score <= 1")
         if not 0 < s.alpha <= 1 or s.open_points < 1 or s.resolve_points < 1:
             raise ParamsError(f"{name}: alpha in (0, 1], open/resolve points >= 1")
+        if s.trust_days <= 0:
+            raise ParamsError(f"{name}: trust_days must be > 0")
         if s.direction not in ("both", "up", "down"):
             raise ParamsError(f"{name}: direction must be both, up or down")
     if params.silence_periods <= 0:

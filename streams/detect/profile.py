@@ -10,13 +10,26 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
+from datetime import date, timedelta
 
-from schemas.profile import Profile
-from streams.detect.observations import SCANS
-from streams.detect.params import DetectorParams, ThresholdRule
+from schemas.profile import HolidayKind, Profile
+from streams.detect.observations import SCANS_IN
+from streams.detect.params import QR_SURGE, DetectorParams, ThresholdRule
 
 OPEN_SCORE = 0.8
 """Where the seasonal score (1 − exp(−z / z_scale)) meets the profile's opening z."""
+PRE_TET_DAYS = 5
+"""Days before Tết with homecoming travel and Tết shopping: not holidays in the calendar,
+but no ordinary weekday either, so they share the holidays' seasonal baseline."""
+
+
+def holiday_season(profile: Profile) -> list[date]:
+    """The profile's holidays plus the days just before each Tết break."""
+    days = {h.date for h in profile.holidays}
+    for h in profile.holidays:
+        if h.kind == HolidayKind.TET and h.date - timedelta(days=1) not in days:
+            days.update(h.date - timedelta(days=k) for k in range(1, PRE_TET_DAYS + 1))
+    return sorted(days)
 
 
 def _rule(params: DetectorParams, name: str, **changes: object) -> ThresholdRule:
@@ -45,9 +58,13 @@ def params_from_profile(profile: Profile, base: DetectorParams | None = None) ->
         open_score=OPEN_SCORE,
         resolve_score=1 - math.exp(-rules.resolve_score / z_scale),
     )
+    # The QR surge keeps its own shape (gated, one window opens) with the profile's numbers.
     surge = dataclasses.replace(
-        seasonal,
-        direction="up",
+        base.seasonal_by_metric.get(SCANS_IN, QR_SURGE),
+        warmup_days=seasonal.warmup_days,
+        z_scale=seasonal.z_scale,
+        open_score=seasonal.open_score,
+        resolve_score=seasonal.resolve_score,
         min_ratio=rules.qr_surge_factor,
         min_value=float(rules.qr_surge_min_scans),
     )
@@ -66,14 +83,15 @@ def params_from_profile(profile: Profile, base: DetectorParams | None = None) ->
         duration_s=rules.congestion_for_s,
         resolve_threshold=rules.congestion_index - 0.1,
     )
-    on_time = _rule(base, "on_time_rate", threshold=rules.on_time_rate_target)
-    replaced = {r.name: r for r in (undervoltage, congestion, on_time)}
+    outage = _rule(base, "outage", threshold=rules.outage_voltage_ratio)
+    overdue = _rule(base, "overdue_spike", threshold=rules.overdue_spike_count - 1.0)
+    replaced = {r.name: r for r in (undervoltage, congestion, outage, overdue)}
     return dataclasses.replace(
         base,
         rules=tuple(replaced.get(r.name, r) for r in base.rules),
         seasonal=seasonal,
-        seasonal_by_metric={**base.seasonal_by_metric, SCANS: surge},
-        holidays=tuple(sorted(h.date.isoformat() for h in profile.holidays)),
+        seasonal_by_metric={**base.seasonal_by_metric, SCANS_IN: surge},
+        holidays=tuple(d.isoformat() for d in holiday_season(profile)),
         timezone=profile.timezone,
         silence_periods=rules.silence_periods,
         max_speed_kmh=rules.max_speed_kmh,

@@ -12,13 +12,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from schemas.base import Event
 from schemas.events import DossierStatusChange, EnergyReading, QrScan, TrafficObservation
 from schemas.profile import Profile
 from schemas.timeutil import to_ms
 from streams.detect.impossible import REGISTER_METRIC, SPEED_METRIC
 from streams.detect.model import AnomalyUpdate, Observation, States
-from streams.detect.observations import observations_from_kpi
-from streams.detect.offline import MINUTE_MS, Event, OfflineKpis, Topology
+from streams.detect.observations import observations_of
+from streams.detect.offline import MINUTE_MS, OfflineKpis, Topology, Window
 from streams.detect.params import DetectorParams
 from streams.detect.suite import DetectorSuite
 
@@ -106,8 +107,7 @@ class OfflineDetection:
                 ts,
                 event.average_speed_kmh,
             )
-        for record in self.kpis.add(event):
-            self._windows([record])
+        self._windows(self.kpis.add(event))
         self._silence()
 
     def finish(self) -> list[AnomalyUpdate]:
@@ -130,9 +130,10 @@ class OfflineDetection:
         _, found = self.suite.impossible_value(self.states, obs)
         self.updates.extend(found)
 
-    def _windows(self, records: Iterable[Any]) -> None:
-        for record in records:
-            for obs in observations_from_kpi(record, self._area.get(record.entity_id)):
+    def _windows(self, closed: Iterable[Window]) -> None:
+        for w in closed:
+            window = (w.domain, w.kind, w.entity, w.group, w.size, w.end_ms)
+            for obs in observations_of(window, w.parts, self._area.get(w.entity)):
                 found, score = self.suite.observe_scored(self.states, obs, only=self._only)
                 self.updates.extend(found)
                 if self._on_point is not None:

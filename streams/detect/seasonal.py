@@ -1,18 +1,19 @@
 """The seasonal detector: an hour-of-week baseline with a robust spread, per (entity, metric).
 
 Three baselines share one state, each a list of buckets (mean, mean absolute
-deviation, count) updated by a robust EWMA:
+deviation, points, days seen) updated by a robust EWMA:
 
 - ``w``: hour of week (168 buckets), used once the series has ``warmup_days`` of history;
 - ``p``: hour of day by day type, weekday or weekend (48), the profile used during warm-up;
-- ``h``: hour of day on holidays (24). Holidays only ever learn and score against this
-  one, so Tết neither alerts against an ordinary Tuesday nor teaches it.
+- ``h``: hour of day by day type on holidays (48). Holidays only ever learn and score
+  against this one, so Tết neither alerts against an ordinary Tuesday nor teaches it.
 
-A bucket is trusted only with enough points (two days of that hour for ``p`` and
-``h``, one week for ``w``); an untrusted point scores 0, so a new sensor, a first
-weekend or a first holiday cannot page anyone. Updates are Huber-clipped and their
-weight is spread over an hour's points, so one bad hour moves next week's baseline
-by a fraction of a spread, never by the size of the anomaly.
+A bucket is trusted only with enough history — that hour seen on ``trust_days``
+earlier days for ``p`` and ``h``, in ``week_visits`` earlier weeks for ``w`` — and an
+untrusted point scores 0, so a new sensor, a first weekend or a first holiday cannot
+page anyone. Updates are Huber-clipped and their weight is spread over an hour's
+points, so one bad hour moves next week's baseline by a fraction of a spread, never
+by the size of the anomaly.
 
 Opening needs ``open_points`` consecutive points at ``open_score`` or more, resolving
 ``resolve_points`` at ``resolve_score`` or less (hysteresis).
@@ -34,8 +35,7 @@ from streams.detect.params import SEASONAL, SeasonalParams
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 MAD_TO_SIGMA = 1.25  # mean absolute deviation × 1.25 ≈ σ for normal noise
-_SIZES = {"w": 168, "p": 48, "h": 24}
-_TRUSTED_DAYS = {"w": 1, "p": 2, "h": 2}
+_SIZES = {"w": 168, "p": 48, "h": 48}
 
 
 @lru_cache(maxsize=8)
@@ -43,39 +43,71 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def _buckets(state: State, family: str) -> tuple[list[float], list[float], list[float]]:
+Buckets = tuple[list[float], list[float], list[float], list[int], list[int]]
+"""Per bucket: mean, mean absolute deviation, points, days seen, last day seen (ordinal)."""
+
+
+def _buckets(state: State, family: str) -> Buckets:
     size = _SIZES[family]
     if family not in state:
         state[family] = [0.0] * size
         state[family + "d"] = [0.0] * size
         state[family + "n"] = [0.0] * size
+        state[family + "k"] = [0] * size
+        state[family + "l"] = [0] * size
     return (
         cast(list[float], state[family]),
         cast(list[float], state[family + "d"]),
         cast(list[float], state[family + "n"]),
+        cast(list[int], state[family + "k"]),
+        cast(list[int], state[family + "l"]),
     )
 
 
-def _slot(family: str, local: datetime) -> tuple[int, int]:
+def _trusted(buckets: Buckets, i: int, today: int, need_days: float) -> bool:
+    # Days before today only: a bucket filled this morning knows nothing about this
+    # morning's level, however many points it has.
+    _, _, _, days, last = buckets
+    return days[i] - (1 if last[i] == today else 0) >= need_days
+
+
+def _slot(family: str, local: datetime, other_day_type: bool = False) -> tuple[int, int]:
     """(bucket, neighbour bucket for interpolation) of ``local`` in ``family``."""
     hour = local.hour
     step = 1 if local.minute >= 30 else -1
     if family == "w":
         base = local.weekday() * 24
         return base + hour, (base + hour + step) % 168
-    offset = 24 if family == "p" and local.weekday() >= 5 else 0
+    offset = 24 if (local.weekday() >= 5) != other_day_type else 0
     return offset + hour, offset + (hour + step) % 24
 
 
+def _chain(holiday: bool, warm: bool, fallback: bool) -> list[tuple[str, bool]]:
+    """Baselines to try in order: (family, of the other day type)."""
+    if holiday:
+        # Only a holiday of the same day type judges a holiday: the first Tết morning
+        # against an ordinary Monday would be an alert about the calendar.
+        return [("h", False)]
+    chain = [("w", False)] if warm else []
+    return [*chain, ("p", False), *([("p", True)] if fallback else [])]
+
+
 def _predict(
-    state: State, family: str, local: datetime, need: float, params: SeasonalParams
+    state: State,
+    family: str,
+    local: datetime,
+    need_days: float,
+    params: SeasonalParams,
+    other_day_type: bool = False,
 ) -> tuple[float, float] | None:
-    mean, dev, count = _buckets(state, family)
-    i, j = _slot(family, local)
-    if count[i] < need:
+    buckets = _buckets(state, family)
+    mean, dev = buckets[0], buckets[1]
+    today = local.toordinal()
+    i, j = _slot(family, local, other_day_type)
+    if not _trusted(buckets, i, today, need_days):
         return None
     m, d = mean[i], dev[i]
-    if count[j] >= need:
+    if _trusted(buckets, j, today, need_days):
         # Bucket means describe the middle of their hour; interpolating towards the
         # neighbour follows a rush-hour ramp instead of stepping at the full hour.
         w = abs(local.minute + local.second / 60 - 30) / 60
@@ -88,8 +120,12 @@ def _predict(
 def _learn(
     state: State, family: str, local: datetime, x: float, pph: float, params: SeasonalParams
 ) -> None:
-    mean, dev, count = _buckets(state, family)
+    mean, dev, count, days, last = _buckets(state, family)
     i, _ = _slot(family, local)
+    today = local.toordinal()
+    if last[i] != today:
+        days[i] += 1
+        last[i] = today
     n = count[i] + 1
     count[i] = n
     if n == 1:
@@ -146,17 +182,20 @@ def observe_seasonal(
         state["gap"] = gap
     state["last"] = obs.ts_ms
     pph = max(1.0, HOUR_MS / gap) if gap > 0 else 1.0
-    local = datetime.fromtimestamp(obs.ts_ms / 1000, _zone(timezone))
+    # Points are stamped with their window's end; the middle of the window is what a
+    # bucket should describe (a 15-minute window ending at 11:00 is about 10:52).
+    middle = obs.ts_ms - gap / 2 if params.midpoint else obs.ts_ms
+    local = datetime.fromtimestamp(middle / 1000, _zone(timezone))
     history = obs.ts_ms - first
 
     prediction: tuple[float, float] | None = None
-    if holiday:
-        prediction = _predict(state, "h", local, _TRUSTED_DAYS["h"] * pph, params)
-    else:
-        if history >= params.warmup_days * DAY_MS:
-            prediction = _predict(state, "w", local, _TRUSTED_DAYS["w"] * pph, params)
-        if prediction is None and history >= params.min_history_days * DAY_MS:
-            prediction = _predict(state, "p", local, _TRUSTED_DAYS["p"] * pph, params)
+    if history >= params.min_history_days * DAY_MS:
+        warm = history >= params.warmup_days * DAY_MS
+        for family, other in _chain(holiday, warm, params.fallback_day_type):
+            need = params.week_visits if family == "w" else params.trust_days
+            prediction = _predict(state, family, local, need, params, other)
+            if prediction is not None:
+                break
     score = 0.0 if prediction is None else _score(obs.value, *prediction, params)
 
     for family in ("h",) if holiday else ("w", "p"):

@@ -157,3 +157,43 @@ def test_bad_input_is_a_clear_error(
     )
     assert result.exit_code != 0
     assert message in str(result.exception) + result.output
+
+
+def test_events_mode_aggregates_to_minutes_like_the_stream(tmp_path: Path) -> None:
+    from tests import factories
+
+    start = datetime(2026, 11, 2, 8, 0, tzinfo=LOCAL_TZ)
+    lines = []
+    for minute in range(12):
+        volts = 190.0 if 3 <= minute < 9 else 221.0
+        reading = factories.energy(
+            meter_id="EM-0001",
+            measured_at=start + timedelta(minutes=minute, seconds=30),
+            voltage_v={"l1": volts, "l2": volts + 1, "l3": volts + 1},
+            energy_kwh_total=1000.0 + minute,
+        )
+        lines.append(reading.model_dump_json())
+    lines.append('{"not": "an event"}')  # counted as invalid, not fatal
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n")
+    target = tmp_path / "out.csv"
+    result = CliRunner().invoke(
+        app,
+        ["backtest", "--events", str(events), "--metric", "voltage_min_v", "--output", str(target)],
+    )
+    assert result.exit_code == 0, result.output
+    with target.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == [
+        "timestamp",
+        "value",
+        "score",
+        "is_anomaly",
+        "entity_kind",
+        "entity_id",
+    ]
+    assert {r["entity_id"] for r in rows} == {"EM-0001"}
+    assert len(rows) == 12  # one per closed minute
+    opened = [r for r in rows if r["is_anomaly"] == "1"]
+    # Bad minutes 8:03, 8:04, 8:05 (windows ending 8:04-8:06): open at the third.
+    assert [r["timestamp"] for r in opened] == [(start + timedelta(minutes=6)).isoformat()]

@@ -54,7 +54,7 @@ def test_reset_is_an_info_event_rollover_is_nothing() -> None:
 
 
 def test_backwards_opens_a_warning_that_resolves_when_it_moves_forward() -> None:
-    updates = apply(DetectorSuite(), readings([5000.0, 5001.0, 4800.0, 4800.0, 4801.0]))
+    updates = apply(DetectorSuite(), readings([5000.0, 5001.0, 4800.0, 4900.0, 5001.5]))
     assert [(u.detector, u.state) for u in updates] == [
         ("register_backwards", AnomalyState.OPEN),
         ("register_backwards", AnomalyState.RESOLVED),

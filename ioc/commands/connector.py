@@ -76,6 +76,9 @@ def http_serve(
     ctx: typer.Context,
     port: Annotated[int | None, typer.Option(help="Listen port (default: IOC_HTTP_PORT)")] = None,
     keys_file: Annotated[Path | None, typer.Option(help="API keys file")] = None,
+    create_topics: Annotated[
+        bool, typer.Option("--create-topics", help="Create missing topics from the registry")
+    ] = False,
 ) -> None:
     """Serve POST /v1/streams/{stream}/events, /health, /metrics, /openapi.json."""
     from ioc.commands import connector_wiring as wire
@@ -84,6 +87,7 @@ def http_serve(
     settings = _settings(ctx)
     if keys_file is not None:
         settings = settings.model_copy(update={"http_api_keys_file": str(keys_file)})
+    wire.check_topics(settings, create=create_topics)
     gateway = wire.gateway(settings, port=port)
     if not len(gateway.keys):
         console.print(f"[yellow]no API keys in {wire.keys_path(settings)}: every POST gets 401[/]")
@@ -141,12 +145,16 @@ def mqtt_command(
     metrics_port: Annotated[
         int | None, typer.Option(help="/metrics port, 0 = none (default IOC_MQTT_METRICS_PORT)")
     ] = None,
+    create_topics: Annotated[
+        bool, typer.Option("--create-topics", help="Create missing topics from the registry")
+    ] = False,
 ) -> None:
     """Bridge MQTT telemetry (QoS 1, persistent session) into Kafka."""
     from ioc.commands import connector_wiring as wire
 
     _logging()
     settings = _settings(ctx)
+    wire.check_topics(settings, create=create_topics)
     bridge = wire.bridge(settings)
     port = settings.mqtt_metrics_port if metrics_port is None else metrics_port
     _metrics_server(bridge, port)
@@ -162,12 +170,16 @@ def outbox_run(
     metrics_port: Annotated[
         int | None, typer.Option(help="/metrics port, 0 = none (default IOC_OUTBOX_METRICS_PORT)")
     ] = None,
+    create_topics: Annotated[
+        bool, typer.Option("--create-topics", help="Create missing topics from the registry")
+    ] = False,
 ) -> None:
     """Poll the dossier status history into Kafka (snapshot of open dossiers first time)."""
     from ioc.commands import connector_wiring as wire
 
     _logging()
     settings = _settings(ctx)
+    wire.check_topics(settings, create=create_topics)
     poller = wire.poller(settings)
     port = settings.outbox_metrics_port if metrics_port is None else metrics_port
     _metrics_server(poller, port)
@@ -235,6 +247,9 @@ def file_command(
         float | None, typer.Option(help="Replay event-time spacing X times faster")
     ] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar")] = True,
+    create_topics: Annotated[
+        bool, typer.Option("--create-topics", help="Create missing topics from the registry")
+    ] = False,
 ) -> None:
     """Replay a file into a topic; bad rows are dead-lettered with their line number."""
     from connectors.files import FileJob, detect_format, parse_mapping
@@ -251,6 +266,11 @@ def file_command(
         mapping=parse_mapping(mapping or []),
         rate=rate,
         speedup=speedup,
+    )
+    if stream not in STREAMS:
+        raise typer.BadParameter(f"--stream must be one of {', '.join(STREAMS)}")
+    wire.check_topics(
+        settings, create=create_topics, extra={topic: STREAMS[stream].topic} if topic else None
     )
     connector = wire.file_connector(settings)
     total = sum(1 for line in path.open("rb") if line.strip()) - (1 if job.fmt == "csv" else 0)

@@ -23,7 +23,6 @@ from typing import Any
 import httpx
 from rich.table import Table
 
-from connectors.edge import TopicRoutes
 from connectors.http.keys import add_key
 from ioc.settings import Settings
 from schemas.timeutil import utcnow
@@ -92,8 +91,11 @@ async def run_bench(
     settings: Settings, events: int, batch_size: int, concurrency: int
 ) -> BenchResult:
     """Start a gateway process, post ``events`` in batches, report accepted events/s."""
+    from ioc.commands.connector_wiring import check_topics
+
     suffix = f".bench-{uuid.uuid4().hex[:8]}"
     port = _free_port()
+    check_topics(settings.model_copy(update={"connector_topic_suffix": suffix}), create=True)
     with tempfile.TemporaryDirectory() as tmp:
         keys = Path(tmp) / "keys.json"
         key = add_key(keys, "bench", ["qr"])
@@ -131,7 +133,11 @@ async def _drive(
         base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60
     ) as client:
         await _wait_healthy(client, proc)
-        await client.post("/v1/streams/qr/events", json=_batch(0, 1), headers=headers)  # warm-up
+        warm = await client.post("/v1/streams/qr/events", json=_batch(0, 1), headers=headers)
+        if warm.status_code != 200:
+            raise RuntimeError(
+                f"gateway refused the warm-up request: {warm.status_code} {warm.text}"
+            )
         starts = list(range(0, events, batch_size))
         latencies: list[float] = []
         accepted = 0
@@ -169,11 +175,10 @@ async def _drive(
 def _delete_topics(settings: Settings, suffix: str) -> None:
     from ioc.kafka_admin import admin_client
 
-    routes = TopicRoutes.default(suffix)
     admin = admin_client(settings)
     try:
         existing = set(admin.list_topics())
-        doomed = [t for t in [*routes.events.values(), routes.deadletter] if t in existing]
+        doomed = [t for t in existing if t.endswith(suffix)]
         if doomed:
             admin.delete_topics(doomed)
     finally:

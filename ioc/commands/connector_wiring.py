@@ -153,3 +153,42 @@ def file_connector(
         producer_factory=producer_factory(settings, "ioc-file-connector"),
         registry=registry,
     )
+
+
+def check_topics(settings: Settings, *, create: bool, extra: dict[str, str] | None = None) -> None:
+    """Fail at start, not at the first produce timeout: the broker does not auto-create.
+
+    Checks every topic the connectors write (suffix included) and ``extra`` (a topic name
+    -> the registry topic it copies, e.g. a file connector's --topic); with ``create``,
+    missing ones are created from the registry (partitions, retention, cleanup).
+    """
+    import dataclasses
+
+    from connectors.base import ConfigurationError
+    from connectors.edge import STREAMS
+    from ioc.kafka_admin import admin_client, ensure_topics
+    from schemas.topics import DEADLETTER, registry
+
+    targets = routes(settings)
+    names = {targets.topic(s): spec.topic for s, spec in STREAMS.items()}
+    names[targets.deadletter] = DEADLETTER
+    names.update(extra or {})
+    admin = admin_client(settings)
+    try:
+        missing = set(names) - set(admin.list_topics())
+        if missing and not create:
+            raise ConfigurationError(
+                f"missing topics {', '.join(sorted(missing))}: run `ioc topics create` "
+                "(registry topics) or pass --create-topics"
+            )
+        specs = {spec.name: spec for spec in registry(settings.replay_horizon_days)}
+        wanted = [dataclasses.replace(specs[names[n]], name=n) for n in sorted(missing)]
+        if wanted:
+            ensure_topics(
+                admin,
+                wanted,
+                profile=settings.partition_profile,
+                replication_factor=settings.replication_factor,
+            )
+    finally:
+        admin.close()

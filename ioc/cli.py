@@ -13,6 +13,7 @@ from ioc.commands.alerter import alerter_command
 from ioc.commands.backtest import backtest_command
 from ioc.commands.connector import app as connector_app
 from ioc.commands.grafana import app as grafana_app
+from ioc.commands.replay import app as replay_app
 from ioc.commands.quality import quality_command
 from ioc.commands.simulate import simulate_command
 from ioc.commands.sink import sink_command
@@ -33,6 +34,7 @@ bench_app = typer.Typer(help="Measurements (make bench).", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 app.add_typer(connector_app, name="connector")
 app.add_typer(grafana_app, name="grafana")
+app.add_typer(replay_app, name="replay")
 app.command("sink")(sink_command)
 app.command("backtest")(backtest_command)
 app.command("alerter")(alerter_command)

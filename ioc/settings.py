@@ -102,6 +102,14 @@ class Settings(BaseSettings):
         default=45, ge=1, description="A finished dossier is remembered this long"
     )
 
+    # --- Replay (ioc replay rebuild) -----------------------------------------------
+    replay_lookback_s: int = Field(
+        default=86_400,
+        ge=0,
+        description="A rebuild reads this much (+ lateness + skew) before --from: the "
+        "largest telemetry window, so windows in range are complete",
+    )
+
     # --- Detection (thresholds, calendar and silence periods are in the profile) ------
     silence_lag_threshold_s: int = Field(
         default=60, ge=0, description="No new silence opens while consumer lag is above this"

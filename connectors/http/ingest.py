@@ -202,4 +202,3 @@ class Ingestor:
             body = {"accepted": 0, "rejected": 1, "errors": errors}
         status = 422 if rejected else 200
         return IngestResult(status, body, accepted=len(accepted), rejected=len(rejected))
-

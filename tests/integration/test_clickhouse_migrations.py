@@ -76,9 +76,7 @@ def columns(executor: SqlExecutor, table: str) -> list[tuple[str, str]]:
 
 
 def tables(executor: SqlExecutor, database: str, *, views: bool = False) -> set[str]:
-    rows = executor.execute(
-        f"SELECT name, engine FROM system.tables WHERE database = '{database}'"
-    )
+    rows = executor.execute(f"SELECT name, engine FROM system.tables WHERE database = '{database}'")
     return {str(name) for name, engine in rows if (str(engine) == "View") == views}
 
 

@@ -10,7 +10,8 @@ is kept and retried later, nothing is dropped.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -65,16 +66,29 @@ def is_poison(exc: BaseException) -> bool:
     return isinstance(exc, (struct.error, OverflowError, ValueError, TypeError, AttributeError))
 
 
+WRITTEN_AT = "written_at_ms"
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 class TableWriter:
     """Columnar inserts into one database."""
 
-    def __init__(self, client: Inserter, database: str) -> None:
+    def __init__(self, client: Inserter, database: str, clock: Callable[[], int] = _now_ms) -> None:
         self.client = client
         self.database = database
+        self.clock = clock
 
     def _insert(self, table: str, rows: Sequence[Row]) -> None:
         columns = COLUMNS[table]
         data = [list(col) for col in zip(*rows, strict=True)]
+        if columns[-1] == WRITTEN_AT:
+            # Stamped as the insert leaves, not when the record was buffered: the column
+            # is the event-to-queryable latency, and a row waits in the batch for up to
+            # sink_batch_max_age_s before this.
+            data[-1] = [self.clock()] * len(rows)
         self.client.execute(
             f"INSERT INTO {self.database}.{table} ({', '.join(columns)}) VALUES",
             data,

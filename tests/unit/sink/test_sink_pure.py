@@ -91,3 +91,20 @@ def test_an_outage_is_not_mistaken_for_poison() -> None:
     assert not is_poison(ch_errors.NetworkError("down"))
     assert not is_poison(ch_errors.ServerException("too many parts", code=252))
     assert is_poison(ch_errors.TypeMismatchError("Column event_time: argument out of range"))
+
+
+class _Recording:
+    def __init__(self) -> None:
+        self.inserts: list[tuple[str, list[list[Any]]]] = []
+
+    def execute(self, query: str, params: Any = None, **kwargs: Any) -> Any:
+        self.inserts.append((query, params))
+
+
+def test_written_at_is_stamped_at_insert_not_at_buffering() -> None:
+    client = _Recording()
+    writer = TableWriter(client, "db", clock=lambda: 5_000)
+    rows = [row for _, row in rows_for(traffic(), ORIGIN, 123)]
+    assert writer.write("events_traffic", rows) == []
+    (_, data) = client.inserts[0]
+    assert data[COLUMNS["events_traffic"].index("written_at_ms")] == [5_000]

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 IOC := $(VENV)/bin/ioc
 .DEFAULT_GOAL := help
 
-.PHONY: help install system up status down migrate topics schemas lint test test-unit test-integration quality clean
+.PHONY: help install system up status down migrate topics schemas lint test test-unit test-integration quality clean demo
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,6 +28,10 @@ status: ## Show each local service with its port and health
 
 down: ## Stop exactly the services `make up` started
 	bash deploy/local/down.sh
+
+demo: install ## Start everything (stack, pipeline, simulator via the connectors) with a live view; Ctrl-C stops it
+	bash deploy/local/up.sh
+	$(IOC) demo
 
 migrate: install ## Apply ClickHouse migrations (safe to run twice)
 	$(IOC) db migrate

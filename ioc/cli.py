@@ -12,6 +12,7 @@ from rich.table import Table
 from ioc.commands.alerter import alerter_command
 from ioc.commands.backtest import backtest_command
 from ioc.commands.connector import app as connector_app
+from ioc.commands.demo import demo_command
 from ioc.commands.grafana import app as grafana_app
 from ioc.commands.replay import app as replay_app
 from ioc.commands.quality import quality_command
@@ -40,6 +41,7 @@ app.command("backtest")(backtest_command)
 app.command("alerter")(alerter_command)
 app.command("simulate")(simulate_command)
 app.command("worker")(worker_command)
+app.command("demo")(demo_command)
 app.command("quality")(quality_command)
 
 console = Console()

@@ -204,6 +204,54 @@ def bench_sink_load(
     )
 
 
+@bench_app.command("run")
+def bench_run(
+    ctx: typer.Context,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Small data, short phases (≈ 1 min)")
+    ] = False,
+    events: Annotated[int | None, typer.Option(help="Events in the data set")] = None,
+    copies: Annotated[
+        int | None, typer.Option(help="Profile clones (entities ≈ 324 × copies)")
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option(help="Fixed rate of the latency phase, events/s")
+    ] = None,
+    duration: Annotated[float | None, typer.Option(help="Latency phase length, s")] = None,
+    lateness: Annotated[
+        int | None, typer.Option(help="Allowed lateness in the latency phase, s")
+    ] = None,
+    workers: Annotated[str | None, typer.Option(help="Worker counts, e.g. 1,2")] = None,
+    no_peer: Annotated[bool, typer.Option("--no-peer", help="Skip the Quix Streams peer")] = False,
+    profile: Annotated[
+        bool, typer.Option("--profile", help="py-spy the 1-worker saturation")
+    ] = False,
+    out: Annotated[Path | None, typer.Option(help="Result directory (bench-results/)")] = None,
+) -> None:
+    """Baseline, pipeline at saturation, fixed-rate latency, Quix peer: one run, one JSON."""
+    from dataclasses import replace
+
+    from ioc.bench.report import show
+    from ioc.bench.run import QUICK, BenchOptions
+    from ioc.bench.run import run as run_bench
+
+    options = QUICK if quick else BenchOptions()
+    changes: dict[str, object] = {
+        k: v
+        for k, v in {"events": events, "copies": copies, "rate": rate, "duration_s": duration,
+                     "lateness_s": lateness, "out_dir": out}.items()
+        if v is not None
+    }  # fmt: skip
+    if workers:
+        counts = tuple(int(w) for w in workers.split(","))
+        changes["workers"] = counts
+        changes["latency_workers"] = counts if not quick else counts[:1]
+    options = replace(options, peer=not no_peer, profile=profile, **changes)  # type: ignore[arg-type]
+    result, path = run_bench(_settings(ctx), options, console)
+    show(result, console)
+    console.print(f"wrote {path}")
+
+
 @schemas_app.command("export")
 def schemas_export() -> None:
     """Write the JSON Schema files of every contract to schemas/json/."""

@@ -1,0 +1,127 @@
+"""Phase (d): our traffic KPI job against the same job in Quix Streams.
+
+Both read one traffic topic (the data set's traffic events plus, per partition, one
+later observation that closes every window — a control tick would be garbage to the
+peer) and write their KPI records to a Kafka topic stamped by the broker on append
+(LogAppendTime), so "when was the last record written" reads the same for both. Each
+runs alone, one after the other, timed from ready (group stable; ours: also recovered)
+to the last record appended.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka.partitioner import murmur2
+
+from ioc.bench.dataset import BenchRecord, restamp
+from ioc.bench.kafka_ops import Offsets, TopicPlan, create_topics, load, out_records
+from ioc.bench.pipeline import PipelinePhase
+from ioc.bench.procs import Proc, spawn
+from ioc.bench.stack import RunContext
+from ioc.bench.stats import rate
+from schemas.results import Domain
+from schemas.topics import KPI, TRAFFIC_OBS
+from streams.windows import DAY_MS, MINUTE_MS
+
+PEER_APP = Path(__file__).with_name("peer_app.py")
+
+
+def _closers(
+    traffic: list[BenchRecord], partitions: int, at_ms: int, tag: str
+) -> list[BenchRecord]:
+    """One new observation per partition at ``at_ms`` (a fresh event id: not a duplicate)."""
+    found: dict[int, BenchRecord] = {}
+    for record in traffic:
+        partition = (murmur2(record.key) & 0x7FFFFFFF) % partitions
+        found.setdefault(partition, record)
+    closers = []
+    for partition, record in sorted(found.items()):
+        moved = restamp(record, at_ms)
+        payload = orjson.loads(moved.value)
+        payload["event_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ioc-bench/{tag}/{partition}"))
+        closers.append(BenchRecord(moved.topic, moved.key, orjson.dumps(payload), at_ms))
+    return closers
+
+
+def _timed(
+    phase: PipelinePhase, proc_ready: Any, offsets: Offsets, group: str, inputs: list[str],
+    output: str, events: int, timeout_s: float,
+) -> dict[str, Any]:  # fmt: skip
+    phase.wait(proc_ready, 120, "ready job")
+    ready = time.time()
+    phase.wait(lambda: offsets.caught_up(group, inputs), timeout_s, "end of input")
+    phase.stop()
+    last_ms = offsets.last_timestamp(output)
+    seconds = None if last_ms is None else last_ms / 1000 - ready
+    records = sum(offsets.ends([output]).values())
+    return {
+        "events": events,
+        "startup_s": round(ready - phase.timeline.spawned, 2),
+        "seconds": None if seconds is None else round(seconds, 2),
+        "events_per_s": rate(events, seconds),
+        "output_records": records,
+        "peak_rss_mb": max(phase.rss_mb().values(), default=0.0),
+        "cpu_s": sum(phase.cpu_s().values()),
+    }
+
+
+def run_peer(ctx: RunContext, peer_python: Path, timeout_s: float) -> dict[str, Any]:
+    """Our ``ioc worker --domain traffic`` then the Quix Streams job, on one topic."""
+    names = ctx.names("peer")
+    phase = PipelinePhase(ctx, names, workers=1, domains=(Domain.TRAFFIC,))
+    offsets = Offsets(ctx.settings)
+    source = TRAFFIC_OBS + names.suffix
+    peer_output = f"ioc.bench.quix-kpi{names.suffix}"
+    lateness_ms = ctx.settings.allowed_lateness_s * 1000
+    results: dict[str, Any] = {}
+    peer_phase = PipelinePhase(ctx, names, workers=0, domains=(Domain.TRAFFIC,))
+    try:
+        phase.create(log_append_kpi=True, database=False)
+        create_topics(ctx.settings, [TopicPlan(peer_output, KPI, log_append_time=True)])
+        traffic = [r for r in ctx.dataset.records if r.topic == TRAFFIC_OBS]
+        partitions = len(offsets.partitions(source))
+        close_at = ctx.dataset.last_ms + DAY_MS + lateness_ms + MINUTE_MS
+        data = traffic + _closers(traffic, partitions, close_at, ctx.tag)
+        load(ctx.settings, out_records(data, names.suffix))
+        events = len(data)
+
+        phase.start(sink=False)
+        ours = phase.worker_procs[0]
+        results["ours"] = _timed(
+            phase,
+            lambda: b"Ready" in ours.log.read_bytes()
+            and offsets.stable_members(names.app_id) == 1,
+            offsets, names.app_id, [source], KPI + names.suffix, events, timeout_s,
+        )  # fmt: skip
+
+        group = f"quix-bench-{ctx.tag}-peer"
+        state = ctx.workdir / "peer" / "quix-state"
+        argv = [
+            str(peer_python), str(PEER_APP), "--broker", ctx.settings.kafka_bootstrap,
+            "--input", source, "--output", peer_output, "--group", group,
+            "--state-dir", str(state), "--grace-ms", str(lateness_ms),
+        ]  # fmt: skip
+        peer_phase.timeline.spawned = time.time()
+        quix: Proc = spawn("peer-quix", argv, ctx.env(), ctx.workdir, ctx.logs)
+        peer_phase.procs.append(quix)
+        results["quix"] = _timed(
+            peer_phase,
+            lambda: offsets.stable_members(group) == 1,
+            offsets, group, [source], peer_output, events, timeout_s,
+        )  # fmt: skip
+        results["ratio"] = (
+            None
+            if not results["quix"]["events_per_s"]
+            else (results["ours"]["events_per_s"] or 0) / results["quix"]["events_per_s"]
+        )
+        return results
+    finally:
+        phase.stop()
+        peer_phase.stop()
+        offsets.close()
+        phase.cleanup()

@@ -1,0 +1,52 @@
+"""Percentile maths and rates of the bench report."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from ioc.bench.stats import Spread, percentile, rate, ratio
+
+pytestmark = pytest.mark.unit
+
+
+def test_percentile_interpolates_between_closest_ranks() -> None:
+    values = [1.0, 2.0, 3.0, 4.0]
+    assert percentile(values, 0) == 1.0
+    assert percentile(values, 100) == 4.0
+    assert percentile(values, 50) == 2.5
+    assert percentile(values, 99) == pytest.approx(3.97)
+
+
+def test_percentile_does_not_depend_on_order() -> None:
+    values = [float(i) for i in range(1, 1001)]
+    shuffled = values[:]
+    random.Random(3).shuffle(shuffled)
+    assert percentile(shuffled, 95) == percentile(values, 95) == pytest.approx(950.05)
+
+
+def test_percentile_of_nothing_and_of_one() -> None:
+    assert percentile([], 50) is None
+    assert percentile([7.0], 99) == 7.0
+    with pytest.raises(ValueError):
+        percentile([1.0], 101)
+
+
+def test_spread_summarises_and_handles_empty() -> None:
+    spread = Spread.of([float(x) for x in range(101)])
+    assert (spread.count, spread.p50, spread.p95, spread.p99, spread.max) == (
+        101, 50.0, 95.0, 99.0, 100.0,
+    )  # fmt: skip
+    empty = Spread.of([])
+    assert empty.count == 0
+    assert empty.p99 is None
+
+
+def test_rate_and_ratio_refuse_missing_or_zero() -> None:
+    assert rate(100, 4.0) == 25.0
+    assert rate(100, 0) is None
+    assert rate(100, None) is None
+    assert ratio(1.0, 4.0) == 0.25
+    assert ratio(None, 4.0) is None
+    assert ratio(1.0, 0.0) is None

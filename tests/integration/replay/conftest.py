@@ -1,9 +1,9 @@
 """One small pipeline run shared by the replay tests: simulated history → worker → sink.
 
-Twelve simulated hours of the small ``dong-nai-2025`` profile (18:00 → 06:00, so a
-local midnight and its dossier day close inside), on this module's own topics, app
-id, consumer group and database. Everything is deleted afterwards; the local stack
-itself is shared and left running.
+Eight simulated hours of the small ``dong-nai-2025`` profile (18:00 → 02:00, so a
+local midnight and its dossier day close inside; dossiers from 06:00), on this
+module's own topics, app id, consumer group and database. Everything is deleted
+afterwards; the local stack itself is shared and left running.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from clickhouse_driver import Client
-from kafka import TopicPartition
+from kafka import KafkaProducer, TopicPartition
 from kafka.admin import OffsetSpec
 
 from ioc.commands.worker import SOURCES, worker_topics
@@ -31,7 +31,7 @@ from ioc.db.migrate import migrate
 from ioc.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings, settings_for_tests
 from schemas.timeutil import LOCAL_TZ, utcnow
-from schemas.topics import ANOMALIES, KPI, registry
+from schemas.topics import ANOMALIES, CONTROL_HEADER, KPI, registry
 from tests.integration.conftest import require_port
 from tests.integration.sink.harness import drive, make_sink
 
@@ -128,6 +128,18 @@ class Pipeline:
         return {(r[0], r[1], r[3], r[4]): tuple(r[i] for i in keep) for r in rows}
 
 
+def _ticks(pipe: Pipeline, at_ms: int) -> None:
+    producer = KafkaProducer(bootstrap_servers=pipe.settings.kafka_bootstrap, acks="all")
+    try:
+        for topic in SOURCES.values():
+            for p in producer.partitions_for(pipe.topic(topic)):
+                producer.send(pipe.topic(topic), value=b"", partition=p, timestamp_ms=at_ms,
+                              headers=[(CONTROL_HEADER, b"tick")])  # fmt: skip
+        producer.flush(30)
+    finally:
+        producer.close()
+
+
 def _env(settings: Settings, overrides: dict[str, object]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
     for name, value in settings.model_dump().items():
@@ -158,7 +170,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     work = tmp_path_factory.mktemp("replay")
     today = datetime.combine(utcnow().astimezone(LOCAL_TZ).date(), dtime(0), tzinfo=LOCAL_TZ)
     start = today - timedelta(days=2) + timedelta(hours=18)
-    pipe = Pipeline(settings, _env(settings, overrides), start, start + timedelta(hours=12),
+    pipe = Pipeline(settings, _env(settings, overrides), start, start + timedelta(hours=8),
                     f"sink-rp-{unique}", work)  # fmt: skip
     executor = ClickHouseExecutor.from_settings(settings)
     migrate(executor, pipe.db)
@@ -167,12 +179,21 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     admin.close()
     worker: subprocess.Popen[bytes] | None = None
     try:
-        sim = pipe.ioc(
-            "simulate", "--to", "kafka", "--fast", "--profile", PROFILE, "--seed", "3",
-            "--start", start.isoformat(), "--period", "12h",
-            "--topic-suffix", settings.stream_topic_suffix,
-        )  # fmt: skip
-        assert sim.returncode == 0, sim.stdout + sim.stderr
+        # Telemetry and QR for the night; dossiers from the morning, so the office hours
+        # give the dossier day something to count and the rebuild a snapshot to start from.
+        for domains, begin in (
+            ("traffic,energy,qr", start),
+            ("dossier", start - timedelta(hours=12)),
+        ):
+            sim = pipe.ioc(
+                "simulate", "--to", "kafka", "--fast", "--profile", PROFILE, "--seed", "3",
+                "--start", begin.isoformat(), "--period", f"{(pipe.end - begin) // timedelta(hours=1)}h",
+                "--domains", domains, "--topic-suffix", settings.stream_topic_suffix,
+            )  # fmt: skip
+            assert sim.returncode == 0, sim.stdout + sim.stderr
+        # What an idle worker does: a control tick at the end of the data into every
+        # source partition, so the night's last windows (and the dossier day) close.
+        _ticks(pipe, int(pipe.end.timestamp() * 1000))
         log = (work / "worker.log").open("wb")
         worker = subprocess.Popen(
             [sys.executable, "-m", "ioc", "worker", "--loglevel", "warning"],

@@ -15,6 +15,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v kcat >/dev/null || need+=(kcat)
 command -v mvn >/dev/null || need+=(maven)
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+# `docker-compose config` validates deploy/docker-compose.yml in CI; it needs no engine.
+command -v docker-compose >/dev/null || need+=(docker-compose)
 # Used by the start/stop/status scripts themselves.
 command -v curl >/dev/null || need+=(curl)
 command -v ss >/dev/null || need+=(iproute2)

@@ -3,6 +3,7 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 IOC := $(VENV)/bin/ioc
+DEMO_ARGS ?=
 .DEFAULT_GOAL := help
 
 .PHONY: help install system up status down migrate topics schemas lint test test-unit test-integration quality clean demo
@@ -31,7 +32,7 @@ down: ## Stop exactly the services `make up` started
 
 demo: install ## Start everything (stack, pipeline, simulator via the connectors) with a live view; Ctrl-C stops it
 	bash deploy/local/up.sh
-	$(IOC) demo
+	$(IOC) demo $(DEMO_ARGS)
 
 migrate: install ## Apply ClickHouse migrations (safe to run twice)
 	$(IOC) db migrate

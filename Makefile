@@ -6,7 +6,7 @@ IOC := $(VENV)/bin/ioc
 DEMO_ARGS ?=
 .DEFAULT_GOAL := help
 
-.PHONY: help install system up status down migrate topics schemas lint test test-unit test-integration quality clean demo
+.PHONY: help install system up status down migrate topics schemas lint test test-unit test-integration quality clean demo bench
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -53,6 +53,14 @@ test-unit: install ## Unit tests only (no services)
 
 quality: install ## Detection quality per kind on 3 simulated weeks (seed 2): table + .cache/quality.json
 	$(IOC) quality
+
+bench: up $(VENV)/.bench-installed ## Pipeline vs a bare consumer and Quix Streams: throughput, latency, RSS (BENCH_ARGS=--quick); bench-results/*.json
+	$(IOC) bench run $(BENCH_ARGS)
+$(VENV)/.bench-installed: pyproject.toml ioc/bench/peer-requirements.txt
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	@test -x .cache/bench/peer-venv/bin/python || python3 -m venv .cache/bench/peer-venv
+	.cache/bench/peer-venv/bin/python -m pip install -q -r ioc/bench/peer-requirements.txt
+	@touch $@
 
 test: install ## Everything CI runs: lint, start the stack, unit + integration tests, stop the stack
 	bash deploy/local/test.sh

@@ -34,6 +34,7 @@ async def consume(bootstrap: str, topics: list[str], expect: int) -> dict[str, f
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ready = time.perf_counter()
+        cpu = time.process_time()
         first: float | None = None
         seen = decoded_bytes = 0
         while seen < expect:
@@ -47,12 +48,14 @@ async def consume(bootstrap: str, topics: list[str], expect: int) -> dict[str, f
                         decoded_bytes += len(record.value)
                     seen += 1
         done = time.perf_counter()
+        cpu = time.process_time() - cpu
     finally:
         await consumer.stop()
     return {
         "records": seen,
         "bytes": decoded_bytes,
         "seconds": done - ready,
+        "cpu_s": cpu,
         "first_fetch_s": (first or done) - ready,
     }
 

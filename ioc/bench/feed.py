@@ -22,6 +22,8 @@ STEP_S = 0.01
 @dataclass(frozen=True)
 class FeedResult:
     sent: int
+    shift_ms: int
+    """Event times run this far ahead of the wall clock (0 unless the feed is short)."""
     start_ms: int
     end_ms: int
     max_behind_ms: int
@@ -33,13 +35,25 @@ class FeedResult:
         return self.sent / max(0.001, (self.end_ms - self.start_ms) / 1000)
 
 
+def boundary_shift(now_ms: int, lead_ms: int = 2_000) -> int:
+    """How far ahead event time must run for a minute boundary ``lead_ms`` into the feed."""
+    return (-(now_ms + lead_ms)) % 60_000
+
+
 async def feed(
-    bootstrap: str, records: Sequence[BenchRecord], suffix: str, rate: float
+    bootstrap: str, records: Sequence[BenchRecord], suffix: str, rate: float, *, short: bool
 ) -> FeedResult:
-    """Send ``records`` at ``rate`` events/s, stamped with their due instants."""
+    """Send ``records`` at ``rate`` events/s, stamped with their due instants.
+
+    A ``short`` feed (shorter than a minute plus the lateness) might see no window
+    close; its event times then run ahead of the wall clock so that a minute boundary
+    falls 2 s into it. Latencies are measured against the wall clock either way
+    (the reader subtracts ``shift_ms``).
+    """
     sender = BatchSender(bootstrap, client_id="ioc-bench-feed", request_timeout_ms=30_000)
     await sender.start()
     start_ms = time.time_ns() // 1_000_000
+    shift = boundary_shift(start_ms) if short else 0
     sent = 0
     behind = 0
     try:
@@ -49,7 +63,7 @@ async def feed(
             if due > sent:
                 batch: list[OutRecord] = []
                 for i in range(sent, due):
-                    at_ms = start_ms + int(i * 1000 / rate)
+                    at_ms = start_ms + int(i * 1000 / rate) + shift
                     record = restamp(records[i], at_ms)
                     batch.append(
                         OutRecord(record.topic + suffix, record.key, record.value, None, at_ms)
@@ -60,4 +74,4 @@ async def feed(
             await asyncio.sleep(STEP_S)
     finally:
         await sender.stop()
-    return FeedResult(sent, start_ms, time.time_ns() // 1_000_000, behind)
+    return FeedResult(sent, shift, start_ms, time.time_ns() // 1_000_000, behind)

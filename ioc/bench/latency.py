@@ -5,31 +5,20 @@ Raw events: ``written_at_ms − event_time_ms`` of every row (the sink stamps
 closed during the feed, measured from the instant it *could* close — its end plus the
 allowed lateness — and from its end (which adds the lateness). A window's own length
 comes on top for its earliest event: that part is the definition of a 1-minute KPI, not
-processing.
+processing. A feed shorter than a minute plus the lateness runs event time ahead of the
+wall clock (see :mod:`ioc.bench.feed`); every latency is against the wall clock.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
-from ioc.bench.feed import feed
+from ioc.bench.feed import FeedResult, feed
 from ioc.bench.kafka_ops import Offsets
 from ioc.bench.pipeline import EVENT_TABLES, KPI_TABLES, PipelinePhase
 from ioc.bench.stack import RunContext
 from ioc.bench.stats import Spread
-
-
-def _align(duration_s: float, lateness_s: int) -> None:
-    """A short feed starts 2 s before a minute boundary, so a 1-minute window closes in it.
-
-    A feed of 60 s + lateness always sees one close; a shorter one (--quick) might not.
-    """
-    if duration_s >= 60 + lateness_s:
-        return
-    wait = (58 - time.time() % 60) % 60
-    time.sleep(wait)  # a wall-clock alignment, not a synchronisation
 
 
 def _seconds(spread: Spread) -> dict[str, float | int | None]:
@@ -40,15 +29,14 @@ def _seconds(spread: Spread) -> dict[str, float | int | None]:
             "p99_s": s(spread.p99), "max_s": s(spread.max)}  # fmt: skip
 
 
-def _latencies(
-    ctx: RunContext, database: str, lateness_ms: int, start_ms: int, end_ms: int
-) -> dict[str, Any]:
+def _latencies(ctx: RunContext, database: str, lateness_ms: int, fed: FeedResult) -> dict[str, Any]:
+    shift = fed.shift_ms  # event time − wall clock of the feed
     executor = ctx.executor()
     try:
         raw: list[float] = []
         for table in EVENT_TABLES:
             raw += [
-                float(r[0])
+                float(r[0] + shift)
                 for r in executor.execute(
                     f"SELECT toInt64(written_at_ms) - toInt64(event_time_ms) "
                     f"FROM {database}.{table}"
@@ -63,11 +51,11 @@ def _latencies(
                 f"toInt64(written_at_ms) FROM {database}.{table} WHERE sequence = 1"
             )
             for size, window_end_ms, written_ms in rows:
-                close_ms = window_end_ms + lateness_ms
-                if not start_ms <= close_ms <= end_ms:
+                close_ms = window_end_ms + lateness_ms - shift  # on the wall clock
+                if not fed.start_ms <= close_ms <= fed.end_ms:
                     continue  # closed by the end-of-feed drain, or before the feed
                 from_close.append(written_ms - close_ms)
-                from_end.append(written_ms - window_end_ms)
+                from_end.append(written_ms - (window_end_ms - shift))
                 by_size[size] = by_size.get(size, 0) + 1
     finally:
         executor.close()
@@ -105,13 +93,13 @@ def run_latency(
         phase.start()
         phase.wait_ready(offsets)
         phase.wait(lambda: offsets.stable_members(phase.names.sink_group) == 1, 60, "ready sink")
-        _align(duration_s, lateness_s)
-        result = asyncio.run(feed(ctx.settings.kafka_bootstrap, records, phase.names.suffix, rate))
+        short = duration_s < 60 + lateness_s
+        result = asyncio.run(
+            feed(ctx.settings.kafka_bootstrap, records, phase.names.suffix, rate, short=short)
+        )
         phase.wait_done(offsets, timeout_s)
         phase.stop()
-        figures = _latencies(
-            ctx, phase.names.database, lateness_s * 1000, result.start_ms, result.end_ms
-        )
+        figures = _latencies(ctx, phase.names.database, lateness_s * 1000, result)
         return {
             "workers": workers,
             "rate": rate,
@@ -119,6 +107,7 @@ def run_latency(
             "sent": result.sent,
             "achieved_rate": round(result.achieved_rate, 1),
             "feed_max_behind_s": result.max_behind_ms / 1000,
+            "event_time_shift_s": result.shift_ms / 1000,
             "allowed_lateness_s": lateness_s,
             **figures,
             "peak_rss_mb": phase.rss_mb(),

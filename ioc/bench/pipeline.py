@@ -161,6 +161,12 @@ class PipelinePhase:
         """Peak RSS per process, MiB."""
         return {p.name: round(p.peak_rss_mb, 1) for p in self.procs}
 
+    def worker_cpu_s(self) -> float:
+        """CPU seconds used so far by the workers together (sampled now)."""
+        for proc in self.worker_procs:
+            proc.sample()
+        return sum(p.cpu_s for p in self.worker_procs)
+
     def cpu_s(self) -> dict[str, float]:
         """CPU seconds per process."""
         return {p.name: round(p.cpu_s, 1) for p in self.procs}

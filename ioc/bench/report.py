@@ -70,6 +70,10 @@ def verdicts(result: dict[str, Any]) -> list[Verdict]:
         )
     peer = _get(result, "peer", "ratio")
     out.append(_judge("traffic job / Quix Streams", peer, "≥ 1.0", (peer or 0) >= 1.0))
+    per_cpu = _get(result, "peer", "ratio_cpu")
+    out.append(
+        _judge("traffic job / Quix Streams, per CPU-s", per_cpu, "≥ 1.0", (per_cpu or 0) >= 1.0)
+    )
     for live in _ok(result.get("latency")):
         w = live["workers"]
         raw = _get(live, "raw", "p99_s")
@@ -104,16 +108,18 @@ def _fmt(value: Any, digits: int = 0) -> str:
 def tables(result: dict[str, Any]) -> list[Table]:
     """Throughput, latency, memory and targets, as rich tables."""
     base = _get(result, "baseline", "events_per_s")
-    speed = Table("throughput", "events", "s", "events/s", "× baseline", title="Throughput")
+    speed = Table(
+        "throughput", "events", "s", "events/s", "× baseline", "events/CPU-s", title="Throughput"
+    )
     if _ok([result.get("baseline")]):
         b = result["baseline"]
         speed.add_row("bare aiokafka + orjson", _fmt(b["records"]), _fmt(b["seconds"], 2),
-                      _fmt(base), "1.00")  # fmt: skip
+                      _fmt(base), "1.00", _fmt(b.get("events_per_cpu_s")))  # fmt: skip
     for sat in _ok(result.get("saturation")):
         speed.add_row(
             f"pipeline, {sat['workers']} worker(s) → ClickHouse",
             _fmt(sat["events"]), _fmt(sat["seconds"], 1), _fmt(sat["events_per_s"]),
-            _fmt(ratio(sat["events_per_s"], base), 3),
+            _fmt(ratio(sat["events_per_s"], base), 3), _fmt(sat.get("events_per_worker_cpu_s")),
         )  # fmt: skip
     peer = (_ok([result.get("peer")]) or [{}])[0]
     for name, label in (("ours", "traffic KPI job: ioc worker"), ("quix", "traffic KPI job: Quix")):
@@ -121,7 +127,7 @@ def tables(result: dict[str, Any]) -> list[Table]:
             p = peer[name]
             speed.add_row(
                 label, _fmt(p["events"]), _fmt(p["seconds"], 1), _fmt(p["events_per_s"]),
-                _fmt(ratio(p["events_per_s"], base), 3),
+                _fmt(ratio(p["events_per_s"], base), 3), _fmt(p.get("events_per_cpu_s")),
             )  # fmt: skip
 
     lat = Table("latency (s)", "n", "p50", "p95", "p99", "max", title="Latency at a fixed rate")

@@ -57,7 +57,13 @@ class BenchOptions:
 
 
 QUICK = BenchOptions(
-    mode="quick", events=20_000, copies=31, duration_s=10.0, lateness_s=5, latency_workers=(1,)
+    mode="quick",
+    events=12_000,
+    copies=31,
+    duration_s=6.0,
+    lateness_s=3,
+    workers=(1,),
+    latency_workers=(1,),
 )
 
 

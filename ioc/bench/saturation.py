@@ -85,10 +85,12 @@ def run_saturation(
         phase.wait_ready(offsets)
         # Loaded once every process is up: start-up (and two workers' join and
         # rebalance) stays out of the figure; the load is far faster than the pipeline.
+        cpu_before = phase.worker_cpu_s()
         loading = time.time()
         _preload(ctx, phase, offsets)
         loaded = time.time()
         phase.wait_done(offsets, timeout_s)
+        worker_cpu = phase.worker_cpu_s() - cpu_before
         phase.stop()
         profile = None if profile_to is None else _profile(spy, profile_to)
         kpi_rows, last_kpi_ms = _table_figures(ctx, phase.names.database, KPI_TABLES)
@@ -104,6 +106,8 @@ def run_saturation(
             "seconds": round(seconds, 2),
             "events_per_s": rate(events, seconds),
             "load_s": round(loaded - loading, 2),
+            "worker_cpu_s": round(worker_cpu, 2),
+            "events_per_worker_cpu_s": rate(events, worker_cpu),
             "raw_rows": raw_rows,
             "kpi_rows": kpi_rows,
             "anomaly_and_deadletter_rows": other_rows,
@@ -152,6 +156,7 @@ def run_baseline(ctx: RunContext, timeout_s: float) -> dict[str, Any]:
             "records": result["records"],
             "seconds": round(result["seconds"], 3),
             "events_per_s": rate(result["records"], result["seconds"]),
+            "events_per_cpu_s": rate(result["records"], result["cpu_s"]),
             "mb_per_s": (rate(result["bytes"], result["seconds"]) or 0) / 1e6,
             "peak_rss_mb": phase.rss_mb(),
             "cpu_s": phase.cpu_s(),

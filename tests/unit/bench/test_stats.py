@@ -50,3 +50,12 @@ def test_rate_and_ratio_refuse_missing_or_zero() -> None:
     assert ratio(1.0, 4.0) == 0.25
     assert ratio(None, 4.0) is None
     assert ratio(1.0, 0.0) is None
+
+
+def test_a_short_feed_runs_event_time_to_two_seconds_before_a_minute() -> None:
+    from ioc.bench.feed import boundary_shift
+
+    for now in (0, 1_000, 57_999, 58_000, 59_999, 1_795_700_123_456):
+        shift = boundary_shift(now)
+        assert 0 <= shift < 60_000
+        assert (now + shift + 2_000) % 60_000 == 0

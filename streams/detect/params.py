@@ -51,6 +51,9 @@ class ThresholdRule:
     ignore_below: float | None = None
     """Values below this are another rule's business: no supply is an outage, not an
     undervoltage, so one incident does not page twice."""
+    change: bool = False
+    """Judge the change since the series' previous point, not the value: "≥ 5 more
+    dossiers past due than yesterday" is a spike, a backlog carried over Tết is not."""
 
     def breached(self, value: float) -> bool:
         """True when ``value`` is on the anomalous side of the threshold."""
@@ -180,7 +183,10 @@ DEFAULT_RULES: tuple[ThresholdRule, ...] = (
         name="overdue_spike",
         metric="overdue",
         op="above",
-        threshold=4.0,  # five or more dossiers open past their due date at the day's end
+        # Five or more dossiers went past due today (open past due at the day's end,
+        # up by five on the day before), the profile's overdue_spike_count.
+        threshold=4.0,
+        change=True,
         entity_kinds=("agency",),
     ),
 )

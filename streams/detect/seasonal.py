@@ -145,6 +145,32 @@ def _learn(
     dev[i] += a * (abs(r) - dev[i])
 
 
+LEVEL_MIN_EVIDENCE = 20.0
+"""Sum of today's values (counts, mostly) before today's level rescales a borrowed baseline."""
+
+
+def _level(state: State, today: int, prediction: tuple[float, float]) -> tuple[float, float]:
+    """A baseline borrowed from the other day type, scaled by how today compares so far.
+
+    A first Saturday judged by weekdays: a hospital is half as busy, a gate a little
+    busier. The ratio of today's normal points to what the borrowed baseline said of
+    them rescales it, once today has shown enough of itself.
+    """
+    day, seen, said = cast(list[float], state.get("lvl") or [0, 0.0, 0.0])
+    if int(day) != today or seen < LEVEL_MIN_EVIDENCE or said <= 0:
+        return prediction
+    factor = min(4.0, max(0.25, seen / said))
+    return prediction[0] * factor, prediction[1] * factor
+
+
+def _track_level(state: State, today: int, x: float, borrowed: float) -> None:
+    # Only normal points count: a surge must not raise the level it is judged against.
+    day, seen, said = cast(list[float], state.get("lvl") or [0, 0.0, 0.0])
+    if int(day) != today:
+        day, seen, said = today, 0.0, 0.0
+    state["lvl"] = [day, seen + x, said + borrowed]
+
+
 def _score(x: float, m: float, spread: float, params: SeasonalParams) -> float:
     diff = x - m
     if (params.direction == "up" and diff < 0) or (params.direction == "down" and diff > 0):
@@ -176,9 +202,10 @@ def observe_seasonal(
     gap = float(cast(float, state.get("gap") or 0.0))
     if last is not None:
         step = float(obs.ts_ms - last)
-        # The sampling period, robust to gaps in the data: one long silence must not
-        # make a 1-minute series look hourly.
-        gap = step if gap == 0 else gap + 0.1 * (min(max(step, gap / 4), gap * 4) - gap)
+        # The sampling period: quick to follow a shorter step, slow to believe a longer
+        # one, because windows with no events are not emitted at all (a quiet night is
+        # a gap, not a change of period).
+        gap = step if gap == 0 else gap + (0.5 if step < gap else 0.01) * (step - gap)
         state["gap"] = gap
     state["last"] = obs.ts_ms
     pph = max(1.0, HOUR_MS / gap) if gap > 0 else 1.0
@@ -189,14 +216,21 @@ def observe_seasonal(
     history = obs.ts_ms - first
 
     prediction: tuple[float, float] | None = None
+    borrowed: tuple[float, float] | None = None
+    today = local.toordinal()
     if history >= params.min_history_days * DAY_MS:
         warm = history >= params.warmup_days * DAY_MS
         for family, other in _chain(holiday, warm, params.fallback_day_type):
             need = params.week_visits if family == "w" else params.trust_days
             prediction = _predict(state, family, local, need, params, other)
             if prediction is not None:
+                if other:
+                    borrowed = prediction
+                    prediction = _level(state, today, prediction)
                 break
     score = 0.0 if prediction is None else _score(obs.value, *prediction, params)
+    if borrowed is not None and score < params.resolve_score:
+        _track_level(state, today, obs.value, borrowed[0])
 
     for family in ("h",) if holiday else ("w", "p"):
         _learn(state, family, local, obs.value, pph, params)

@@ -30,11 +30,18 @@ def _severity(rule: ThresholdRule, value: float) -> Severity:
     return Severity.CRITICAL if rule.is_critical(value) else Severity(rule.severity)
 
 
-def _describe(rule: ThresholdRule, obs: Observation, held_ms: int, scale: float) -> str:
+def _describe(
+    rule: ThresholdRule, obs: Observation, held_ms: int, scale: float, value: float
+) -> str:
     sign = ">" if rule.op == "above" else "<"
     held = f" for {held_ms / 60_000:g} min" if held_ms > 0 else ""
+    what = (
+        f"{obs.metric} {value:+.4g} on the previous point"
+        if rule.change
+        else (f"{obs.metric} {obs.value:.4g}")
+    )
     return (
-        f"{rule.name}: {obs.metric} {obs.value:.4g} {sign} {rule.threshold * scale:.4g}{held} "
+        f"{rule.name}: {what} {sign} {rule.threshold * scale:.4g}{held} "
         f"({obs.entity_kind} {obs.entity_id})"
     )
 
@@ -64,6 +71,12 @@ def observe_threshold(
     resolve_ms = rule.resolve_after_s * 1000
     inc = incident(state)
     value = obs.value / scale
+    if rule.change:
+        before = cast(float | None, state.get("value"))
+        state["value"] = value
+        if before is None:
+            return [], 0.0  # a change needs a point before it
+        value -= before
 
     if inc is None:
         if not rule.breached(value) or (holiday and not rule.on_holidays):
@@ -85,9 +98,9 @@ def observe_threshold(
             started_ms=since,
             severity=_severity(rule, value),
             score=1.0,
-            observed=obs.value,
+            observed=value if rule.change else obs.value,
             expected=rule.threshold * scale,
-            description=_describe(rule, obs, held, scale),
+            description=_describe(rule, obs, held, scale, value),
         )
         return [update], 1.0
 
@@ -101,9 +114,9 @@ def observe_threshold(
             rule.name,
             severity=_severity(rule, value),
             score=score,
-            observed=obs.value,
+            observed=value if rule.change else obs.value,
             expected=rule.threshold * scale,
-            description=_describe(rule, obs, obs.ts_ms - started, scale),
+            description=_describe(rule, obs, obs.ts_ms - started, scale, value),
         )
         return ([touched] if touched else []), score
 

@@ -15,7 +15,14 @@ MINUTE = 60_000
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 
-KIND_DOMAIN = {"meter": "energy", "feeder": "energy", "segment": "traffic", "sensor": "traffic"}
+KIND_DOMAIN = {
+    "meter": "energy",
+    "feeder": "energy",
+    "segment": "traffic",
+    "sensor": "traffic",
+    "checkpoint": "qr",
+    "agency": "dossier",
+}
 
 
 def obs(

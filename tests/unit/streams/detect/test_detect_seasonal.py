@@ -140,3 +140,30 @@ def test_same_input_same_ids_and_state_survives_json() -> None:
     _, tail = run(DetectorSuite(), points[cut:], json_round_trip(states))
     assert [u for _, u in whole] == [u for _, u in head + tail]
     assert len(opened(whole)) == 2
+
+
+def test_a_first_weekend_borrows_weekdays_scaled_to_its_own_level() -> None:
+    # QR-like counts per 15 minutes: weekends run at half the weekday level. The run
+    # starts on a Monday, so the first Saturday has no weekend baseline of its own.
+    from streams.detect.params import QR_SURGE
+
+    params = DetectorParams(seasonal_by_metric={"scans_in": QR_SURGE})
+    rnd = random.Random(4)
+
+    def points(surge_from: int | None) -> list[Observation]:
+        out = []
+        for i in range(6 * 96):  # Monday to Saturday
+            minute = (i + 1) * 15
+            level = 40.0 * (0.5 if minute // 1440 >= 5 else 1.0)
+            value = float(max(0, round(level + rnd.gauss(0, level**0.5))))
+            if surge_from is not None and surge_from <= minute < surge_from + 45:
+                value = 2.5 * 40.0  # 5 × a Saturday, but only 2.5 × a weekday
+            out.append(obs("scans_in", MONDAY + minute * MINUTE, value, kind="checkpoint"))
+        return out
+
+    _, seen = run(DetectorSuite(params), points(None))
+    assert seen == []  # a quiet first Saturday is not an anomaly
+    saturday_noon = 5 * 1440 + 12 * 60
+    _, seen = run(DetectorSuite(params), points(saturday_noon))
+    assert [u.state for _, u in seen][:1] == [AnomalyState.OPEN]
+    assert seen[0][1].expected == pytest.approx(20.0, rel=0.25)

@@ -101,3 +101,22 @@ def test_same_input_same_ids_and_state_survives_json() -> None:
     _, tail = run(DetectorSuite(), points[7:], json_round_trip(states))
     assert [u for _, u in first] == [u for _, u in head + tail]
     assert len({u.anomaly_id for _, u in first}) == 2
+
+
+def test_a_change_rule_judges_the_rise_since_the_previous_point() -> None:
+    suite = DetectorSuite()
+    day = 24 * 60 * MINUTE
+    values = [1, 2, 3, 9, 9, 3]  # a backlog that jumps by six, stays, then clears
+    points = [
+        obs("overdue", MONDAY + (i + 1) * day, v, kind="agency", entity="AG-1", group="AG-1")
+        for i, v in enumerate(values)
+    ]
+    _, seen = run(suite, points)
+    assert [(p.value, u.state) for p, u in seen] == [
+        (9, AnomalyState.OPEN),
+        (9, AnomalyState.RESOLVED),  # no rise on the day after: the spike is over
+    ]
+    assert seen[0][1].observed == 6
+    # A backlog that was already there on the first point is not a spike.
+    _, seen = run(DetectorSuite(), points[3:4])
+    assert seen == []

@@ -15,7 +15,7 @@ from typing import Any
 
 from schemas.results import WindowSize
 from streams.state import PartitionState, Record
-from streams.windows import drop_at, is_closed, window_bounds, window_key
+from streams.windows import SIZE_TEXT, drop_at, is_closed, window_bounds, window_key
 
 WINDOW_PREFIX = "w|"
 
@@ -72,7 +72,7 @@ class WindowBook:
                 "k": kind,
                 "e": entity_id,
                 "g": group_id,
-                "z": size.value,
+                "z": SIZE_TEXT[size],
                 "s": start,
                 "end": end,
                 "p": empty(),

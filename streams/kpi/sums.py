@@ -39,7 +39,11 @@ def total(partials: Partials | None) -> float:
 
 def add_sum(parts: dict[str, Any], name: str, x: float) -> None:
     """``parts[name] += x`` exactly (the field holds partials)."""
-    add_exact(parts.setdefault(name, []), x)
+    partials = parts.get(name)
+    if partials is None:
+        parts[name] = [x]  # what add_exact([], x) makes, without the call (a new window)
+    else:
+        add_exact(partials, x)
 
 
 def add_count(parts: dict[str, Any], name: str, n: int) -> None:

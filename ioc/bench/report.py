@@ -49,7 +49,7 @@ def _ok(items: Any) -> list[dict[str, Any]]:
 def errors(result: dict[str, Any]) -> list[str]:
     """Every failed phase, as "phase: error"."""
     found = []
-    for key in ("baseline", "peer"):
+    for key in ("baseline", "engine_only", "peer"):
         if isinstance(result.get(key), dict) and "error" in result[key]:
             found.append(f"{key}: {result[key]['error']}")
     for key in ("saturation", "latency"):
@@ -115,6 +115,13 @@ def tables(result: dict[str, Any]) -> list[Table]:
         b = result["baseline"]
         speed.add_row("bare aiokafka + orjson", _fmt(b["records"]), _fmt(b["seconds"], 2),
                       _fmt(base), "1.00", _fmt(b.get("events_per_cpu_s")))  # fmt: skip
+    if _ok([result.get("engine_only")]):
+        e = result["engine_only"]
+        speed.add_row(
+            "worker's engines alone (no Kafka, no faust)", _fmt(e["events"]),
+            _fmt(e["seconds"], 1), _fmt(e["events_per_s"]),
+            _fmt(ratio(e["events_per_s"], base), 3), _fmt(e["events_per_cpu_s"]),
+        )  # fmt: skip
     for sat in _ok(result.get("saturation")):
         speed.add_row(
             f"pipeline, {sat['workers']} worker(s) → ClickHouse",
@@ -145,6 +152,9 @@ def tables(result: dict[str, Any]) -> list[Table]:
 
     mem = Table("process", "peak RSS MB", "CPU s", title="Memory and CPU per process")
     phases = [("baseline", result.get("baseline"))]
+    if _ok([result.get("engine_only")]):
+        e = result["engine_only"]
+        mem.add_row("engine-only (data set loaded)", _fmt(e["peak_rss_mb"], 1), _fmt(e["cpu_s"], 1))
     phases += [(f"saturation {s['workers']}w", s) for s in _ok(result.get("saturation"))]
     phases += [(f"latency {s['workers']}w", s) for s in _ok(result.get("latency"))]
     for _, phase in phases:

@@ -1,9 +1,10 @@
 """``ioc bench run``: every phase in one go, on one pre-generated data set.
 
-Order: data set → (a) baseline → (b) saturation with each worker count → (c) fixed
-rate with each worker count → (d) the Quix Streams peer. Phases run one after the
-other, never side by side (two cores). A phase that fails is recorded with its error
-and the run goes on; everything the run created is deleted at the end of each phase.
+Order: data set → (a) baseline, and the worker's engines alone (no Kafka) → (b)
+saturation with each worker count → (c) fixed rate with each worker count → (d) the
+Quix Streams peer. Phases run one after the other, never side by side (two cores). A
+phase that fails is recorded with its error and the run goes on; everything the run
+created is deleted at the end of each phase.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ioc.bench import dataset, machine, report
 from ioc.bench.kafka_ops import delete_run_topics
 from ioc.bench.latency import run_latency
 from ioc.bench.peer import run_peer
-from ioc.bench.saturation import run_baseline, run_saturation
+from ioc.bench.saturation import run_baseline, run_engine_only, run_saturation
 from ioc.bench.stack import RunContext
 from ioc.settings import PROJECT_ROOT, Settings
 
@@ -154,6 +155,9 @@ def run(settings: Settings, options: BenchOptions, console: Console) -> tuple[di
     phases: list[tuple[str, str, Callable[[], Any]]] = []
     if options.baseline:
         phases.append(("baseline", "baseline", partial(run_baseline, ctx, timeout)))
+        phases.append(
+            ("engines without Kafka", "engine_only", partial(run_engine_only, ctx, timeout))
+        )
     for n in options.workers:
         spy = options.out_dir / f"profile-{tag}-worker.txt" if options.profile and n == 1 else None
         phases.append(

@@ -165,3 +165,24 @@ def run_baseline(ctx: RunContext, timeout_s: float) -> dict[str, Any]:
         phase.stop()
         offsets.close()
         delete_run_topics(ctx.settings, f"{ctx.tag}-{phase.names.phase}")
+
+
+def run_engine_only(ctx: RunContext, timeout_s: float) -> dict[str, Any]:
+    """The worker's engines on the same data in one process without Kafka or faust."""
+    data = ctx.workdir / "data.jsonl"
+    with data.open("wb") as out:
+        for r in ctx.dataset.records:
+            line = [r.topic, r.key.decode(), r.value.decode(), r.timestamp_ms]
+            out.write(orjson.dumps(line) + b"\n")
+    argv = [python(), "-m", "ioc.bench.engine_only", "--data", str(data),
+            "--profile", str(ctx.dataset.profile_path)]  # fmt: skip
+    proc = spawn("engine-only", argv, ctx.env(), ctx.workdir, ctx.logs)
+    try:
+        proc.popen.wait(timeout=timeout_s)
+    finally:
+        proc.stop()
+        data.unlink(missing_ok=True)
+    if proc.popen.returncode != 0:
+        raise RuntimeError(f"engine-only run failed:\n{proc.tail()}")
+    result: dict[str, Any] = orjson.loads(proc.log.read_bytes().strip().splitlines()[-1])
+    return result

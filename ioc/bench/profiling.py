@@ -66,6 +66,7 @@ def attach(ctx: RunContext, target: Proc, out: Path) -> Proc | None:
     py_spy = str(beside) if beside.exists() else shutil.which("py-spy")
     if py_spy is None:
         return None
+    out.parent.mkdir(parents=True, exist_ok=True)  # py-spy fails at the end otherwise
     argv = [
         py_spy, "record", "--pid", str(target.popen.pid), "--format", "raw",
         "--rate", "100", "--nonblocking", "--output", str(out),

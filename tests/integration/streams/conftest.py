@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
 
@@ -269,10 +270,12 @@ def stream_stack(kafka_ready: Settings, unique: str, tmp_path: Path) -> Iterator
         ensure_topics(admin, worker_topics(settings), profile="dev", replication_factor=1)
     finally:
         admin.close()
+    # The worker gets exactly this test's settings, ports included (a machine may
+    # run the stack on other ports).
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
     for name, value in settings.model_dump().items():
-        if name in {"environment", *overrides} or name.startswith(("consumer_", "request_")):
-            env[f"IOC_{name.upper()}"] = str(value)
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
+        env[f"IOC_{name.upper()}"] = str(secret)
     stack = StreamStack(settings, env, tmp_path)
     yield stack
     stack.stop_all()

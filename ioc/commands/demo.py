@@ -10,6 +10,7 @@ exits 0 or 1 (the integration test does that).
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -129,6 +130,7 @@ def demo_command(
     (work / "feed.json").unlink(missing_ok=True)
     duration_s = duration if duration is not None else 7 * 86_400.0
     code = 0
+    _stop_on_signals()
     try:
         for spec in _specs(settings, work, backfill, rate, duration_s + 30, seed):
             running = supervisor.start(spec)
@@ -145,10 +147,28 @@ def demo_command(
         console.print(f"[red]{exc}[/red]")
         code = 1
     finally:
+        # A second Ctrl-C must not cut the cleanup short and leave processes behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        console.print("stopping the demo's processes (the feed first)…")
         stopped = supervisor.stop()
         console.print(f"stopped {len(stopped)} demo processes: {', '.join(stopped)}")
         _goodbye(settings)
     raise typer.Exit(code)
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM both end the demo through its cleanup (KeyboardInterrupt).
+
+    Set explicitly: a process started in the background by a non-interactive shell
+    inherits SIGINT ignored, and Python then keeps it ignored.
+    """
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _watch(

@@ -145,8 +145,11 @@ def _learn(
     dev[i] += a * (abs(r) - dev[i])
 
 
-LEVEL_MIN_EVIDENCE = 20.0
-"""Sum of today's values (counts, mostly) before today's level rescales a borrowed baseline."""
+LEVEL_MIN_EVIDENCE = 50.0
+"""Sum of today's values (counts, mostly) before today's level rescales a borrowed baseline:
+fewer, and a steep morning ramp a little early or late reads as a different level."""
+LEVEL_LIMITS = (0.5, 2.0)
+"""How far today's level may move a borrowed baseline (a hospital's Saturday is 0.5)."""
 
 
 def _level(state: State, today: int, prediction: tuple[float, float]) -> tuple[float, float]:
@@ -159,12 +162,13 @@ def _level(state: State, today: int, prediction: tuple[float, float]) -> tuple[f
     day, seen, said = cast(list[float], state.get("lvl") or [0, 0.0, 0.0])
     if int(day) != today or seen < LEVEL_MIN_EVIDENCE or said <= 0:
         return prediction
-    factor = min(4.0, max(0.25, seen / said))
+    factor = min(LEVEL_LIMITS[1], max(LEVEL_LIMITS[0], seen / said))
     return prediction[0] * factor, prediction[1] * factor
 
 
 def _track_level(state: State, today: int, x: float, borrowed: float) -> None:
-    # Only normal points count: a surge must not raise the level it is judged against.
+    # Only points below the opening score count: a surge must not raise the level it is
+    # judged against (gated points, capped at the resolve score, are normal ones).
     day, seen, said = cast(list[float], state.get("lvl") or [0, 0.0, 0.0])
     if int(day) != today:
         day, seen, said = today, 0.0, 0.0
@@ -229,7 +233,7 @@ def observe_seasonal(
                     prediction = _level(state, today, prediction)
                 break
     score = 0.0 if prediction is None else _score(obs.value, *prediction, params)
-    if borrowed is not None and score < params.resolve_score:
+    if borrowed is not None and score < params.open_score:
         _track_level(state, today, obs.value, borrowed[0])
 
     for family in ("h",) if holiday else ("w", "p"):

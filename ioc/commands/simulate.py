@@ -95,12 +95,28 @@ def make_sink(target: str, settings: Settings, topic_suffix: str, batch_size: in
         return KafkaSink(producer, batch_size=batch_size, topic_suffix=topic_suffix)
     if target.startswith("jsonl:") and len(target) > len("jsonl:"):
         return JsonlSink(Path(target.removeprefix("jsonl:")))
-    raise SimulateUsageError(f"--to: expected kafka or jsonl:DIR, got {target!r}")
+    if target.startswith("connectors:") and len(target) > len("connectors:"):
+        # Through the real connectors: QR scans to the HTTP gateway (API key from the
+        # file), telemetry to Mosquitto for the MQTT bridge, dossiers into the
+        # one-stop-shop outbox table for the poller. They must be running.
+        from ioc.demo.feed import build_sink as connector_sink
+
+        api_key = Path(target.removeprefix("connectors:")).read_text(encoding="utf-8").strip()
+        return connector_sink(settings, api_key)
+    raise SimulateUsageError(
+        f"--to: expected kafka, jsonl:DIR or connectors:API_KEY_FILE, got {target!r}"
+    )
 
 
 def simulate_command(
     ctx: typer.Context,
-    to: Annotated[str, typer.Option("--to", help="kafka, or jsonl:DIR (one file per topic)")],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            help="kafka, jsonl:DIR (a file per topic), or connectors:KEY_FILE (HTTP, MQTT, outbox)",
+        ),
+    ],
     profile: Annotated[
         str, typer.Option(help="Profile name (shipped) or path to a profile JSON file")
     ] = DEFAULT_PROFILE,

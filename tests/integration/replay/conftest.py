@@ -141,10 +141,11 @@ def _ticks(pipe: Pipeline, at_ms: int) -> None:
 
 
 def _env(settings: Settings, overrides: dict[str, object]) -> dict[str, str]:
+    # Every setting of this test, ports included (a machine may run the stack elsewhere).
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
     for name, value in settings.model_dump().items():
-        if name in {"environment", *overrides} or name.startswith(("consumer_", "request_")):
-            env[f"IOC_{name.upper()}"] = str(value)
+        raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+        env[f"IOC_{name.upper()}"] = str(raw)
     return env
 
 

@@ -46,7 +46,7 @@ def test_demo_runs_the_whole_pipeline_and_rows_arrive(tmp_path: Path) -> None:
     for name, port in (("kafka", settings.kafka_port), ("clickhouse", settings.clickhouse_port),
                        ("mosquitto", settings.mosquitto_port), ("postgres", settings.postgres_port)):  # fmt: skip
         require_port(settings, name, port)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
+    env = dict(os.environ)  # keeps the caller's IOC_* (e.g. moved ports)
     env.update({f"IOC_{k.upper()}": str(v) for k, v in overrides.items()})
     env["IOC_ENVIRONMENT"] = "test"
     try:

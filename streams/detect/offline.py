@@ -197,7 +197,8 @@ class OfflineKpis:
         w = self._window("dossier", "agency", e.agency_code, e.agency_code, WindowSize.DAY, ts)
         self._day[e.agency_code] = w
         due = to_ms(e.due_at) if e.due_at else None
-        if e.status in FINISHED_STATUSES:
+        if e.status in FINISHED_STATUSES and e.dossier_id not in w.members:
+            w.members.add(e.dossier_id)  # completed and result_returned: finished once
             w.parts.finished += 1
             w.parts.finished_late += due is not None and ts > due
         if e.status in _GONE:

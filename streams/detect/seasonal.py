@@ -15,6 +15,9 @@ page anyone. Updates are Huber-clipped and their weight is spread over an hour's
 points, so one bad hour moves next week's baseline by a fraction of a spread, never
 by the size of the anomaly.
 
+Behind ratio gates (the QR surge) a first ordinary weekend may borrow the weekday
+baseline instead, rescaled by today's own level (``fallback_day_type``).
+
 Opening needs ``open_points`` consecutive points at ``open_score`` or more, resolving
 ``resolve_points`` at ``resolve_score`` or less (hysteresis).
 """

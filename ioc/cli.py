@@ -223,6 +223,9 @@ def bench_run(
     ] = None,
     workers: Annotated[str | None, typer.Option(help="Worker counts, e.g. 1,2")] = None,
     no_peer: Annotated[bool, typer.Option("--no-peer", help="Skip the Quix Streams peer")] = False,
+    phases: Annotated[
+        str | None, typer.Option(help="Only these: baseline,saturation,latency,peer")
+    ] = None,
     profile: Annotated[
         bool, typer.Option("--profile", help="py-spy the 1-worker saturation")
     ] = False,
@@ -242,6 +245,8 @@ def bench_run(
                      "lateness_s": lateness, "out_dir": out}.items()
         if v is not None
     }  # fmt: skip
+    if phases:
+        changes["phases"] = tuple(p.strip() for p in phases.split(","))
     if workers:
         counts = tuple(int(w) for w in workers.split(","))
         changes["workers"] = counts

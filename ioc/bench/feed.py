@@ -23,7 +23,7 @@ STEP_S = 0.01
 class FeedResult:
     sent: int
     shift_ms: int
-    """Event times run this far ahead of the wall clock (0 unless the feed is short)."""
+    """Event times run this far ahead of the wall clock (0 for a feed of several minutes)."""
     start_ms: int
     end_ms: int
     max_behind_ms: int
@@ -40,20 +40,37 @@ def boundary_shift(now_ms: int, lead_ms: int = 2_000) -> int:
     return (-(now_ms + lead_ms)) % 60_000
 
 
+def boundary_lead_ms(duration_ms: int, lateness_ms: int) -> int | None:
+    """Where the feed's minute boundary goes, or None when the feed sees several anyway.
+
+    As late as the window can still close inside the feed (boundary + lateness, 2 s
+    before its end), so the closing minute holds as much of the feed as possible — a
+    close burst of a realistic size, not of the first two seconds.
+    """
+    if duration_ms >= 3 * 60_000:
+        return None
+    return max(1_000, duration_ms - lateness_ms - 2_000)
+
+
 async def feed(
-    bootstrap: str, records: Sequence[BenchRecord], suffix: str, rate: float, *, short: bool
+    bootstrap: str,
+    records: Sequence[BenchRecord],
+    suffix: str,
+    rate: float,
+    *,
+    lead_ms: int | None,
 ) -> FeedResult:
     """Send ``records`` at ``rate`` events/s, stamped with their due instants.
 
-    A ``short`` feed (shorter than a minute plus the lateness) might see no window
-    close; its event times then run ahead of the wall clock so that a minute boundary
-    falls 2 s into it. Latencies are measured against the wall clock either way
-    (the reader subtracts ``shift_ms``).
+    With a ``lead_ms``, event times run ahead of the wall clock so that a minute
+    boundary falls ``lead_ms`` into the feed: a feed of a minute or two might otherwise
+    see no window close, or only the first seconds' worth. Latencies are measured
+    against the wall clock either way (the reader subtracts ``shift_ms``).
     """
     sender = BatchSender(bootstrap, client_id="ioc-bench-feed", request_timeout_ms=30_000)
     await sender.start()
     start_ms = time.time_ns() // 1_000_000
-    shift = boundary_shift(start_ms) if short else 0
+    shift = 0 if lead_ms is None else boundary_shift(start_ms, lead_ms)
     sent = 0
     behind = 0
     try:

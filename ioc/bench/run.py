@@ -56,7 +56,8 @@ class BenchOptions:
     """Allowed lateness of the fixed-rate phase (a KPI row waits for it; see docs)."""
     workers: tuple[int, ...] = (1, 2)
     latency_workers: tuple[int, ...] = (1, 2)
-    baseline: bool = True
+    phases: tuple[str, ...] = ("baseline", "saturation", "latency", "peer")
+    """Which phases run ("baseline" includes the engines alone)."""
     peer: bool = True
     profile: bool = False
     out_dir: Path = PROJECT_ROOT / "bench-results"
@@ -153,23 +154,24 @@ def run(settings: Settings, options: BenchOptions, console: Console) -> tuple[di
     ctx = RunContext(settings, tag, workdir, data)
     timeout = max(300.0, len(data.records) / 200)  # far beyond any plausible run
     phases: list[tuple[str, str, Callable[[], Any]]] = []
-    if options.baseline:
+    wanted = set(options.phases)
+    if "baseline" in wanted:
         phases.append(("baseline", "baseline", partial(run_baseline, ctx, timeout)))
         phases.append(
             ("engines without Kafka", "engine_only", partial(run_engine_only, ctx, timeout))
         )
-    for n in options.workers:
+    for n in options.workers if "saturation" in wanted else ():
         spy = options.out_dir / f"profile-{tag}-worker.txt" if options.profile and n == 1 else None
         phases.append(
             (f"saturation {n}w", "saturation", partial(run_saturation, ctx, n, timeout, spy))
         )
-    for n in options.latency_workers:
+    for n in options.latency_workers if "latency" in wanted else ():
         live = partial(
             run_latency, ctx, n, rate=options.rate, duration_s=options.duration_s,
             lateness_s=options.lateness_s, timeout_s=timeout,
         )  # fmt: skip
         phases.append((f"latency {n}w", "latency", live))
-    if options.peer:
+    if options.peer and "peer" in wanted:
         phases.append(("peer", "peer", partial(run_peer, ctx, options.peer_python, timeout)))
     result["saturation"], result["latency"] = [], []
     try:

@@ -59,3 +59,11 @@ def test_a_short_feed_runs_event_time_to_two_seconds_before_a_minute() -> None:
         shift = boundary_shift(now)
         assert 0 <= shift < 60_000
         assert (now + shift + 2_000) % 60_000 == 0
+
+
+def test_the_boundary_goes_as_late_as_a_close_still_fits_in_the_feed() -> None:
+    from ioc.bench.feed import boundary_lead_ms
+
+    assert boundary_lead_ms(60_000, 10_000) == 48_000  # closes at 58 s of a 60 s feed
+    assert boundary_lead_ms(6_000, 3_000) == 1_000
+    assert boundary_lead_ms(600_000, 10_000) is None  # several boundaries anyway

@@ -14,8 +14,8 @@ from ioc.commands.backtest import backtest_command
 from ioc.commands.connector import app as connector_app
 from ioc.commands.demo import demo_command
 from ioc.commands.grafana import app as grafana_app
-from ioc.commands.replay import app as replay_app
 from ioc.commands.quality import quality_command
+from ioc.commands.replay import app as replay_app
 from ioc.commands.simulate import simulate_command
 from ioc.commands.sink import sink_command
 from ioc.commands.worker import worker_command
@@ -38,11 +38,11 @@ app.add_typer(grafana_app, name="grafana")
 app.add_typer(replay_app, name="replay")
 app.command("sink")(sink_command)
 app.command("backtest")(backtest_command)
+app.command("quality")(quality_command)
 app.command("alerter")(alerter_command)
 app.command("simulate")(simulate_command)
 app.command("worker")(worker_command)
 app.command("demo")(demo_command)
-app.command("quality")(quality_command)
 
 console = Console()
 

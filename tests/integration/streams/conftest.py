@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
+from pydantic import SecretStr
 
 from ioc.commands.worker import worker_topics
 from ioc.kafka_admin import admin_client, ensure_topics

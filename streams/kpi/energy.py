@@ -9,7 +9,6 @@ deviation from nominal, meters reporting / expected.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from typing_extensions import override
@@ -35,51 +34,6 @@ def _empty() -> dict[str, Any]:
     return {}
 
 
-@dataclass(frozen=True, slots=True)
-class ReadingValues:
-    """What one reading adds to a window, worked out once for its eight windows."""
-
-    power_kw: float
-    phases: tuple[float, ...]
-    voltage_min_v: float
-    voltage_max_v: float
-    outside_s: int
-    frequency_dev: float | None
-
-
-def reading_values(
-    ev: EnergyReading, *, outside_s: int, nominal_frequency_hz: float
-) -> ReadingValues:
-    """The instantaneous values of one reading (not its kWh)."""
-    phases = tuple(ev.voltage_v.values())
-    return ReadingValues(
-        power_kw=ev.active_power_kw,
-        phases=phases,
-        voltage_min_v=min(phases),
-        voltage_max_v=max(phases),
-        outside_s=outside_s,
-        frequency_dev=(
-            None if ev.frequency_hz is None else abs(ev.frequency_hz - nominal_frequency_hz)
-        ),
-    )
-
-
-def add_values(parts: dict[str, Any], r: ReadingValues) -> None:
-    """Add one reading's values to a parts dict (sums exact, see :mod:`sums`)."""
-    add_count(parts, "readings", 1)
-    add_sum(parts, "power_kw_sum", r.power_kw)
-    fold_max(parts, "power_kw_max", r.power_kw)
-    for v in r.phases:  # one by one: a pre-added float would not be exact
-        add_sum(parts, "voltage_sum", v)
-    fold_min(parts, "voltage_min_v", r.voltage_min_v)
-    fold_max(parts, "voltage_max_v", r.voltage_max_v)
-    add_count(parts, "voltage_samples", len(r.phases))
-    add_count(parts, "seconds_outside_voltage", r.outside_s)
-    if r.frequency_dev is not None:
-        add_sum(parts, "frequency_dev_abs_sum", r.frequency_dev)
-        add_count(parts, "frequency_samples", 1)
-
-
 def add_reading(
     parts: dict[str, Any],
     ev: EnergyReading,
@@ -88,9 +42,19 @@ def add_reading(
     nominal_frequency_hz: float,
 ) -> None:
     """Add the instantaneous values of one reading (not its kWh) to a parts dict."""
-    add_values(
-        parts, reading_values(ev, outside_s=outside_s, nominal_frequency_hz=nominal_frequency_hz)
-    )
+    add_count(parts, "readings", 1)
+    add_sum(parts, "power_kw_sum", ev.active_power_kw)
+    fold_max(parts, "power_kw_max", ev.active_power_kw)
+    phases = ev.voltage_v.values()
+    for v in phases:
+        add_sum(parts, "voltage_sum", v)
+        fold_min(parts, "voltage_min_v", v)
+        fold_max(parts, "voltage_max_v", v)
+    add_count(parts, "voltage_samples", len(phases))
+    add_count(parts, "seconds_outside_voltage", outside_s)
+    if ev.frequency_hz is not None:
+        add_sum(parts, "frequency_dev_abs_sum", abs(ev.frequency_hz - nominal_frequency_hz))
+        add_count(parts, "frequency_samples", 1)
 
 
 def outside_band(ev: EnergyReading, nominal_v: float, band: tuple[float, float]) -> bool:
@@ -146,9 +110,6 @@ class EnergyLogic(DomainLogic):
             info.period_s if outside_band(event, info.nominal_v, topology.voltage_band) else 0
         )
         found = self._chain_contributions(event, ts, offset)
-        values = reading_values(
-            event, outside_s=outside_s, nominal_frequency_hz=topology.nominal_frequency_hz
-        )
         for size in TELEMETRY_SIZES:
             own_start = window_bounds(ts, size, topology.timezone)[0]
             by_window: dict[int, list[register.Contribution]] = defaultdict(list)
@@ -170,7 +131,12 @@ class EnergyLogic(DomainLogic):
                         add_count(parts, "register_resets", c.resets)
                         add_count(parts, "register_rollovers", c.rollovers)
                     if start == own_start:
-                        add_values(parts, values)
+                        add_reading(
+                            parts,
+                            event,
+                            outside_s=outside_s,
+                            nominal_frequency_hz=topology.nominal_frequency_hz,
+                        )
                         if kind == FEEDER:
                             record.setdefault("m", {})[event.meter_id] = 1
 

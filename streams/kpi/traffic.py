@@ -9,7 +9,6 @@ parts at any area level.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from typing_extensions import override
@@ -39,7 +38,6 @@ LOS_BANDS: tuple[tuple[float, str], ...] = (
     (0.30, "E"),
 )
 LOS_LETTERS = "ABCDEF"
-CLASS_FIELDS = ("motorcycles", "cars", "trucks", "buses")
 
 
 def level_of_service(speed_ratio: float) -> str:
@@ -54,55 +52,24 @@ def _empty() -> dict[str, Any]:
     return {}
 
 
-@dataclass(frozen=True, slots=True)
-class ObservationValues:
-    """What one observation adds to a window, worked out once for its eight windows."""
-
-    vehicles: int
-    classes: tuple[int, int, int, int]
-    speed_kmh: float
-    speed_x_vehicles: float
-    free_flow_x_vehicles: float | None
-    occupancy: float
-    period_s: int
-    congested: int
-
-
-def observation_values(ev: TrafficObservation, free_flow: float | None) -> ObservationValues:
-    """The additive contributions of one observation."""
-    n = ev.intensity
-    counts = ev.vehicle_counts
-    return ObservationValues(
-        vehicles=n,
-        classes=(counts.motorcycle, counts.car, counts.truck, counts.bus),
-        speed_kmh=ev.average_speed_kmh,
-        speed_x_vehicles=ev.average_speed_kmh * n,
-        free_flow_x_vehicles=None if free_flow is None else free_flow * n,
-        occupancy=ev.occupancy,
-        period_s=ev.period_s,
-        congested=1 if ev.congested else 0,
-    )
-
-
-def add_values(parts: dict[str, Any], o: ObservationValues) -> None:
-    """Add one observation's contributions to a parts dict (sums exact, see :mod:`sums`)."""
-    add_count(parts, "observations", 1)
-    add_count(parts, "vehicles", o.vehicles)
-    for name, n in zip(CLASS_FIELDS, o.classes, strict=True):
-        add_count(parts, name, n)
-    add_sum(parts, "speed_x_vehicles", o.speed_x_vehicles)
-    if o.free_flow_x_vehicles is not None:
-        add_sum(parts, "free_flow_x_vehicles", o.free_flow_x_vehicles)
-    add_sum(parts, "occupancy_sum", o.occupancy)
-    add_count(parts, "period_s_sum", o.period_s)
-    add_count(parts, "congested_observations", o.congested)
-    fold_min(parts, "speed_min_kmh", o.speed_kmh)
-    fold_max(parts, "speed_max_kmh", o.speed_kmh)
-
-
 def add_observation(parts: dict[str, Any], ev: TrafficObservation, free_flow: float | None) -> None:
     """Add one observation to a parts dict (sums kept exact, see :mod:`sums`)."""
-    add_values(parts, observation_values(ev, free_flow))
+    n = ev.intensity
+    add_count(parts, "observations", 1)
+    add_count(parts, "vehicles", n)
+    counts = ev.vehicle_counts
+    add_count(parts, "motorcycles", counts.motorcycle)
+    add_count(parts, "cars", counts.car)
+    add_count(parts, "trucks", counts.truck)
+    add_count(parts, "buses", counts.bus)
+    add_sum(parts, "speed_x_vehicles", ev.average_speed_kmh * n)
+    if free_flow is not None:
+        add_sum(parts, "free_flow_x_vehicles", free_flow * n)
+    add_sum(parts, "occupancy_sum", ev.occupancy)
+    add_count(parts, "period_s_sum", ev.period_s)
+    add_count(parts, "congested_observations", 1 if ev.congested else 0)
+    fold_min(parts, "speed_min_kmh", ev.average_speed_kmh)
+    fold_max(parts, "speed_max_kmh", ev.average_speed_kmh)
 
 
 def traffic_rates(p: TrafficParts) -> dict[str, float | None]:
@@ -130,7 +97,7 @@ class TrafficLogic(DomainLogic):
     def _apply(self, event: Event, offset: int, wm: int | None) -> None:
         assert isinstance(event, TrafficObservation)
         ts = to_ms(event.observed_at)
-        values = observation_values(event, self.ctx.topology.free_flow(event.segment_id))
+        free_flow = self.ctx.topology.free_flow(event.segment_id)
         for size in TELEMETRY_SIZES:
             for kind, entity_id in ((SENSOR, event.sensor_id), (SEGMENT, event.segment_id)):
                 record = self.book.window(
@@ -138,7 +105,7 @@ class TrafficLogic(DomainLogic):
                 )
                 if record is None:
                     continue
-                add_values(record["p"], values)
+                add_observation(record["p"], event, free_flow)
                 if kind == SEGMENT:
                     record.setdefault("m", {})[event.sensor_id] = 1
 

@@ -18,7 +18,6 @@ import pytest
 from kafka.partitioner.default import murmur2
 
 from connectors.edge import TopicRoutes
-from connectors.outbox import position as pos_store
 from connectors.outbox.poller import OutboxPoller
 from connectors.outbox.seed import StatusChange, record_change, seed
 from connectors.outbox.sql import OPEN_STATUSES, apply_ddl
@@ -190,26 +189,41 @@ def test_out_of_order_commit_is_neither_lost_nor_duplicated(
     assert ids == sorted([late_id, later_id, late_id - 1])
 
 
+def fail_nth_position_write(settings: Settings, n: int) -> None:
+    """Make the real PostgreSQL refuse the n-th position write as a lost connection.
+
+    A trigger on the position table raises SQLSTATE 08006 (connection_failure), which
+    the driver reports as an OperationalError, exactly as a dropped connection would:
+    the batch is already in Kafka, its position never reaches PostgreSQL.
+    """
+    with connect(settings, autocommit=True) as conn:
+        conn.execute("CREATE SEQUENCE position_writes")
+        conn.execute(
+            f"""
+            CREATE FUNCTION fail_nth_position_write() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('position_writes') = {int(n)} THEN
+                    RAISE EXCEPTION 'connection lost (test trigger)' USING ERRCODE = '08006';
+                END IF;
+                RETURN NEW;
+            END $$
+            """
+        )
+        # BEFORE INSERT fires once per upsert, whether it then inserts or updates.
+        conn.execute(
+            "CREATE TRIGGER fail_nth_position_write BEFORE INSERT ON ioc_outbox_position "
+            "FOR EACH ROW EXECUTE FUNCTION fail_nth_position_write()"
+        )
+
+
 def test_crash_after_kafka_before_position_writes_nothing_twice(
-    loop_thread: LoopThread,
-    pg_settings: Settings,
-    routes: TopicRoutes,
-    monkeypatch: pytest.MonkeyPatch,
+    loop_thread: LoopThread, pg_settings: Settings, routes: TopicRoutes
 ) -> None:
     settings = pg_settings.model_copy(update={"outbox_initial": "history", "outbox_batch_size": 20})
     with connect(settings) as conn:
         seed(conn, dossiers=30, now=utcnow(), rng=random.Random(3))
     rows, moves = expected_events(settings)
-    real_save = pos_store.save
-    calls = {"n": 0}
-
-    async def flaky_save(conn: Any, position: Any) -> None:
-        calls["n"] += 1
-        if calls["n"] == 4:  # the 3rd batch is in Kafka; its position never reaches PostgreSQL
-            raise psycopg.OperationalError("connection lost (injected)")
-        await real_save(conn, position)
-
-    monkeypatch.setattr(pos_store, "save", flaky_save)
+    fail_nth_position_write(settings, 4)  # the 3rd batch is in Kafka, its position is not
     poller = wire.poller(settings)
     loop_thread.run(poller.start())
     try:

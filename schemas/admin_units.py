@@ -23,6 +23,19 @@ def _rows(sql: str, params: tuple[str, ...]) -> list[sqlite3.Row]:
         return list(conn.execute(sql, params))
 
 
+def _area(row: sqlite3.Row, prefix: str, level: str, parent: str | None, **valid: date) -> Area:
+    """One Area from the ``<prefix>``, ``<prefix>Code``, ``<prefix>Lat/Lon`` columns of a row."""
+    return Area(
+        code=row[f"{prefix}Code"],
+        name=row[prefix],
+        level=level,
+        parent_code=row[f"{parent}Code"] if parent else None,
+        latitude=row[f"{prefix}Lat"],
+        longitude=row[f"{prefix}Lon"],
+        **valid,
+    )
+
+
 def legacy_province(province_code: str, name: str) -> AreaHierarchy:
     """A province as it was before the 2025 reform: province → district → commune."""
     rows = _rows(
@@ -33,43 +46,16 @@ def legacy_province(province_code: str, name: str) -> AreaHierarchy:
     )
     if not rows:
         raise KeyError(f"no legacy province with code {province_code}")
-    first = rows[0]
-    areas: dict[str, Area] = {
-        first["provinceCode"]: Area(
-            code=first["provinceCode"],
-            name=first["province"],
-            level="province",
-            latitude=first["provinceLat"],
-            longitude=first["provinceLon"],
-            valid_to=REFORM_DATE,
-        )
-    }
+    until = {"valid_to": REFORM_DATE}
+    areas: dict[str, Area] = {}
     for row in rows:
-        areas.setdefault(
-            row["districtCode"],
-            Area(
-                code=row["districtCode"],
-                name=row["district"],
-                level="district",
-                parent_code=row["provinceCode"],
-                latitude=row["districtLat"],
-                longitude=row["districtLon"],
-                valid_to=REFORM_DATE,
-            ),
-        )
-        if row["wardCode"]:
-            areas.setdefault(
-                row["wardCode"],
-                Area(
-                    code=row["wardCode"],
-                    name=row["ward"],
-                    level="commune",
-                    parent_code=row["districtCode"],
-                    latitude=row["wardLat"],
-                    longitude=row["wardLon"],
-                    valid_to=REFORM_DATE,
-                ),
-            )
+        for prefix, level, parent in (
+            ("province", "province", None),
+            ("district", "district", "province"),
+            ("ward", "commune", "district"),
+        ):
+            if row[f"{prefix}Code"]:
+                areas.setdefault(row[f"{prefix}Code"], _area(row, prefix, level, parent, **until))
     return AreaHierarchy(
         name=name, levels=["province", "district", "commune"], areas=list(areas.values())
     )
@@ -84,29 +70,9 @@ def current_province(province_code: str, name: str) -> AreaHierarchy:
     )
     if not rows:
         raise KeyError(f"no province with code {province_code}")
-    first = rows[0]
-    areas = [
-        Area(
-            code=first["provinceCode"],
-            name=first["province"],
-            level="province",
-            latitude=first["provinceLat"],
-            longitude=first["provinceLon"],
-            valid_from=REFORM_DATE,
-        )
-    ]
-    areas += [
-        Area(
-            code=row["wardCode"],
-            name=row["ward"],
-            level="commune",
-            parent_code=row["provinceCode"],
-            latitude=row["wardLat"],
-            longitude=row["wardLon"],
-            valid_from=REFORM_DATE,
-        )
-        for row in rows
-    ]
+    since = {"valid_from": REFORM_DATE}
+    areas = [_area(rows[0], "province", "province", None, **since)]
+    areas += [_area(row, "ward", "commune", "province", **since) for row in rows]
     return AreaHierarchy(name=name, levels=["province", "commune"], areas=areas)
 
 

@@ -26,6 +26,13 @@ def _log_tail(settings: Settings, name: str, lines: int = 60) -> str:
     return f"\n(no log found for {name} under {settings.data_dir})"
 
 
+def free_port() -> int:
+    """A local port nothing listens on right now (for private instances and 'down' cases)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def require_port(settings: Settings, name: str, port: int) -> None:
     """Fail the test loudly, with the service log, when a port does not answer."""
     try:

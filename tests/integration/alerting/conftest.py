@@ -7,7 +7,6 @@ import dataclasses
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,14 +26,9 @@ from ioc.settings import PROJECT_ROOT, Settings
 from schemas.results import Anomaly
 from schemas.timeutil import to_ms
 from schemas.topics import ANOMALIES, registry
+from tests.integration.conftest import free_port
 
 SCRIPT = PROJECT_ROOT / "deploy" / "local" / "alertmanager.sh"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -23,7 +23,7 @@ from ioc.grafana.dashboards.pipeline import PANELS, UP
 from ioc.settings import PROJECT_ROOT, Settings
 from schemas.topics import DEADLETTER
 from tests.factories import dead_letter
-from tests.integration.alerting.conftest import free_port
+from tests.integration.conftest import free_port
 from tests.integration.sink.harness import produce
 
 pytestmark = pytest.mark.integration

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -133,13 +132,6 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float, what: str) -> No
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
         time.sleep(0.05)
-
-
-def free_port() -> int:
-    """A local port nothing listens on (for 'Kafka is down' cases)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def counter(registry: Any, name: str, **labels: str) -> float:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,10 @@ from ioc.db.executors import ClickHouseExecutor
 from ioc.settings import Settings
 from schemas.topics import DEADLETTER
 from tests.factories import dead_letter
+from tests.integration.conftest import free_port
 from tests.integration.sink.harness import produce
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_ioc_sink_process(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import threading
 import time
@@ -20,17 +19,12 @@ from ioc.db.migrate import migrate
 from ioc.settings import PROJECT_ROOT, Settings
 from schemas.topics import KPI, TRAFFIC_OBS
 from tests.factories import T0, kpi, traffic
+from tests.integration.conftest import free_port
 from tests.integration.sink.harness import drive, make_sink, produce, unique_topics
 
 pytestmark = pytest.mark.integration
 
 SCRIPT = PROJECT_ROOT / "deploy" / "local" / "clickhouse.sh"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -17,11 +17,11 @@ from connectors.http.keys import add_key
 from ioc.commands import connector_wiring as wire
 from ioc.settings import Settings
 from schemas.timeutil import utcnow
+from tests.integration.conftest import free_port
 from tests.integration.connectors.conftest import (
     LoopThread,
     assert_murmur2_partitioning,
     counter,
-    free_port,
     read_topic,
     values,
 )

@@ -10,11 +10,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 from connectors.edge import TopicRoutes
 from ioc.commands import connector_wiring as wire
 from ioc.settings import Settings
+from tests.integration.conftest import free_port
 from tests.integration.connectors.conftest import (
     LoopThread,
     assert_murmur2_partitioning,
     counter,
-    free_port,
     read_topic,
     values,
     wait_until,

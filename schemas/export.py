@@ -11,13 +11,14 @@ from pathlib import Path
 from schemas.areas import AreaHierarchy
 from schemas.base import Contract
 from schemas.events import EVENT_MODELS
-from schemas.results import Anomaly, DeadLetter, KpiRecord
+from schemas.results import Anomaly, DataQualityRecord, DeadLetter, KpiRecord
 
 JSON_DIR = Path(__file__).resolve().parent / "json"
 
 EXPORTED: tuple[type[Contract], ...] = (
     *EVENT_MODELS,
     KpiRecord,
+    DataQualityRecord,
     Anomaly,
     DeadLetter,
     AreaHierarchy,

@@ -1,4 +1,4 @@
-"""Result contracts: KPI records, anomalies and dead letters.
+"""Result contracts: KPI records, data-quality records, anomalies and dead letters.
 
 KPI records carry *additive parts* (sums, counts, min/max) so an area's KPI is a
 sum of its groups' parts at read time and always agrees with the group rows;
@@ -157,6 +157,59 @@ class KpiRecord(Contract):
     def key(self) -> str:
         """Kafka key: entity + window, so versions of one window stay in order."""
         return f"{self.entity_kind}:{self.entity_id}:{self.window}:{self.window_start.isoformat()}"
+
+
+class DataQualityRecord(Contract):
+    """Data-quality counts of one source on one partition of one stream, in one 1-minute window.
+
+    Counts are additive: a source's minute is the sum of its partitions' records, an
+    hour the sum of its minutes. Valid events are windowed by event time while their
+    minute is held; late, duplicate and invalid records (which have no trustworthy
+    event time) by the record's timestamp — see docs/decisions/0012.
+    """
+
+    domain: Domain = Field(description="The stream that counted them")
+    partition: int = Field(ge=0, description="The source-topic partition that counted them")
+    source: Code = Field(description="The events' `source`; `unknown` when a payload names none")
+    window_start: UtcDatetime
+    window_end: UtcDatetime
+    events: int = Field(ge=0, description="Valid events received: applied + late + duplicates")
+    late: int = Field(
+        ge=0, description="Events behind the watermark (dropped, or for dossiers applied)"
+    )
+    duplicates: int = Field(ge=0, description="Events whose id was seen before (dropped)")
+    invalid: dict[Code, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict, description="Dead-lettered records by reason"
+    )
+    last_seen: UtcDatetime | None = Field(
+        default=None, description="Newest event time among the window's valid events"
+    )
+    generation: int = Field(ge=0, lt=UINT32)
+    sequence: int = Field(ge=0, lt=UINT32)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def version(self) -> int:
+        """UInt64 = generation·2³² + sequence."""
+        return make_version(self.generation, self.sequence)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DataQualityRecord:
+        if self.window_end <= self.window_start:
+            raise ValueError("window_end must be after window_start")
+        if self.late + self.duplicates > self.events:
+            raise ValueError("late and duplicates are part of events")
+        return self
+
+    @property
+    def invalid_total(self) -> int:
+        """Dead-lettered records of every reason."""
+        return sum(self.invalid.values())
+
+    @property
+    def key(self) -> str:
+        """Kafka key: stream, partition, source and window — one key per re-emitted window."""
+        return f"{self.domain}:{self.partition}:{self.source}:{self.window_start.isoformat()}"
 
 
 class Severity(StrEnum):

@@ -11,7 +11,7 @@ from typing import Literal
 
 from schemas.base import Contract
 from schemas.events import DossierStatusChange, EnergyReading, QrScan, TrafficObservation
-from schemas.results import Anomaly, DeadLetter, KpiRecord
+from schemas.results import Anomaly, DataQualityRecord, DeadLetter, KpiRecord
 
 DAY_MS = 86_400_000
 
@@ -22,6 +22,7 @@ DOSSIER_STATUS = "ioc.dossier.status.v1"
 KPI = "ioc.kpi.v1"
 ANOMALIES = "ioc.anomalies.v1"
 DEADLETTER = "ioc.deadletter.v1"
+DQ = "ioc.dq.v1"
 
 CONTROL_HEADER = "ioc-control"
 # Header of control records (``tick``) that advance idle partitions' watermarks;
@@ -68,6 +69,15 @@ def registry(replay_horizon_days: int = 30) -> tuple[TopicSpec, ...]:
         TopicSpec(KPI, "entity + window", KpiRecord, 3, 12, "delete", 7 * DAY_MS),
         TopicSpec(ANOMALIES, "anomaly_id", Anomaly, 3, 12, "compact", None),
         TopicSpec(DEADLETTER, "source topic", DeadLetter, 1, 3, "delete", 30 * DAY_MS),
+        TopicSpec(
+            DQ,
+            "stream + partition + source + window",
+            DataQualityRecord,
+            3,
+            12,
+            "delete",
+            7 * DAY_MS,
+        ),
     )
 
 

@@ -27,7 +27,7 @@ import orjson
 
 from schemas.codec import decode
 from schemas.errors import ContractError
-from schemas.results import Anomaly, DeadLetter, KpiRecord, WindowSize
+from schemas.results import Anomaly, DataQualityRecord, DeadLetter, KpiRecord, WindowSize
 from schemas.timeutil import to_ms
 from schemas.topics import CONTROL_HEADER
 from streams import dq
@@ -73,6 +73,8 @@ class Outputs:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
     """Source records by outcome: applied, late, duplicate, invalid, control."""
+    dq: list[DataQualityRecord] = field(default_factory=list)
+    """Per-minute data-quality records (streams.dq), emitted like KPI windows."""
 
     def extend(self, other: Outputs) -> None:
         """Append another batch of outputs."""
@@ -81,6 +83,7 @@ class Outputs:
         self.dead_letters += other.dead_letters
         for name, n in other.outcomes.items():
             self.outcomes[name] = self.outcomes.get(name, 0) + n
+        self.dq += other.dq
 
     def count(self, outcome: str) -> None:
         """One more source record with this outcome."""
@@ -121,12 +124,20 @@ class PartitionEngine:
             Detection(self.state, config.suite, config.kpi.generation) if config.suite else None
         )
         self.lateness_ms = config.kpi.lateness_ms
+        self.quality = dq.QualityBook(
+            self.state,
+            logic_type.domain,
+            partition,
+            lateness_ms=config.kpi.lateness_ms,
+            generation=config.kpi.generation,
+        )
 
     # --- lifecycle ----------------------------------------------------------------
 
     def start(self) -> Outputs:
         """After recovery: re-emit the closed windows the state still holds."""
-        return Outputs(kpis=self.logic.load(self.watermark))
+        wm = self.watermark
+        return Outputs(kpis=self.logic.load(wm), dq=self.quality.load(wm))
 
     def drain(self) -> list[tuple[str, Record | None]]:
         """The batch's state writes, in the order they must reach the changelog."""
@@ -171,7 +182,7 @@ class PartitionEngine:
                 source = dq.source_name(payload.get("source"))
         except orjson.JSONDecodeError:
             pass  # no source to name: counted under "unknown"
-        dq.count(self.state, source, dq.Outcome.INVALID, record.offset, reason=reason)
+        self._count(out, record, source, dq.Outcome.INVALID, reason=reason)
         out.count(dq.Outcome.INVALID.value)
         out.dead_letters.append(
             dead_letter(
@@ -222,13 +233,13 @@ class PartitionEngine:
         id_key = ID_PREFIX + str(event.event_id)
         seen = self.state.get(id_key)
         if seen is not None and int(seen["o"]) < offset:
-            dq.count(self.state, event.source, dq.Outcome.DUPLICATE, offset, event_ms=event_ms)
+            self._count(out, record, event.source, dq.Outcome.DUPLICATE, event_ms=event_ms)
             out.count(dq.Outcome.DUPLICATE.value)
             return
         wm = self.watermark
         late = self.logic.is_late(event, wm)
         if late and self.logic.drops_late:
-            dq.count(self.state, event.source, dq.Outcome.LATE, offset, event_ms=event_ms)
+            self._count(out, record, event.source, dq.Outcome.LATE, event_ms=event_ms)
             out.count(dq.Outcome.LATE.value)
             return
         if seen is None:
@@ -239,7 +250,7 @@ class PartitionEngine:
             minute_end = window_bounds(event_ms, WindowSize.M1)[1]
             self.state.delete_after(id_key, drop_at(minute_end, self.lateness_ms))
         outcome = dq.Outcome.LATE if late else dq.Outcome.APPLIED
-        dq.count(self.state, event.source, outcome, offset, event_ms=event_ms)
+        self._count(out, record, event.source, outcome, event_ms=event_ms)
         out.count(outcome.value)
         try:
             self._emit(self.logic.apply(event, offset, wm), out)
@@ -266,9 +277,31 @@ class PartitionEngine:
         if wm is None or wm == old:
             return
         self._emit(self.logic.advance(old, wm, self.state.cursor.offset), out)
+        out.dq += self.quality.close(wm)
         crossed = old is None or wm // MINUTE_MS > old // MINUTE_MS
         if self.detection is not None and self.expected and crossed:
             out.anomalies += self.detection.silence(self.expected, wm, lag_high)
+
+    def _count(
+        self,
+        out: Outputs,
+        record: SourceRecord,
+        source: str,
+        outcome: dq.Outcome,
+        *,
+        event_ms: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        # Data quality (streams.dq): running totals and the per-minute record, which is
+        # re-emitted at once when the count lands in a minute already closed.
+        out.dq += self.quality.count(
+            source,
+            outcome,
+            record.offset,
+            event_ms=event_ms,
+            record_ms=record.timestamp_ms,
+            reason=reason,
+        )
 
     def _emit(self, kpis: list[KpiRecord], out: Outputs) -> None:
         out.kpis += kpis

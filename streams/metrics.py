@@ -43,6 +43,12 @@ class StreamMetrics:
         self.kpis = Counter(
             "ioc_stream_kpi_records_total", "KPI records emitted", ["domain", "window"], registry=r
         )
+        self.dq_records = Counter(
+            "ioc_stream_dq_records_total",
+            "Per-minute data-quality records emitted (ioc.dq.v1)",
+            ["stream"],
+            registry=r,
+        )
         self.anomalies = Counter(
             "ioc_stream_anomaly_updates_total",
             "Anomaly updates emitted",
@@ -116,6 +122,8 @@ class StreamMetrics:
             self.deadletters.labels(stream, letter.reason).inc()
         for kpi in out.kpis:
             self.kpis.labels(kpi.domain.value, kpi.window.value).inc()
+        if out.dq:
+            self.dq_records.labels(stream).inc(len(out.dq))
         for anomaly in out.anomalies:
             self.anomalies.labels(
                 anomaly.domain.value, anomaly.severity.value, anomaly.state.value

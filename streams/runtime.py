@@ -5,7 +5,8 @@ Order of a batch, and why:
 1. every record goes through its partition's :class:`~streams.engine.PartitionEngine`
    (records of partitions this worker no longer owns are left alone: after a
    rebalance they belong to another worker, which will see them again);
-2. KPI records, anomalies and dead letters are produced and their delivery *awaited*;
+2. KPI records, data-quality records, anomalies and dead letters are produced and
+   their delivery *awaited*;
 3. only then are the state writes sent to the changelog (``meta`` last) and awaited —
    so a changelog that says "emitted" never stands for a result that was lost;
 4. only then are the source records acked. faust commits acked offsets after
@@ -50,6 +51,8 @@ class OutputTopics:
     kpi: str
     anomalies: str
     deadletter: str
+    dq: str
+    """Per-minute data-quality records (``ioc.dq.v1``), sent with the KPIs."""
 
 
 def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
@@ -207,6 +210,9 @@ class DomainRuntime:
         records += [
             OutRecord(self.outputs.anomalies, a.anomaly_id.encode(), a.model_dump_json().encode())
             for a in out.anomalies
+        ]
+        records += [
+            OutRecord(self.outputs.dq, q.key.encode(), q.model_dump_json().encode()) for q in out.dq
         ]
         records += [
             OutRecord(

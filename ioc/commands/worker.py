@@ -14,6 +14,7 @@ from schemas.topics import (
     ANOMALIES,
     DEADLETTER,
     DOSSIER_STATUS,
+    DQ,
     ENERGY_READINGS,
     KPI,
     QR_SCANS,
@@ -35,7 +36,7 @@ SOURCES: dict[Domain, str] = {
 
 def worker_topics(settings: Settings) -> list[TopicSpec]:
     """The registry's topics a worker reads and writes, with the settings' suffix."""
-    wanted = {*SOURCES.values(), KPI, ANOMALIES, DEADLETTER}
+    wanted = {*SOURCES.values(), KPI, ANOMALIES, DEADLETTER, DQ}
     suffix = settings.stream_topic_suffix
     return [
         dataclasses.replace(spec, name=spec.name + suffix)
@@ -80,7 +81,7 @@ def build_config(settings: Settings, domains: list[Domain] | None = None) -> Wor
             d: SourceTopic(SOURCES[d] + suffix, counts[SOURCES[d] + suffix])
             for d in domains or list(SOURCES)
         },
-        outputs=OutputTopics(KPI + suffix, ANOMALIES + suffix, DEADLETTER + suffix),
+        outputs=OutputTopics(KPI + suffix, ANOMALIES + suffix, DEADLETTER + suffix, DQ + suffix),
         topology=Topology.from_profile(profile),
         detector_params=params_from_profile(profile),
         generation=settings.generation,

@@ -12,7 +12,7 @@ from schemas.events import (
     QrScan,
     TrafficObservation,
 )
-from schemas.results import Anomaly, DeadLetter, KpiRecord
+from schemas.results import Anomaly, DataQualityRecord, DeadLetter, KpiRecord
 from schemas.topics import (
     DAY_MS,
     EVENT_TOPICS,
@@ -35,6 +35,7 @@ RESULTS: dict[str, tuple[type[Contract], int, int, str, int | None]] = {
     "ioc.kpi.v1": (KpiRecord, 3, 12, "delete", 7),
     "ioc.anomalies.v1": (Anomaly, 3, 12, "compact", None),
     "ioc.deadletter.v1": (DeadLetter, 1, 3, "delete", 30),
+    "ioc.dq.v1": (DataQualityRecord, 3, 12, "delete", 7),
 }
 
 

@@ -19,7 +19,7 @@ def config(**kw: object) -> WorkerConfig:
         "app_id": "ioc-unit",
         "bootstrap": "127.0.0.1:1",
         "sources": {d: SourceTopic(f"src.{d.value}", 3) for d in Domain},
-        "outputs": OutputTopics("kpi", "anomalies", "deadletter"),
+        "outputs": OutputTopics("kpi", "anomalies", "deadletter", "dq"),
         "topology": Topology.from_profile(profile()),
     }
     data.update(kw)

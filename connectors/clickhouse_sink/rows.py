@@ -20,12 +20,13 @@ from schemas.events import (
     QrScan,
     TrafficObservation,
 )
-from schemas.results import Anomaly, DeadLetter, KpiRecord
+from schemas.results import Anomaly, DataQualityRecord, DeadLetter, KpiRecord
 from schemas.timeutil import to_ms
 from schemas.topics import (
     ANOMALIES,
     DEADLETTER,
     DOSSIER_STATUS,
+    DQ,
     ENERGY_READINGS,
     KPI,
     QR_SCANS,
@@ -81,6 +82,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "deadletter": (
         "deadletter_id", "source_topic", "source_partition", "source_offset", "key", "reason",
         "error", "payload", "producer", "failed_at", "written_at_ms",
+    ),
+    "dq": (
+        "domain", "source", "source_partition", "window_start", "window_end", "events", "late",
+        "duplicates", "invalid", "invalid_reasons", "invalid_counts", "last_seen", "generation",
+        "sequence", "version", "written_at_ms",
     ),
 }  # fmt: skip
 
@@ -215,6 +221,16 @@ def deadletter_row(d: DeadLetter, deadletter_id: str, written_at_ms: int) -> Row
     )  # fmt: skip
 
 
+def dq_row(q: DataQualityRecord, written_at_ms: int) -> Row:
+    """Dq: one partition's counts of a source's minute; invalid by reason as parallel arrays."""
+    reasons = sorted(q.invalid)
+    return (
+        q.domain.value, q.source, q.partition, q.window_start, q.window_end, q.events, q.late,
+        q.duplicates, q.invalid_total, reasons, [q.invalid[r] for r in reasons], q.last_seen,
+        q.generation, q.sequence, q.version, written_at_ms,
+    )  # fmt: skip
+
+
 def rows_for(value: Contract, origin: Origin, written_at_ms: int) -> list[tuple[str, Row]]:
     """(table, row) pairs one decoded record produces."""
     if isinstance(value, QrScan):
@@ -232,6 +248,8 @@ def rows_for(value: Contract, origin: Origin, written_at_ms: int) -> list[tuple[
         return [(f"kpi_{value.domain.value}", kpi_row(value, written_at_ms))]
     if isinstance(value, Anomaly):
         return [("anomalies", anomaly_row(value, written_at_ms))]
+    if isinstance(value, DataQualityRecord):
+        return [("dq", dq_row(value, written_at_ms))]
     if isinstance(value, DeadLetter):
         ident = f"{origin.topic}/{origin.partition}/{origin.offset}"
         return [("deadletter", deadletter_row(value, ident, written_at_ms))]
@@ -246,4 +264,5 @@ TOPIC_MODELS: dict[str, type[Contract]] = {
     KPI: KpiRecord,
     ANOMALIES: Anomaly,
     DEADLETTER: DeadLetter,
+    DQ: DataQualityRecord,
 }

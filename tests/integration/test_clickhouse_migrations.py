@@ -33,6 +33,7 @@ EXPECTED_TABLES = {
     "entities",
     "generations",
     "area_paths",
+    "dq",
 }
 EXPECTED_VIEWS = {
     "live_generation",
@@ -48,6 +49,9 @@ EXPECTED_VIEWS = {
     "kpi_qr_by_area",
     "qr_distinct_by_area_day",
     "kpi_dossier_by_area",
+    "dq_live",
+    "dq_by_source",
+    "dq_invalid_by_reason",
 }
 SAMPLE_TIME = datetime(2026, 11, 26, 16, 59, 59, tzinfo=UTC)  # 23:59:59 in Hồ Chí Minh City
 
@@ -56,6 +60,9 @@ def sample(ch_type: str, column: str) -> tuple[Any, str]:
     """A value for a column of this type, and its toString() as the server should print it."""
     inner = re.sub(r"^(Nullable|LowCardinality)\((.*)\)$", r"\2", ch_type)
     inner = re.sub(r"^(Nullable|LowCardinality)\((.*)\)$", r"\2", inner)
+    if inner.startswith("Array("):
+        value, text = sample(inner.removeprefix("Array(")[:-1], column)
+        return [value], f"['{text}']" if isinstance(value, str) else f"[{text}]"
     if inner == "UUID":
         value = uuid.uuid5(uuid.NAMESPACE_URL, column)
         return value, str(value)

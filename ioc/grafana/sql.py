@@ -2,9 +2,9 @@
 
 Panels read only the views the migrations define for them (kpi_*_live,
 kpi_*_by_area, anomalies_live, dossier_state_latest, qr_distinct_by_area_day,
-group_areas, areas, area_paths, entities); table names are unqualified — the data
-source's default database is the pipeline's. Panel SQL runs on current ClickHouse
-(the plugin needs ≥ 21.8), so it may use what 18.16 lacks.
+group_areas, areas, area_paths, entities, dq_by_source, dq_invalid_by_reason); table
+names are unqualified — the data source's default database is the pipeline's. Panel
+SQL runs on current ClickHouse (the plugin needs ≥ 21.8), so it may use what 18.16 lacks.
 """
 
 from __future__ import annotations

@@ -1,9 +1,22 @@
-"""Pipeline health for engineers: every process's /metrics (Prometheus) and data freshness."""
+"""Pipeline health for engineers: every process's /metrics, data freshness, data quality.
+
+Data quality per source comes from ClickHouse (the workers' per-minute counts, migration
+0006), not from Prometheus: it is data operators can query over any range.
+"""
 
 from __future__ import annotations
 
-from ioc.grafana.dashboards.common import LEGEND, LINES, table, unit_override
+from ioc.grafana.dashboards.common import (
+    DOMAIN_NAMES,
+    LEGEND,
+    LINES,
+    series,
+    table,
+    unit_override,
+    value_names,
+)
 from ioc.grafana.model import Dashboard, Panel, Prom, Row, T
+from ioc.grafana.sql import NON_NEGATIVE
 from ioc.grafana.uids import PIPELINE
 from schemas.profile import Profile
 
@@ -96,7 +109,108 @@ UNION ALL SELECT 'kpi_energy', max(written_at_ms) FROM kpi_energy
 UNION ALL SELECT 'kpi_qr', max(written_at_ms) FROM kpi_qr
 UNION ALL SELECT 'kpi_dossier', max(written_at_ms) FROM kpi_dossier
 UNION ALL SELECT 'anomalies', max(written_at_ms) FROM anomalies
+UNION ALL SELECT 'dq', max(written_at_ms) FROM dq
 """
+
+# Data quality: dq_by_source sums a source's partitions per minute (live generation).
+DQ_BY_SOURCE = """
+SELECT domain, source, events, invalid, late, duplicates,
+       if(events + invalid = 0, NULL, (invalid + late + duplicates) / (events + invalid))
+       AS problem_share,
+       last_seen
+FROM
+(
+    SELECT domain, source, sum(events) AS events, sum(invalid) AS invalid,
+           sum(late) AS late, sum(duplicates) AS duplicates, max(last_seen) AS last_seen
+    FROM dq_by_source
+    WHERE $__timeFilter(window_start)
+    GROUP BY domain, source
+)
+ORDER BY problem_share DESC, events DESC
+"""
+DQ_PROBLEMS = """
+SELECT $__timeInterval(window_start) AS time, concat(domain, ' · ', source) AS source,
+       sum(invalid + late + duplicates) AS problems
+FROM dq_by_source
+WHERE $__timeFilter(window_start)
+GROUP BY time, source
+ORDER BY time
+"""
+DQ_REASONS = """
+SELECT domain, source, reason, sum(invalid) AS invalid
+FROM dq_invalid_by_reason
+WHERE $__timeFilter(window_start)
+GROUP BY domain, source, reason
+ORDER BY invalid DESC
+"""
+
+
+def data_quality() -> list[Panel | Row]:
+    """Events, invalid (by reason), late and duplicates per source, from ClickHouse."""
+    return [
+        Row(T("Chất lượng dữ liệu theo nguồn", "Data quality by source")),
+        table(
+            T("Chất lượng dữ liệu theo nguồn", "Data quality by source"),
+            DQ_BY_SOURCE,
+            {
+                "domain": None,
+                "source": None,
+                "events": NON_NEGATIVE,
+                "invalid": NON_NEGATIVE,
+                "late": NON_NEGATIVE,
+                "duplicates": NON_NEGATIVE,
+                "problem_share": (0.0, 1.0),
+                "last_seen": None,
+            },
+            {
+                "domain": T("Luồng", "Stream"),
+                "source": T("Nguồn", "Source"),
+                "events": T("Sự kiện", "Events"),
+                "invalid": T("Không hợp lệ", "Invalid"),
+                "late": T("Đến trễ", "Late"),
+                "duplicates": T("Trùng lặp", "Duplicates"),
+                "problem_share": T("Tỷ lệ lỗi", "Problem share"),
+                "last_seen": T("Sự kiện mới nhất", "Newest event"),
+            },
+            width=16,
+            height=9,
+            description=T(
+                "Sự kiện = hợp lệ (kể cả trễ và trùng); không hợp lệ = vào thư chết. "
+                "Tỷ lệ lỗi = (không hợp lệ + trễ + trùng) / (sự kiện + không hợp lệ).",
+                "Events = valid (late and duplicates included); invalid = dead-lettered. "
+                "Problem share = (invalid + late + duplicates) / (events + invalid).",
+            ),
+            overrides=(
+                value_names("domain", DOMAIN_NAMES),
+                unit_override("problem_share", "percentunit", 1),
+            ),
+        ),
+        table(
+            T("Không hợp lệ theo lý do", "Invalid by reason"),
+            DQ_REASONS,
+            {"domain": None, "source": None, "reason": None, "invalid": NON_NEGATIVE},
+            {
+                "domain": T("Luồng", "Stream"),
+                "source": T("Nguồn", "Source"),
+                "reason": T("Lý do", "Reason"),
+                "invalid": T("Số bản ghi", "Records"),
+            },
+            width=8,
+            height=9,
+            overrides=(value_names("domain", DOMAIN_NAMES),),
+        ),
+        series(
+            T(
+                "Bản ghi không hợp lệ, trễ, trùng theo nguồn",
+                "Invalid, late and duplicate records by source",
+            ),
+            DQ_PROBLEMS,
+            {"time": None, "source": None, "problems": NON_NEGATIVE},
+            unit="short",
+            width=24,
+            label="source",
+        ),
+    ]
 
 
 def build(profile: Profile) -> Dashboard:
@@ -146,6 +260,7 @@ ORDER BY seconds_ago DESC
             Row(T("Luồng dữ liệu", "Data flow")),
             *(prom(title, Prom(expr, legend), unit=unit) for title, expr, legend, unit in PANELS),
             freshness,
+            *data_quality(),
         ],
         time_from="now-3h",
         description=T(

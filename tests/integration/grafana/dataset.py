@@ -4,8 +4,9 @@ Contracts are built with the profile's real entities and turned into rows by the
 sink's own row builders (connectors.clickhouse_sink.rows), so the tables hold what
 the sink writes: raw events of every stream, KPI rows of every window size (entity
 rows summed into their groups, some windows re-emitted with a higher sequence),
-anomalies (some of a rebuild generation that is not live), dossier states and dead
-letters.
+anomalies (some of a rebuild generation that is not live), dossier states, dead
+letters and per-minute data-quality records (some re-emitted, some of a generation that
+is not live).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from schemas.events import (
 from schemas.profile import Profile
 from schemas.results import (
     Anomaly,
+    DataQualityRecord,
     DeadLetter,
     DossierParts,
     EnergyParts,
@@ -316,6 +318,42 @@ def dead_letters(now: datetime) -> list[Contract]:
     ]
 
 
+DQ_SOURCES = {"traffic": "mqtt-bridge", "energy": "mqtt-bridge", "qr": "http-gateway",
+              "dossier": "outbox"}  # fmt: skip
+DQ_REASONS = ("invalid_json", "validation", "clock_skew")
+
+
+def data_quality(now: datetime, rng: random.Random, minutes: int = 240) -> list[Contract]:
+    """Per-minute records of every stream's source on each of 3 partitions; the first
+    emission of some minutes is replaced by a re-emission, and a rebuild's rows (not
+    promoted) must stay hidden."""
+    out: list[Contract] = []
+    for start in _starts(now, MIN, minutes):
+        for domain, source in DQ_SOURCES.items():
+            for partition in range(3):
+                events = rng.randint(0, 40)
+                late, duplicates = rng.randint(0, events // 8), rng.randint(0, events // 10)
+                invalid = {r: rng.randint(1, 3) for r in DQ_REASONS if rng.random() < 0.1}
+                record = DataQualityRecord(
+                    domain=domain, partition=partition, source=source, window_start=start,
+                    window_end=start + MIN, events=events, late=late, duplicates=duplicates,
+                    invalid=invalid, last_seen=start + MIN / 2 if events else None,
+                    generation=1, sequence=1,
+                )  # fmt: skip
+                if partition == 0 and rng.random() < 0.2:
+                    out.append(record)  # re-emitted below with one more event
+                    record = record.model_copy(update={"events": events + 1, "sequence": 2})
+                out.append(record)
+                if partition == 1 and rng.random() < 0.05:
+                    out.append(record.model_copy(update={"events": 10_000, "generation": 2}))
+        out.append(DataQualityRecord(
+            domain="traffic", partition=0, source="unknown", window_start=start,
+            window_end=start + MIN, events=0, late=0, duplicates=0,
+            invalid={"invalid_json": rng.randint(1, 2)}, generation=1, sequence=1,
+        ))  # fmt: skip
+    return out
+
+
 def build(profile: Profile, now: datetime, seed: int = 7) -> Dataset:
     """Everything the panels read, ending at ``now``."""
     rng = random.Random(seed)
@@ -323,4 +361,5 @@ def build(profile: Profile, now: datetime, seed: int = 7) -> Dataset:
     for part in (traffic, energy, qr, dossiers, anomalies):
         data.values += part(profile, now, rng)
     data.values += dead_letters(now)
+    data.values += data_quality(now, rng)
     return data

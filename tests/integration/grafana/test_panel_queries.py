@@ -27,6 +27,8 @@ from ioc.grafana.macros import ALL, QueryContext, auto_interval, expand
 from ioc.grafana.model import Check, Dashboard
 from ioc.grafana.sql import AREA, LEVEL
 from schemas.profile import Profile, load_profile
+from schemas.results import DataQualityRecord
+from schemas.timeutil import to_ms
 from tests.integration.grafana import dataset
 
 pytestmark = pytest.mark.integration
@@ -34,7 +36,7 @@ pytestmark = pytest.mark.integration
 TABLES = (
     "events_qr", "events_traffic", "events_energy", "events_dossier", "dossier_state",
     "anomalies", "deadletter", "kpi_traffic", "kpi_energy", "kpi_qr", "kpi_dossier", "areas",
-    "area_paths", "entities", "generations",
+    "area_paths", "entities", "generations", "dq",
 )  # fmt: skip
 PROFILE = "binh-phuoc-2021"
 
@@ -225,9 +227,43 @@ def test_panels_ignore_a_generation_that_is_not_live(loaded: Loaded) -> None:
 
 def test_dataset_covers_every_table(loaded: Loaded) -> None:
     for table in ("events_qr", "events_traffic", "events_energy", "events_dossier", "dossier_state",
-                  "anomalies", "deadletter", "kpi_traffic", "kpi_energy", "kpi_qr", "kpi_dossier"):  # fmt: skip
+                  "anomalies", "deadletter", "kpi_traffic", "kpi_energy", "kpi_qr", "kpi_dossier",
+                  "dq"):  # fmt: skip
         assert loaded.rows.get(table, 0) > 0, table
     _, windows = loaded.query("SELECT DISTINCT window_size FROM kpi_traffic_live ORDER BY 1")
     assert {w[0] for w in windows} == {"1m", "15m", "1h", "1d"}
     _, windows = loaded.query("SELECT DISTINCT window_size FROM kpi_dossier_live ORDER BY 1")
     assert {w[0] for w in windows} == {"day", "month"}
+
+
+def test_dq_views_sum_the_latest_live_rows(loaded: Loaded) -> None:
+    """dq_by_source = per (stream, source, minute) the sum over partitions of each row's
+    highest version, generation 1 only; dq_invalid_by_reason the same per reason."""
+    latest: dict[tuple[str, int, str, int], Any] = {}
+    for value in dataset.build(loaded.profile, loaded.now).values:
+        if isinstance(value, DataQualityRecord) and value.generation == 1:
+            key = (value.domain.value, value.partition, value.source, to_ms(value.window_start))
+            if key not in latest or value.version > latest[key].version:
+                latest[key] = value
+    want: Counter[tuple[str, str, str]] = Counter()
+    reasons: Counter[tuple[str, str, str]] = Counter()
+    for r in latest.values():
+        for name in ("events", "late", "duplicates"):
+            want[(r.domain.value, r.source, name)] += getattr(r, name)
+        want[(r.domain.value, r.source, "invalid")] += r.invalid_total
+        for reason, n in r.invalid.items():
+            reasons[(r.domain.value, r.source, reason)] += n
+    _, rows = loaded.query(
+        "SELECT domain, source, sum(events), sum(late), sum(duplicates), sum(invalid) "
+        "FROM dq_by_source GROUP BY domain, source"
+    )
+    got: Counter[tuple[str, str, str]] = Counter()
+    for domain, source, *sums in rows:
+        for name, n in zip(("events", "late", "duplicates", "invalid"), sums, strict=True):
+            got[(domain, source, name)] += int(n)
+    assert +got == +want
+    _, rows = loaded.query(
+        "SELECT domain, source, reason, sum(invalid) FROM dq_invalid_by_reason "
+        "GROUP BY domain, source, reason"
+    )
+    assert Counter({(d, s, r): int(n) for d, s, r, n in rows}) == reasons

@@ -173,6 +173,7 @@ class QualityBook:
         self.lateness_ms = lateness_ms
         self.generation = generation
         self._closing: list[tuple[int, str]] = []  # a heap by window end
+        self._offset = -1
 
     def load(self, wm: int | None) -> list[DataQualityRecord]:
         """After recovery: closed minutes still held, re-emitted (as stored, or anew if changed).
@@ -203,7 +204,16 @@ class QualityBook:
         record_ms: int | None = None,
         reason: str | None = None,
     ) -> list[DataQualityRecord]:
-        """Count one message (running totals and its minute); re-emit that minute if closed."""
+        """Count one message (running totals and its minute); re-emit that minute if closed.
+
+        A message has one outcome, its first: a record that fails after it was counted
+        as an event (``processing_error``, a bug) stays an event, as in the running
+        totals, whose record already carries its offset. (Remembered in memory: the
+        second call comes in the same ``process`` call, on replay too.)
+        """
+        if offset == self._offset:
+            return []
+        self._offset = offset
         count(self.state, source, outcome, offset, event_ms=event_ms, reason=reason)
         meta = self.state.meta
         wm = None if meta.get("wm") is None else int(meta["wm"])

@@ -171,6 +171,28 @@ def test_running_totals_for_metrics_are_unchanged() -> None:
     assert counts["unknown"].invalid == {"invalid_json": 1}
 
 
+def test_a_record_that_fails_in_processing_keeps_its_first_outcome(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    feed = Feed(engine())
+
+    def broken(*_: object) -> list[object]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(feed.engine.logic, "apply", broken)
+    out = feed.event(10, stamp_s=200)  # were it counted again, its record time: minute 3
+    assert [d.reason for d in out.dead_letters] == ["processing_error"]
+    monkeypatch.undo()
+    end = feed.raw(b"", T0 + 600_000, control=True)
+    assert view(end.dq) == [("test", 0, 1, 1, 0, 0, {}, 10)]
+    assert counts_of(feed.engine, "test") == (1, {})
+
+
+def counts_of(engine: PartitionEngine, source: str) -> tuple[int, dict[str, int]]:
+    c = next(c for c in dq.counters(engine.state) if c.source == source)
+    return c.events, c.invalid
+
+
 def test_a_replayed_record_is_not_counted_twice() -> None:
     first = engine()
     feed = Feed(first)

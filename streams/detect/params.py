@@ -127,7 +127,10 @@ QR_SURGE = SeasonalParams(
     # minimum-count gates are what keep one window from paging on noise.
     open_points=1,
     resolve_points=2,
-    trust_days=1.0,  # the gates, not the spread, decide: one day of baseline is enough
+    # One day of one hour is four noisy counts as well (a 15 % error eats half the margin
+    # between a 4× surge and the 3× gate): until a weekend hour was seen on two days, a
+    # Sunday borrows the weekday baseline scaled to its own level, as Saturday did.
+    trust_days=2.0,
     week_visits=2.0,  # one week of one hour is four noisy counts; all weekdays are more
     fallback_day_type=True,  # a weekend stays well under 3× a weekday at every check-point
 )

@@ -151,8 +151,13 @@ def _learn(
 LEVEL_MIN_EVIDENCE = 50.0
 """Sum of today's values (counts, mostly) before today's level rescales a borrowed baseline:
 fewer, and a steep morning ramp a little early or late reads as a different level."""
-LEVEL_LIMITS = (0.5, 2.0)
-"""How far today's level may move a borrowed baseline (a hospital's Saturday is 0.5)."""
+LEVEL_LIMITS = (0.25, 2.0)
+"""How far today's level may move a borrowed baseline (a hospital's Saturday is 0.5, an
+industrial park's 0.3)."""
+LEVEL_OUTLIER = 2.0
+"""A point above this many times what it was judged against is no evidence of today's
+level: it is most of the way to a surge, and counting it would lift the baseline the rest
+of the surge is judged against."""
 
 
 def _level(state: State, today: int, prediction: tuple[float, float]) -> tuple[float, float]:
@@ -169,9 +174,16 @@ def _level(state: State, today: int, prediction: tuple[float, float]) -> tuple[f
     return prediction[0] * factor, prediction[1] * factor
 
 
-def _track_level(state: State, today: int, x: float, borrowed: float) -> None:
-    # Only points below the opening score count: a surge must not raise the level it is
-    # judged against (gated points, capped at the resolve score, are normal ones).
+def _track_level(state: State, today: int, x: float, borrowed: float, judged: float) -> None:
+    """Count a point into today's level, unless it is an outlier against ``judged``.
+
+    ``judged`` is what the point was scored against (the borrowed baseline, rescaled
+    once the level is known). The caller passes only points below the opening score;
+    a surge short of the 3× gate scores at most the resolve score, so the ratio, not
+    the score, keeps it out.
+    """
+    if x > LEVEL_OUTLIER * judged:
+        return
     day, seen, said = cast(list[float], state.get("lvl") or [0, 0.0, 0.0])
     if int(day) != today:
         day, seen, said = today, 0.0, 0.0
@@ -191,6 +203,24 @@ def _score(x: float, m: float, spread: float, params: SeasonalParams) -> float:
         # Quiet hours: 2 scans instead of 0.3 is improbable, and no surge.
         score = min(score, params.resolve_score)
     return score
+
+
+def _bounded(x: float, m: float, spread: float, params: SeasonalParams) -> float:
+    """``x`` as the buckets learn it: at most ``huber_c`` spreads past its baseline.
+
+    Clipped against the baseline it was scored against, on the side(s) the detector
+    watches. A bucket's own Huber clip starts once it has an hour of points; until
+    then it is a plain average, and a surge on a day type's first day (three 15-minute
+    windows at 4 × the rate) would double that hour's baseline for the days after. The
+    unwatched side is left to the bucket: a quiet Saturday judged by a busier weekday's
+    baseline must still learn how quiet it is.
+    """
+    limit = params.huber_c * spread
+    if params.direction != "down":
+        x = min(x, m + limit)
+    if params.direction != "up":
+        x = max(x, m - limit)
+    return x
 
 
 def observe_seasonal(
@@ -235,12 +265,16 @@ def observe_seasonal(
                     borrowed = prediction
                     prediction = _level(state, today, prediction)
                 break
-    score = 0.0 if prediction is None else _score(obs.value, *prediction, params)
-    if borrowed is not None and score < params.open_score:
-        _track_level(state, today, obs.value, borrowed[0])
+    score = 0.0
+    learned = obs.value
+    if prediction is not None:
+        score = _score(obs.value, *prediction, params)
+        learned = _bounded(obs.value, *prediction, params)
+    if borrowed is not None and prediction is not None and score < params.open_score:
+        _track_level(state, today, obs.value, borrowed[0], prediction[0])
 
     for family in ("h",) if holiday else ("w", "p"):
-        _learn(state, family, local, obs.value, pph, params)
+        _learn(state, family, local, learned, pph, params)
 
     expected = None if prediction is None else prediction[0]
     return _lifecycle(state, obs, params, score, expected, last), score

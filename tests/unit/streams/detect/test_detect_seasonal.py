@@ -167,3 +167,78 @@ def test_a_first_weekend_borrows_weekdays_scaled_to_its_own_level() -> None:
     _, seen = run(DetectorSuite(params), points(saturday_noon))
     assert [u.state for _, u in seen][:1] == [AnomalyState.OPEN]
     assert seen[0][1].expected == pytest.approx(20.0, rel=0.25)
+
+
+def _checkpoint_days(
+    days: int, weekend_level: float, surges: dict[int, float], seed: int = 7
+) -> list[Observation]:
+    """15-minute in-scan counts from a Monday: 40 on weekdays, ``weekend_level`` at
+    weekends, with ``surges`` (minute from the start → count) replacing some windows."""
+    rnd = random.Random(seed)
+    out = []
+    for i in range(days * 96):
+        minute = (i + 1) * 15
+        level = weekend_level if (minute - 1) // 1440 % 7 >= 5 else 40.0
+        value = surges.get(minute, max(0.0, round(level + rnd.gauss(0, 1.5))))
+        out.append(obs("scans_in", MONDAY + minute * MINUTE, value, kind="checkpoint"))
+    return out
+
+
+def test_a_surge_short_of_the_gate_does_not_lift_the_level_it_is_judged_by() -> None:
+    # A first Saturday at half a weekday's level, known from its first hour. A surge's
+    # first window holds only part of it (2.5 ×, under the 3× gate); counted as a normal
+    # point it lifted today's level, and the whole windows after it (4 ×) then read
+    # under 3 × — the surge paged nobody.
+    from streams.detect.params import QR_SURGE
+
+    params = DetectorParams(seasonal_by_metric={"scans_in": QR_SURGE})
+    saturday = 5 * 1440
+    surge = {saturday + 75: 50.0, saturday + 90: 80.0, saturday + 105: 80.0}
+    _, seen = run(DetectorSuite(params), _checkpoint_days(6, 20.0, surge))
+    assert [(p.ts_ms, u.state) for p, u in opened(seen)] == [
+        (MONDAY + (saturday + 90) * MINUTE, AnomalyState.OPEN)
+    ]
+    assert opened(seen)[0][1].expected == pytest.approx(20.0, rel=0.1)
+
+
+def test_a_surge_on_a_first_weekend_does_not_become_the_next_weekends_baseline() -> None:
+    # The weekend buckets are young on the first weekend: a plain average of their
+    # first hour. A surge averaged in at full weight would make the next Saturday's
+    # noon baseline 3 × too high, and the same surge there would read as 1.3 ×.
+    from streams.detect.params import QR_SURGE
+
+    params = DetectorParams(seasonal_by_metric={"scans_in": QR_SURGE})
+    noon = 12 * 60
+    surge = {day * 1440 + noon + m: 80.0 for day in (5, 12) for m in (15, 30, 45)}
+    _, seen = run(DetectorSuite(params), _checkpoint_days(13, 20.0, surge))
+    days = [(p.ts_ms - MONDAY) // DAY for p, _ in opened(seen)]
+    assert days == [5, 12]
+
+
+def test_a_quiet_first_saturday_may_scale_the_weekday_baseline_to_a_quarter() -> None:
+    # An industrial park on a Saturday runs at 0.3 × a weekday: a level floored at 0.5
+    # judged its 4× surge (48 scans) against 20 and saw 2.4 ×.
+    from streams.detect.params import QR_SURGE
+
+    params = DetectorParams(seasonal_by_metric={"scans_in": QR_SURGE})
+    noon = 5 * 1440 + 12 * 60
+    surge = {noon + m: 48.0 for m in (15, 30, 45)}
+    _, seen = run(DetectorSuite(params), _checkpoint_days(6, 12.0, surge))
+    assert len(opened(seen)) == 1
+    assert opened(seen)[0][1].expected == pytest.approx(12.0, rel=0.15)
+
+
+def test_a_first_sunday_is_not_judged_by_one_saturday_alone() -> None:
+    # Saturday's noon hour read 30 by chance (four counts are noisy); Sunday's 4× surge
+    # (80) was 2.7 × that. One day of one hour is not a baseline yet: Sunday borrows the
+    # weekdays at its own level (20) until the hour was seen on two weekend days.
+    from streams.detect.params import QR_SURGE
+
+    params = DetectorParams(seasonal_by_metric={"scans_in": QR_SURGE})
+    noon = 12 * 60
+    saturday_noon = {5 * 1440 + noon + m: 30.0 for m in (15, 30, 45, 60)}
+    sunday_surge = {6 * 1440 + noon + m: 80.0 for m in (15, 30, 45)}
+    points = _checkpoint_days(7, 20.0, {**saturday_noon, **sunday_surge})
+    _, seen = run(DetectorSuite(params), points)
+    assert [(p.ts_ms - MONDAY) // DAY for p, _ in opened(seen)] == [6]
+    assert opened(seen)[0][1].expected == pytest.approx(20.0, rel=0.15)

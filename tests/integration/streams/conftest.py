@@ -250,21 +250,23 @@ class StreamStack:
             consumer.close()
 
 
-@pytest.fixture
-def stream_stack(kafka_ready: Settings, unique: str, tmp_path: Path) -> Iterator[StreamStack]:
-    """Unique topics (created up front, so events can be produced before a worker runs)."""
-    overrides: dict[str, object] = {
-        "stream_topic_suffix": f".it-{unique}",
-        "stream_app_id": f"ioc-it-{unique}",
-        "stream_metrics_port": 0,
-        "stream_batch_size": 50,
-        "stream_batch_within_s": 0.05,
-        "stream_commit_interval_s": 0.3,
-        "stream_tick_interval_s": 0,
-        "max_clock_skew_s": 5,
-        "allowed_lateness_s": 120,
-    }
-    settings = settings_for_tests(**overrides)
+def open_stack(unique: str, log_dir: Path, **overrides: object) -> StreamStack:
+    """A stack on unique topics (created up front, so events can be produced before a
+    worker runs); ``overrides`` change the worker settings (all passed through its env)."""
+    settings = settings_for_tests(
+        **{
+            "stream_topic_suffix": f".it-{unique}",
+            "stream_app_id": f"ioc-it-{unique}",
+            "stream_metrics_port": 0,
+            "stream_batch_size": 50,
+            "stream_batch_within_s": 0.05,
+            "stream_commit_interval_s": 0.3,
+            "stream_tick_interval_s": 0,
+            "max_clock_skew_s": 5,
+            "allowed_lateness_s": 120,
+            **overrides,
+        }
+    )
     admin = admin_client(settings)
     try:
         ensure_topics(admin, worker_topics(settings), profile="dev", replication_factor=1)
@@ -276,7 +278,13 @@ def stream_stack(kafka_ready: Settings, unique: str, tmp_path: Path) -> Iterator
     for name, value in settings.model_dump().items():
         secret = value.get_secret_value() if isinstance(value, SecretStr) else value
         env[f"IOC_{name.upper()}"] = str(secret)
-    stack = StreamStack(settings, env, tmp_path)
+    return StreamStack(settings, env, log_dir)
+
+
+@pytest.fixture
+def stream_stack(kafka_ready: Settings, unique: str, tmp_path: Path) -> Iterator[StreamStack]:
+    """Unique topics and settings for one test; its workers stopped and topics deleted after."""
+    stack = open_stack(unique, tmp_path)
     yield stack
     stack.stop_all()
     stack.delete_topics()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from schemas.base import Contract
 from schemas.events import DossierStatusChange, EnergyReading, QrScan, TrafficObservation
-from schemas.results import Anomaly, DeadLetter, KpiRecord, TrafficParts
+from schemas.results import Anomaly, DataQualityRecord, DeadLetter, KpiRecord, TrafficParts
 
 T0 = datetime(2026, 11, 26, 8, 30, tzinfo=UTC)
 
@@ -144,6 +144,24 @@ def dead_letter(**kw: object) -> DeadLetter:
     return DeadLetter.model_validate({**data, **kw})
 
 
+def data_quality(**kw: object) -> DataQualityRecord:
+    data: dict[str, object] = {
+        "domain": "traffic",
+        "partition": 0,
+        "source": "mqtt-bridge",
+        "window_start": T0,
+        "window_end": datetime(2026, 11, 26, 8, 31, tzinfo=UTC),
+        "events": 12,
+        "late": 1,
+        "duplicates": 1,
+        "invalid": {"invalid_json": 2},
+        "last_seen": T0,
+        "generation": 1,
+        "sequence": 1,
+    }
+    return DataQualityRecord.model_validate({**data, **kw})
+
+
 def sample_for(model: type[Contract]) -> Contract:
     """One valid instance of any registered contract."""
     builders = {
@@ -154,5 +172,6 @@ def sample_for(model: type[Contract]) -> Contract:
         KpiRecord: kpi,
         Anomaly: anomaly,
         DeadLetter: dead_letter,
+        DataQualityRecord: data_quality,
     }
     return builders[model]()  # type: ignore[index]

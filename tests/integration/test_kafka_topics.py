@@ -15,7 +15,7 @@ from kafka.admin import KafkaAdminClient
 from ioc.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
 from schemas.base import Event
-from schemas.results import Anomaly, DeadLetter, KpiRecord
+from schemas.results import Anomaly, DataQualityRecord, DeadLetter, KpiRecord
 from schemas.timeutil import to_ms
 from schemas.topics import TopicSpec, registry
 from tests.factories import sample_for
@@ -45,6 +45,8 @@ def key_and_time(value: object) -> tuple[str, int]:
         return value.anomaly_id, to_ms(value.updated_at)
     if isinstance(value, DeadLetter):
         return value.source_topic, to_ms(value.failed_at)
+    if isinstance(value, DataQualityRecord):
+        return value.key, to_ms(value.window_start)
     raise AssertionError(type(value))
 
 

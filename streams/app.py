@@ -24,6 +24,7 @@ from streams.detect import DetectorParams, DetectorSuite
 from streams.engine import TICK, EngineConfig
 from streams.kpi.base import DomainLogic, KpiContext
 from streams.metrics import StreamMetrics
+from streams.resume import LogProbe
 from streams.runtime import DomainRuntime, OutputTopics
 from streams.sender import BatchSender
 from streams.topology import Topology
@@ -146,6 +147,7 @@ class Worker:
             client_id=f"{config.app_id}-results",
             request_timeout_ms=int(config.request_timeout_s * 1000),
         )
+        self.probe = LogProbe(config.bootstrap, client_id=f"{config.app_id}-probe")
         self.runtimes: dict[Domain, DomainRuntime] = {}
         registrars = {
             Domain.TRAFFIC: traffic.register,
@@ -211,6 +213,7 @@ class Worker:
             lag_threshold_s=config.lag_threshold_s,
             metrics=self.metrics,
             sender=self.sender,
+            probe=self.probe,
         )
 
     def source_topic(self, source: SourceTopic) -> Any:
@@ -250,6 +253,7 @@ class Worker:
         @app.on_before_shutdown.connect  # type: ignore[arg-type]
         async def on_shutdown(sender: Any, *args: Any, signal: Any, **_: Any) -> None:
             await self.sender.stop()
+            await self.probe.stop()
 
         if self.config.tick_interval_s > 0:
             interval = max(0.2, min(1.0, self.config.tick_interval_s / 4))

@@ -43,6 +43,12 @@ class StreamMetrics:
         self.kpis = Counter(
             "ioc_stream_kpi_records_total", "KPI records emitted", ["domain", "window"], registry=r
         )
+        self.rewinds = Counter(
+            "ioc_stream_rewinds_total",
+            "Partitions sought back because the group's offset was ahead of the state",
+            ["stream"],
+            registry=r,
+        )
         self.dq_records = Counter(
             "ioc_stream_dq_records_total",
             "Per-minute data-quality records emitted (ioc.dq.v1)",

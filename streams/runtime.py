@@ -31,13 +31,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from faust.exceptions import ProducerSendError
 
 from schemas.timeutil import to_ms
 from streams.engine import EngineConfig, Outputs, PartitionEngine, SourceRecord
 from streams.kpi.base import DomainLogic
 from streams.metrics import StreamMetrics
+from streams.resume import LogProbe, needs_probe
 from streams.sender import BatchSender, OutRecord
 from streams.state import Record
 
@@ -94,6 +95,7 @@ class DomainRuntime:
         lag_threshold_s: float,
         metrics: StreamMetrics,
         sender: BatchSender,
+        probe: LogProbe,
     ) -> None:
         self.app = app
         self.table = table
@@ -107,8 +109,11 @@ class DomainRuntime:
         self.lag_threshold_s = lag_threshold_s
         self.metrics = metrics
         self.sender = sender
+        self.probe = probe
         self.engines: dict[int, PartitionEngine] = {}
         self.last_activity: dict[int, float] = {}
+        self.rewinding: dict[int, int] = {}
+        """Partitions sought back (see :mod:`streams.resume`): the offset awaited next."""
 
     # --- partitions ------------------------------------------------------------------
 
@@ -150,6 +155,7 @@ class DomainRuntime:
         for partition in partitions:
             self.engines.pop(partition, None)
             self.last_activity.pop(partition, None)
+            self.rewinding.pop(partition, None)
 
     def assigned(self, partitions: Iterable[int]) -> None:
         """Start the idle clock of newly assigned partitions."""
@@ -190,7 +196,16 @@ class DomainRuntime:
             if partition not in owned:
                 continue  # revoked mid-batch: the new owner will process it
             self.last_activity[partition] = time.monotonic()
-            engine = self.engines.get(partition) or self._load(partition, out)
+            awaited = self.rewinding.get(partition)
+            if awaited is not None:
+                if message.offset != awaited:
+                    continue  # fetched before the seek back: it comes again, in order
+                del self.rewinding[partition]
+            engine = self.engines.get(partition)
+            if engine is None:
+                engine = self._load(partition, out)
+                if await self._rewound(engine, message):
+                    continue
             touched[partition] = engine
             if partition not in lag_high:
                 lag_high[partition] = self._lag_high(message)
@@ -201,6 +216,45 @@ class DomainRuntime:
         for event in events:
             await stream.ack(event)
         self.metrics.observe_batch(self.stream_name, out, touched, time.monotonic() - started)
+
+    async def _rewound(self, engine: PartitionEngine, message: Any) -> bool:
+        """Seek back when the group resumed past what the state applied (:mod:`streams.resume`)."""
+        if not needs_probe(engine.offset, message.offset):
+            return False
+        expected = engine.offset + 1
+        first: int | None = None
+
+        async def probe() -> None:
+            nonlocal first
+            first = await self.probe.first_offset_from(message.topic, message.partition, expected)
+            if first is None:  # the record in hand is there: the broker did not answer in time
+                raise KafkaTimeoutError(f"no record at or after offset {expected}")
+
+        await self._retrying("offset probe", probe)
+        assert first is not None
+        if first >= message.offset:
+            log.info(
+                "%s[%d]: offsets %d..%d are not in the log; resuming at %d",
+                self.stream_name,
+                message.partition,
+                expected,
+                message.offset - 1,
+                message.offset,
+            )
+            return False
+        log.warning(
+            "%s[%d]: the group resumed at offset %d but the state applied up to %d; "
+            "seeking back to %d",
+            self.stream_name,
+            message.partition,
+            message.offset,
+            engine.offset,
+            first,
+        )
+        self.metrics.rewinds.labels(self.stream_name).inc()
+        self.rewinding[message.partition] = first
+        await self.app.consumer.seek(message.tp, first)
+        return True
 
     async def _deliver(self, out: Outputs) -> None:
         records = [

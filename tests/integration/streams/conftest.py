@@ -223,6 +223,29 @@ class StreamStack:
         finally:
             consumer.close()
 
+    def commit_group(self, offsets: dict[tuple[str, int], int], timeout_s: float = 30) -> None:
+        """Set the worker group's committed offsets (once its dead members have expired)."""
+        from kafka.errors import NoError
+        from kafka.structs import OffsetAndMetadata
+
+        admin = admin_client(self.settings)
+        wanted = {
+            TopicPartition(topic, p): OffsetAndMetadata(n, "", -1)
+            for (topic, p), n in offsets.items()
+        }
+        try:
+
+            def committed() -> bool:
+                try:
+                    result = admin.alter_group_offsets(self.settings.stream_app_id, wanted)
+                except Exception:  # the group still has the killed member: not yet empty
+                    return False
+                return all(error is NoError for error in result.values())
+
+            wait_for(committed, timeout_s, "the group's offsets to be altered")
+        finally:
+            admin.close()
+
     def delete_topics(self) -> None:
         """Delete this test's topics and the workers' changelogs (the broker is shared)."""
         admin = admin_client(self.settings)

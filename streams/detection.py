@@ -8,14 +8,17 @@ record as the state that produced the update — so a crash can never separate t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from schemas.results import Anomaly, AnomalyState
 from streams.detect import AnomalyUpdate, DetectorSuite, Observation, table_key
 from streams.state import PartitionState, Record, position_before
 
 DETECTOR_PREFIX = "det|"
-SILENCE_KEY = "sil"
+SILENCE_PREFIX = "sil|"
+"""One silence record per group (segment, feeder): last seen and silence state of its
+entities. Per group, not per partition: a partition's record grew with its entities
+(at 100,000 entities past Kafka's 1 MB record limit) and was rewritten on every batch."""
 
 
 class Detection:
@@ -69,9 +72,9 @@ class Detection:
         record["st"] = states
         return self._sequence(record, updates)
 
-    def seen(self, entities: Iterable[tuple[str, str]], ts_ms: int) -> None:
-        """Entities alive at event time ``ts_ms`` (for the silence check)."""
-        found = self._record(SILENCE_KEY)
+    def seen(self, group_id: str, entities: Iterable[tuple[str, str]], ts_ms: int) -> None:
+        """Entities of ``group_id`` alive at event time ``ts_ms`` (for the silence check)."""
+        found = self._record(SILENCE_PREFIX + group_id)
         if found is None:
             return
         record, _ = found
@@ -82,15 +85,29 @@ class Detection:
                 last[key] = ts_ms
 
     def silence(
-        self, expected: list[tuple[str, str, str, int]], watermark_ms: int, lag_high: bool
+        self,
+        expected: Mapping[str, list[tuple[str, str, str, int]]],
+        watermark_ms: int,
+        lag_high: bool,
     ) -> list[Anomaly]:
-        """Open or resolve silence anomalies of this partition's expected entities."""
-        found = self._record(SILENCE_KEY)
-        if found is None:
-            return []
-        record, _ = found
-        states, updates = self.suite.check_silence(
-            expected, record.get("last", {}), watermark_ms, lag_high, record.setdefault("st", {})
-        )
-        record["st"] = states
-        return self._sequence(record, updates)
+        """Open or resolve silence anomalies of this partition's expected entities.
+
+        ``expected`` maps each group to its entities; groups are checked in sorted
+        order, so a replay numbers the steps (and the records' positions) the same way.
+        """
+        out: list[Anomaly] = []
+        for group_id in sorted(expected):
+            found = self._record(SILENCE_PREFIX + group_id)
+            if found is None:
+                continue
+            record, _ = found
+            states, updates = self.suite.check_silence(
+                expected[group_id],
+                record.get("last", {}),
+                watermark_ms,
+                lag_high,
+                record.setdefault("st", {}),
+            )
+            record["st"] = states
+            out += self._sequence(record, updates)
+        return out

@@ -119,7 +119,12 @@ class PartitionEngine:
         self.logic = logic_type(config.kpi, self.state)
         self.partition = partition
         self.partition_of = partition_of
-        self.expected = expected or []
+        self.expected: dict[str, list[tuple[str, str, str, int]]] = {}
+        """The partition's expected entities by group (silence state is per group)."""
+        self.group_of: dict[tuple[str, str], str] = {}
+        for entity in expected or []:
+            self.expected.setdefault(entity[2], []).append(entity)
+            self.group_of[(entity[0], entity[1])] = entity[2]
         self.detection = (
             Detection(self.state, config.suite, config.kpi.generation) if config.suite else None
         )
@@ -257,9 +262,11 @@ class PartitionEngine:
             if self.detection is not None:
                 for obs in self.logic.observations(event):
                     out.anomalies += self.detection.impossible(obs)
-                reporters = self.logic.reporters(event)
-                if reporters:
-                    self.detection.seen(reporters, event_ms)
+                for reporter in self.logic.reporters(event):
+                    # Checked under the profile's group; an entity it does not list
+                    # is expected nowhere, so its own key is as good as any.
+                    group = self.group_of.get(reporter, event.key)
+                    self.detection.seen(group, (reporter,), event_ms)
         except Exception as exc:  # a bug must not stop the partition; it is on record
             log.exception("processing %s[%d]@%d failed", record.topic, record.partition, offset)
             self._invalid(record, "processing_error", f"{type(exc).__name__}: {exc}", out)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,12 +40,13 @@ from streams.engine import EngineConfig, Outputs, PartitionEngine, SourceRecord
 from streams.kpi.base import DomainLogic
 from streams.metrics import StreamMetrics
 from streams.resume import LogProbe, needs_probe
-from streams.sender import BatchSender, OutRecord
+from streams.sender import BatchSender, OutRecord, RecordTooLargeError
 from streams.state import Record
 
 log = logging.getLogger(__name__)
 
 RETRY_MAX_S = 10.0
+EXIT_RECORD_TOO_LARGE = 71
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class DomainRuntime:
         self.metrics = metrics
         self.sender = sender
         self.probe = probe
+        self.app_exit: Callable[[int], None] = os._exit
         self.engines: dict[int, PartitionEngine] = {}
         self.last_activity: dict[int, float] = {}
         self.rewinding: dict[int, int] = {}
@@ -211,8 +214,15 @@ class DomainRuntime:
                 lag_high[partition] = self._lag_high(message)
             result = engine.process(source_record(message), lag_high=lag_high[partition])
             out.extend(result)
-        await self._deliver(out)
-        await self._persist(touched)
+        try:
+            await self._deliver(out)
+            await self._persist(touched)
+        except RecordTooLargeError as exc:
+            # Not an input problem (those are dead-lettered) but a state or result the
+            # broker can never take: stop loudly rather than retry or skip it.
+            log.critical("%s: %s; stopping the worker", self.stream_name, exc)
+            self.app_exit(EXIT_RECORD_TOO_LARGE)
+            raise
         for event in events:
             await stream.ack(event)
         self.metrics.observe_batch(self.stream_name, out, touched, time.monotonic() - started)

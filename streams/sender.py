@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 
+from schemas.errors import IocError
+
 MAX_BATCH_BYTES = 512 * 1024
+MAX_RECORD_BYTES = 1_000_000
+"""Kafka's default ``max.message.bytes`` (1 MiB + 12) less headroom for the batch header."""
+
+
+class RecordTooLargeError(IocError):
+    """A record the broker would refuse: retrying cannot help, so it must not be retried."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +89,15 @@ class BatchSender:
         """Send in order per topic-partition and wait until all are acknowledged."""
         if not records:
             return
+        for record in records:
+            size = len(record.key or b"") + len(record.value or b"")
+            if size > MAX_RECORD_BYTES:
+                # aiokafka would put it alone in a batch and the broker would refuse it
+                # (MessageSizeTooLarge, then OutOfOrderSequenceNumber on every retry).
+                raise RecordTooLargeError(
+                    f"a {size}-byte record for {record.topic} "
+                    f"(key {(record.key or b'')[:80]!r}) exceeds {MAX_RECORD_BYTES} bytes"
+                )
         await self.start()
         grouped: dict[tuple[str, int], list[OutRecord]] = {}
         for record in records:

@@ -161,3 +161,22 @@ def test_a_register_reset_is_an_info_anomaly_opened_and_resolved() -> None:
         (Severity.INFO, AnomalyState.RESOLVED, 2),
     ]
     assert len({a.anomaly_id for a in out.anomalies}) == 1
+
+
+def test_silence_state_is_one_record_per_group_and_finds_the_silent_sensor() -> None:
+    # Two sensors of two segments expected on this partition; only one reports.
+    expected = [("sensor", "TS-A", "SEG-A", 60), ("sensor", "TS-B", "SEG-B", 60)]
+    engine = PartitionEngine(TrafficLogic, engine_config(profile(), LATENESS), 0, expected=expected)
+    feed = Feed(engine)
+    t0 = to_ms(f.T0)
+    anomalies = []
+    for minute in range(8):
+        at = f.T0 + timedelta(minutes=minute)
+        anomalies += feed.event(
+            f.traffic(sensor_id="TS-A", segment_id="SEG-A", observed_at=at)
+        ).anomalies
+    anomalies += feed.tick(t0 + 8 * 60_000 + LATENESS).anomalies
+    silent = {(a.entity_id, a.state) for a in anomalies if a.detector == "silence"}
+    assert silent == {("TS-B", AnomalyState.OPEN)}
+    keys = {key for key, _ in engine.state.items("sil")}
+    assert keys == {"sil|SEG-A", "sil|SEG-B"}

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -59,6 +60,8 @@ class WorkerConfig:
     dossier_retention_ms: int = 45 * DAY_MS
     lag_threshold_s: float = 60.0
     store: str = "memory://"
+    datadir: str = "{conf.name}-data"
+    """faust's working directory (this default, faust's own, is relative to the current one)."""
     batch_size: int = 1_000
     batch_within_s: float = 0.2
     commit_interval_s: float = 2.0
@@ -89,6 +92,7 @@ def make_app(config: WorkerConfig) -> faust.App:
         config.app_id,
         broker=f"kafka://{config.bootstrap}",
         store=config.store,
+        datadir=config.datadir,
         autodiscover=False,
         web_enabled=False,
         processing_guarantee="at_least_once",
@@ -140,6 +144,8 @@ class Worker:
             raise ValueError(f"stream store {config.store!r} is not supported; use memory://")
         self.config = config
         self.metrics = metrics or StreamMetrics()
+        if "{" not in config.datadir:  # faust makes the directory, not its parents
+            Path(config.datadir).parent.mkdir(parents=True, exist_ok=True)
         self.app = make_app(config)
         self.suite = DetectorSuite(config.detector_params)
         self.sender = BatchSender(

@@ -140,7 +140,8 @@ class DomainRuntime:
             partition_of=self.partition_of,
             expected=self.expected(partition),
         )
-        out.extend(engine.start())
+        started = engine.start()
+        out.extend(started)
         self.engines[partition] = engine
         log.info(
             "%s[%d]: loaded %d state records, watermark %s, offset %d, re-emitting %d",
@@ -149,7 +150,7 @@ class DomainRuntime:
             len(records),
             engine.watermark,
             engine.offset,
-            len(out.kpis),
+            len(started.kpis),
         )
         return engine
 

@@ -91,6 +91,7 @@ def build_config(settings: Settings, domains: list[Domain] | None = None) -> Wor
         dossier_retention_ms=settings.dossier_retention_days * 86_400 * ms,
         lag_threshold_s=settings.silence_lag_threshold_s,
         store=settings.stream_store,
+        datadir=str(settings.data_dir / "faust" / settings.stream_app_id),
         batch_size=settings.stream_batch_size,
         batch_within_s=settings.stream_batch_within_s,
         commit_interval_s=settings.stream_commit_interval_s,

@@ -136,7 +136,8 @@ def run_domain(config: QualityConfig, domain: str) -> DomainRun:
     return result
 
 
-def _truth(rows: list[TruthRow]) -> tuple[list[Injection], list[Control]]:
+def truth_of(rows: list[TruthRow]) -> tuple[list[Injection], list[Control]]:
+    """The simulator's ground truth as the scorer's injections and negative controls."""
     injections = [
         Injection(r.kind, r.entity_kind, r.entity_id, r.metric, r.start_ms, r.end_ms)
         for r in rows
@@ -157,7 +158,7 @@ def run_quality(config: QualityConfig, workers: int = 4) -> dict[str, Any]:
     with ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
         runs = list(pool.map(run_domain, [config] * len(sim.domains), sim.domains))
     rows = sim.truth_rows() + [r for run in runs for r in run.natural]
-    injections, controls = _truth(rows)
+    injections, controls = truth_of(rows)
     report = score(
         injections,
         controls,

@@ -46,7 +46,7 @@ from connectors.pii import PiiHasher
 from connectors.simulator import Simulation, SimulationConfig
 from connectors.simulator.injections import Kind
 from connectors.simulator.truth import TruthRow
-from ioc.commands.quality import METRIC_ALIASES, kind_of
+from ioc.commands.quality import METRIC_ALIASES, kind_of, truth_of
 from ioc.settings import Settings
 from schemas.base import Event
 from schemas.profile import load_profile
@@ -54,7 +54,7 @@ from schemas.results import Domain
 from schemas.timeutil import from_ms, to_ms
 from schemas.topics import ANOMALIES
 from streams.detect.params import SEASONAL
-from streams.detect.quality import GRACE_MS, Control, Detection, Injection, score
+from streams.detect.quality import GRACE_MS, Detection, score
 from tests.integration.streams.conftest import SOURCES, StreamStack, open_stack, wait_for
 
 pytestmark = pytest.mark.integration
@@ -229,17 +229,7 @@ def test_an_anomaly_opens_on_every_injection(smoke: Smoke, kind: Kind) -> None:
 
 
 def test_nothing_opens_without_an_injection(smoke: Smoke) -> None:
-    rows = smoke.truth
-    injections = [
-        Injection(r.kind, r.entity_kind, r.entity_id, r.metric, r.start_ms, r.end_ms)
-        for r in rows
-        if r.record == "injection"
-    ]
-    controls = [
-        Control(r.kind, r.start_ms, r.end_ms, r.domain, r.metric, r.entity_kind, r.entity_id)
-        for r in rows
-        if r.record == "control"
-    ]
+    injections, controls = truth_of(smoke.truth)
     # The negative controls the stretches hold: the morning rush hour (traffic) and a
     # meter's natural register rollover (energy).
     assert {"rush_hour", "rollover"} <= {c.kind for c in controls}

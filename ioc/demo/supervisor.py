@@ -129,6 +129,13 @@ class Supervisor:
                     f"{running.spec.name} not ready after {timeout_s:.0f} s{self.tail(running)}"
                 )
             time.sleep(0.1)  # readiness poll, bounded by the deadline
+        # Between fork and exec the child still shows our own command line: wait for
+        # its own before recording it (a port answering implies it; no port does not).
+        parent = _cmdline(os.getpid())
+        pid = running.process.pid
+        while _cmdline(pid) in ("", parent) and time.monotonic() - began < timeout_s:
+            self.check(running)
+            time.sleep(0.01)  # exec poll, bounded by the deadline
         self._record()  # the command line is final once the interpreter is up
         return time.monotonic() - began
 

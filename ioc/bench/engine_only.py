@@ -25,6 +25,7 @@ from streams.app import partitioner
 from streams.detect import DetectorSuite
 from streams.detect.profile import params_from_profile
 from streams.engine import TICK, EngineConfig, Outputs, PartitionEngine, SourceRecord
+from streams.gctune import tune_gc
 from streams.kpi.base import DomainLogic, KpiContext
 from streams.kpi.dossier import DossierLogic
 from streams.kpi.energy import EnergyLogic
@@ -71,6 +72,7 @@ def _records(path: Path) -> list[tuple[Domain, SourceRecord]]:
 
 def run(data: Path, profile_path: Path, batch: int) -> dict[str, float | int]:
     """Drive the engines; figures of the processing alone."""
+    tune_gc()  # as ``ioc worker`` does
     profile = load_profile(profile_path)
     topology = Topology.from_profile(profile)
     config = EngineConfig(

@@ -117,11 +117,13 @@ def worker_command(
     from prometheus_client import start_http_server
 
     from streams.app import Worker
+    from streams.gctune import tune_gc
     from streams.metrics import StreamMetrics
 
     settings = ctx.obj
     assert isinstance(settings, Settings)
     config = build_config(settings, domain)
+    tune_gc()  # the state is millions of long-lived dicts: full collections cost a quarter
     metrics = StreamMetrics()
     if settings.stream_metrics_port:
         start_http_server(settings.stream_metrics_port, registry=metrics.registry)

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import faust
-from aiokafka.partitioner import murmur2
 
 from schemas.results import Domain
 from schemas.topics import CONTROL_HEADER
+from streams import murmur
 from streams.agents import dossier, energy, qr, traffic
 from streams.detect import DetectorParams, DetectorSuite
 from streams.engine import TICK, EngineConfig
@@ -77,7 +77,7 @@ def partitioner(partitions: int) -> Callable[[str], int]:
     """Kafka's default (murmur2) partition of a key: what our producers and Java use."""
 
     def partition_of(key: str) -> int:
-        return int(murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+        return murmur.partition_of(key.encode(), partitions)
 
     return partition_of
 

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import murmur2
 
 from schemas.errors import IocError
+from streams import murmur
 
 MAX_BATCH_BYTES = 512 * 1024
 MAX_RECORD_BYTES = 1_000_000
@@ -83,7 +83,7 @@ class BatchSender:
             self._partitions[record.topic] = count
         if record.key is None:
             return 0
-        return int(murmur2(record.key) & 0x7FFFFFFF) % count
+        return murmur.partition_of(record.key, count)
 
     async def send(self, records: Sequence[OutRecord]) -> None:
         """Send in order per topic-partition and wait until all are acknowledged."""

@@ -15,7 +15,7 @@ from ioc.bench.procs import Proc, sample_all, spawn, stop_all
 from ioc.bench.stack import PhaseNames, RunContext, python
 from ioc.commands.worker import SOURCES
 from schemas.results import Domain
-from schemas.topics import ANOMALIES, DEADLETTER, KPI
+from schemas.topics import ANOMALIES, DEADLETTER, DQ, KPI
 
 POLL_S = 0.25
 READY_LINE = b"Ready"
@@ -64,6 +64,9 @@ class PipelinePhase:
             TopicPlan(KPI + self.names.suffix, KPI, log_append_time=log_append_kpi),
             TopicPlan(ANOMALIES + self.names.suffix, ANOMALIES),
             TopicPlan(DEADLETTER + self.names.suffix, DEADLETTER),
+            # Every topic a worker writes: two workers starting together would otherwise
+            # both create the missing one and the loser exits (TopicAlreadyExistsError).
+            TopicPlan(DQ + self.names.suffix, DQ),
         ]
         create_topics(self.ctx.settings, plans)
         if database:

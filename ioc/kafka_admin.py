@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
-from kafka.errors import KafkaError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from ioc.errors import ServiceUnavailableError
 from ioc.settings import Settings
@@ -76,15 +76,22 @@ def ensure_topics(
     missing = [s for s in specs if s.name not in existing]
     results: list[TopicResult] = []
     if missing:
-        admin.create_topics(
-            [
-                NewTopic(
-                    s.name, s.partitions(profile), replication_factor, topic_configs=s.config()
-                )
-                for s in missing
-            ],
-            wait_for_metadata=True,
-        )
+        try:
+            admin.create_topics(
+                [
+                    NewTopic(
+                        s.name, s.partitions(profile), replication_factor, topic_configs=s.config()
+                    )
+                    for s in missing
+                ],
+                wait_for_metadata=True,
+            )
+        except TopicAlreadyExistsError:
+            # Another process (a second worker starting, `ioc topics create`) created one
+            # in between: check what exists now like any present topic.
+            return ensure_topics(
+                admin, specs, profile=profile, replication_factor=replication_factor
+            )
         results += [
             TopicResult(s.name, "created", f"partitions={s.partitions(profile)}") for s in missing
         ]

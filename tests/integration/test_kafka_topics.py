@@ -116,3 +116,31 @@ def test_cli_topics_create_twice(kafka_ready: Settings) -> None:
         line = next(line for line in second.stdout.splitlines() if spec.name in line)
         assert " ok " in f" {line} ", line
     assert "created" not in second.stdout
+
+
+def test_a_topic_created_by_someone_else_meanwhile_is_not_an_error(
+    admin: KafkaAdminClient, test_specs: list[TopicSpec]
+) -> None:
+    """Two workers starting together both see a topic missing; the second to create it
+    must carry on (it exited with TopicAlreadyExistsError before)."""
+    first = test_specs[0]
+    ensure_topics(admin, [first], profile="dev", replication_factor=1)  # "the other worker"
+
+    class StaleView:
+        """The admin client as the second worker saw it: the topic not there yet."""
+
+        def __init__(self) -> None:
+            self.stale = True
+
+        def list_topics(self) -> list[str]:
+            names = admin.list_topics()
+            if self.stale:
+                self.stale = False
+                return [n for n in names if n != first.name]
+            return names
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(admin, name)
+
+    results = ensure_topics(StaleView(), [first], profile="dev", replication_factor=1)  # type: ignore[arg-type]
+    assert [(r.name, r.action) for r in results] == [(first.name, "ok")]

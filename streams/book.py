@@ -22,6 +22,42 @@ WINDOW_PREFIX = "w|"
 PartsFactory = Callable[[], dict[str, Any]]
 
 
+class Closing:
+    """Held window records not closed yet: a heap by window end, and their emission.
+
+    Shared by the KPI windows and the data-quality minutes (:mod:`streams.dq`): both
+    emit a changed window when the watermark passes its end, with the next sequence.
+    """
+
+    def __init__(self, state: PartitionState) -> None:
+        self.state = state
+        self._heap: list[tuple[int, str]] = []
+
+    def hold(self, end_ms: int, key: str) -> None:
+        """Remember a window until the watermark passes ``end_ms``."""
+        heapq.heappush(self._heap, (end_ms, key))
+
+    def closed(self, wm: int | None) -> list[tuple[str, Record]]:
+        """Changed windows the watermark just closed, marked emitted, in (end, key) order."""
+        out: list[tuple[str, Record]] = []
+        while self._heap and is_closed(self._heap[0][0], wm):
+            _, key = heapq.heappop(self._heap)
+            record = self.state.get(key)
+            if record is not None and record.get("d"):
+                out.append((key, self.emitted(key, record)))
+        return out
+
+    def emitted(self, key: str, record: Record) -> Record:
+        """The record with its next sequence, no longer changed since emitted."""
+        record["q"] = int(record.get("q", 0)) + 1
+        record["d"] = False
+        self.state.put(key, record)
+        return record
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+
 class WindowBook:
     """Window records of one partition, with a heap of the ones not yet closed."""
 
@@ -29,7 +65,7 @@ class WindowBook:
         self.state = state
         self.lateness_ms = lateness_ms
         self.zone = zone
-        self._closing: list[tuple[int, str]] = []
+        self._closing = Closing(state)
         self._touched: dict[str, None] = {}
 
     def load(self, wm: int | None) -> tuple[list[Record], list[Record]]:
@@ -44,9 +80,9 @@ class WindowBook:
         for key, record in sorted(self.state.items(WINDOW_PREFIX)):
             self.state.delete_after(key, drop_at(int(record["end"]), self.lateness_ms))
             if not is_closed(int(record["end"]), wm):
-                heapq.heappush(self._closing, (int(record["end"]), key))
+                self._closing.hold(int(record["end"]), key)
             elif record.get("d"):
-                fresh.append(self._emit(key, record))
+                fresh.append(self._closing.emitted(key, record))
             elif int(record.get("q", 0)) > 0:
                 again.append(record)
         return again, fresh
@@ -85,7 +121,7 @@ class WindowBook:
         if new is not None:
             self.state.delete_after(key, drop_at(end, self.lateness_ms))
             if not is_closed(end, wm):
-                heapq.heappush(self._closing, (end, key))
+                self._closing.hold(end, key)
         record["d"] = True
         self._touched[key] = None
         return record
@@ -96,25 +132,13 @@ class WindowBook:
         for key in self._touched:
             record = self.state.get(key)
             if record is not None and record.get("d") and is_closed(int(record["end"]), wm):
-                out.append(self._emit(key, record))
+                out.append(self._closing.emitted(key, record))
         self._touched.clear()
         return out
 
     def close(self, wm: int | None) -> list[Record]:
         """Windows the watermark just closed, in (end, key) order."""
-        out: list[Record] = []
-        while self._closing and is_closed(self._closing[0][0], wm):
-            _, key = heapq.heappop(self._closing)
-            record = self.state.get(key)
-            if record is not None and record.get("d"):
-                out.append(self._emit(key, record))
-        return out
-
-    def _emit(self, key: str, record: Record) -> Record:
-        record["q"] = int(record.get("q", 0)) + 1
-        record["d"] = False
-        self.state.put(key, record)
-        return record
+        return [record for _, record in self._closing.closed(wm)]
 
     @property
     def open_windows(self) -> int:

@@ -22,13 +22,13 @@ only the partition's watermark, so a replay after a crash makes the same choices
 
 from __future__ import annotations
 
-import heapq
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from schemas.results import DataQualityRecord, Domain, WindowSize
 from schemas.timeutil import from_ms
+from streams.book import Closing
 from streams.state import PartitionState, Record
 from streams.windows import accepts, drop_at, is_closed, window_bounds
 
@@ -172,7 +172,7 @@ class QualityBook:
         self.partition = partition
         self.lateness_ms = lateness_ms
         self.generation = generation
-        self._closing: list[tuple[int, str]] = []  # a heap by window end
+        self._closing = Closing(state)
         self._offset = -1
 
     def load(self, wm: int | None) -> list[DataQualityRecord]:
@@ -187,9 +187,9 @@ class QualityBook:
             end = int(record["end"])
             self.state.delete_after(key, drop_at(end, self.lateness_ms))
             if not is_closed(end, wm):
-                heapq.heappush(self._closing, (end, key))
+                self._closing.hold(end, key)
             elif record.get("d"):
-                out.append(self._emit(key, record))
+                out.append(self.to_record(self._closing.emitted(key, record)))
             elif int(record.get("q", 0)) > 0:
                 out.append(self.to_record(record))
         return out
@@ -237,28 +237,16 @@ class QualityBook:
         if new is not None:
             self.state.delete_after(key, drop_at(end, self.lateness_ms))
             if not is_closed(end, wm):
-                heapq.heappush(self._closing, (end, key))
+                self._closing.hold(end, key)
         _add(record, outcome, event_ms, reason)
         record["d"] = True
         if is_closed(end, wm):
-            return [self._emit(key, record)]
+            return [self.to_record(self._closing.emitted(key, record))]
         return []
 
     def close(self, wm: int | None) -> list[DataQualityRecord]:
         """Minutes the watermark just closed, in (end, key) order."""
-        out: list[DataQualityRecord] = []
-        while self._closing and is_closed(self._closing[0][0], wm):
-            _, key = heapq.heappop(self._closing)
-            record = self.state.get(key)
-            if record is not None and record.get("d"):
-                out.append(self._emit(key, record))
-        return out
-
-    def _emit(self, key: str, record: Record) -> DataQualityRecord:
-        record["q"] = int(record.get("q", 0)) + 1
-        record["d"] = False
-        self.state.put(key, record)
-        return self.to_record(record)
+        return [self.to_record(record) for _, record in self._closing.closed(wm)]
 
     def to_record(self, record: Record) -> DataQualityRecord:
         """The result record of one emission of a minute."""

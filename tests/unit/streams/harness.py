@@ -70,9 +70,10 @@ class Run:
     crashes: int = 0
 
 
-def _chunks(
+def chunks(
     items: list[SourceRecord], rng: random.Random, largest: int
 ) -> Iterator[list[SourceRecord]]:
+    """Random batch cuts, 1 to ``largest`` records each."""
     i = 0
     while i < len(items):
         n = rng.randint(1, largest)
@@ -80,7 +81,8 @@ def _chunks(
         i += n
 
 
-def _recover(changelog: list[tuple[str, Record | None]]) -> list[tuple[str, Record]]:
+def recover(changelog: list[tuple[str, Record | None]]) -> list[tuple[str, Record]]:
+    """What a restarted worker's table holds: the last value of every key, tombstones applied."""
     store: dict[str, Record] = {}
     for key, value in changelog:
         if value is None:
@@ -110,13 +112,13 @@ def run_partition(
     crash_after = sorted(rng.sample(points, k=min(crashes, len(points))))
     while True:
         engine = PartitionEngine(
-            logic, config, records[0].partition, copy.deepcopy(_recover(run.changelog))
+            logic, config, records[0].partition, copy.deepcopy(recover(run.changelog))
         )
         started = engine.start()
         run.results += started.kpis
         run.outputs.extend(started)
         crashed = False
-        for batch in _chunks(records[committed + 1 :], rng, largest_batch):
+        for batch in chunks(records[committed + 1 :], rng, largest_batch):
             out = Outputs()
             for record in batch:
                 out.extend(engine.process(record))

@@ -6,7 +6,6 @@ import copy
 import dataclasses
 import random
 from collections import defaultdict
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from streams.kpi.traffic import TrafficLogic
 from streams.state import Record
 from tests import factories as f
 from tests.unit.streams import harness
+from tests.unit.streams.harness import chunks, recover
 from tests.unit.streams.test_kpi_reference import LOGIC, logs, profile
 
 pytestmark = pytest.mark.unit
@@ -216,24 +216,6 @@ def test_a_replayed_record_is_not_counted_twice() -> None:
 # --- crashes and the KPIs -------------------------------------------------------------
 
 
-def _chunks(items: list[SourceRecord], rng: random.Random) -> Iterator[list[SourceRecord]]:
-    i = 0
-    while i < len(items):
-        n = rng.randint(1, 40)
-        yield items[i : i + n]
-        i += n
-
-
-def _recover(changelog: list[tuple[str, Record | None]]) -> list[tuple[str, Record]]:
-    store: dict[str, Record] = {}
-    for key, value in changelog:
-        if value is None:
-            store.pop(key, None)
-        else:
-            store[key] = value
-    return copy.deepcopy(list(store.items()))
-
-
 def run_with_crashes(
     logic: type[DomainLogic],
     config: EngineConfig,
@@ -255,10 +237,12 @@ def run_with_crashes(
     points = range(1, max(2, len(records)))
     crash_after = sorted(rng.sample(points, k=min(crashes, len(points))))
     while True:
-        engine = PartitionEngine(logic, config, records[0].partition, _recover(changelog))
+        engine = PartitionEngine(
+            logic, config, records[0].partition, copy.deepcopy(recover(changelog))
+        )
         delivered += engine.start().dq
         crashed = False
-        for batch in _chunks(records[committed + 1 :], rng):
+        for batch in chunks(records[committed + 1 :], rng, 40):
             out = Outputs()
             for record in batch:
                 out.extend(engine.process(record))

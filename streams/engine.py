@@ -142,6 +142,10 @@ class PartitionEngine:
     def start(self) -> Outputs:
         """After recovery: re-emit the closed windows the state still holds."""
         wm = self.watermark
+        for key, record in self.state.items(ID_PREFIX):
+            # The deletion of an event id is scheduled in memory only: schedule it again
+            # (ids written before "x" was stored expire with the oldest accepted minute).
+            self.state.delete_after(key, int(record.get("x", wm if wm is not None else 0)))
         return Outputs(kpis=self.logic.load(wm), dq=self.quality.load(wm))
 
     def drain(self) -> list[tuple[str, Record | None]]:
@@ -248,12 +252,14 @@ class PartitionEngine:
             out.count(dq.Outcome.LATE.value)
             return
         if seen is None:
-            self.state.put(id_key, {"o": offset})
             # Kept until the event's minute is dropped: from then on a copy is late and
             # applied nowhere (dossier changes, which are always applied, are also
-            # de-duplicated by outbox id in their dossier's record).
+            # de-duplicated by outbox id in their dossier's record). "x" keeps that point
+            # so a recovered id is scheduled for deletion again (see start()).
             minute_end = window_bounds(event_ms, WindowSize.M1)[1]
-            self.state.delete_after(id_key, drop_at(minute_end, self.lateness_ms))
+            expires = drop_at(minute_end, self.lateness_ms)
+            self.state.put(id_key, {"o": offset, "x": expires})
+            self.state.delete_after(id_key, expires)
         outcome = dq.Outcome.LATE if late else dq.Outcome.APPLIED
         self._count(out, record, event.source, outcome, event_ms=event_ms)
         out.count(outcome.value)

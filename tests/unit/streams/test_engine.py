@@ -180,3 +180,26 @@ def test_silence_state_is_one_record_per_group_and_finds_the_silent_sensor() -> 
     assert silent == {("TS-B", AnomalyState.OPEN)}
     keys = {key for key, _ in engine.state.items("sil")}
     assert keys == {"sil|SEG-A", "sil|SEG-B"}
+
+
+def test_event_ids_recovered_after_a_restart_still_expire() -> None:
+    import copy
+
+    first = traffic_engine()
+    feed = Feed(first)
+    feed.event(f.traffic())
+    first.drain()
+    assert list(first.state.items("id|"))
+
+    recovered = PartitionEngine(
+        TrafficLogic, engine_config(profile(), LATENESS), 0, copy.deepcopy(first.state.records)
+    )
+    recovered.start()
+    later = Feed(recovered)
+    later.offset = feed.offset
+    later.tick(to_ms(f.T0) + 10 * 60_000 + LATENESS)
+    recovered.drain()  # persists the watermark that passes the id's drop point
+    later.tick(to_ms(f.T0) + 11 * 60_000 + LATENESS)
+    writes = dict(recovered.drain())  # deletes only behind a persisted watermark
+    assert not list(recovered.state.items("id|"))
+    assert any(k.startswith("id|") and v is None for k, v in writes.items())

@@ -287,6 +287,10 @@ def open_stack(unique: str, log_dir: Path, **overrides: object) -> StreamStack:
             "stream_tick_interval_s": 0,
             "max_clock_skew_s": 5,
             "allowed_lateness_s": 120,
+            # Source retention follows the replay horizon (30 days): a scenario dated at
+            # the end of last month is 31 days old on the 1st, and the broker would delete
+            # its records while the test reads them.
+            "replay_horizon_days": 400,
             **overrides,
         }
     )

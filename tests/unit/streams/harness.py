@@ -13,7 +13,7 @@ from typing import Any
 
 from schemas.base import Event
 from schemas.profile import Profile
-from schemas.results import KpiRecord
+from schemas.results import DataQualityRecord, KpiRecord
 from schemas.timeutil import to_ms
 from schemas.topics import CONTROL_HEADER
 from streams.detect import DetectorSuite
@@ -65,6 +65,8 @@ class Run:
     """One partition's run: everything delivered, and the changelog."""
 
     results: list[KpiRecord] = field(default_factory=list)
+    dq: list[DataQualityRecord] = field(default_factory=list)
+    """Data-quality records delivered (cut at a crash like the KPI records)."""
     outputs: Outputs = field(default_factory=Outputs)
     changelog: list[tuple[str, Record | None]] = field(default_factory=list)
     crashes: int = 0
@@ -116,6 +118,7 @@ def run_partition(
         )
         started = engine.start()
         run.results += started.kpis
+        run.dq += started.dq
         run.outputs.extend(started)
         crashed = False
         for batch in chunks(records[committed + 1 :], rng, largest_batch):
@@ -129,14 +132,17 @@ def run_partition(
                 if rng.random() < 0.3:
                     kept = out.kpis[: rng.randint(0, len(out.kpis))]
                     run.results += kept
+                    run.dq += out.dq[: rng.randint(0, len(out.dq))]
                 else:
                     run.results += out.kpis
+                    run.dq += out.dq
                     run.changelog += writes[: rng.randint(0, len(writes))]
                 del run.changelog[max(durable, len(run.changelog) - rng.randint(0, 3)) :]
                 run.crashes += 1
                 crashed = True
                 break
             run.results += out.kpis
+            run.dq += out.dq
             run.outputs.extend(out)
             run.changelog += writes
             if rng.random() < 0.5:  # a commit: everything before it is durable

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import random
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
@@ -15,13 +13,10 @@ from schemas.results import DataQualityRecord, Domain, WindowSize
 from schemas.timeutil import from_ms, to_ms
 from schemas.topics import CONTROL_HEADER
 from streams import dq
-from streams.engine import EngineConfig, Outputs, PartitionEngine, SourceRecord
-from streams.kpi.base import DomainLogic
+from streams.engine import Outputs, PartitionEngine, SourceRecord
 from streams.kpi.traffic import TrafficLogic
-from streams.state import Record
 from tests import factories as f
 from tests.unit.streams import harness
-from tests.unit.streams.harness import chunks, recover
 from tests.unit.streams.test_kpi_reference import LOGIC, logs, profile
 
 pytestmark = pytest.mark.unit
@@ -216,55 +211,6 @@ def test_a_replayed_record_is_not_counted_twice() -> None:
 # --- crashes and the KPIs -------------------------------------------------------------
 
 
-def run_with_crashes(
-    logic: type[DomainLogic],
-    config: EngineConfig,
-    records: list[SourceRecord],
-    *,
-    seed: int,
-    crashes: int,
-) -> list[DataQualityRecord]:
-    """Every data-quality record delivered, the worker crashing ``crashes`` times.
-
-    As in the worker: results are delivered before the batch's changelog writes, so a
-    crash cuts either the results or (after all of them) the changelog; a commit makes
-    the changelog so far durable, and a restart replays from the committed offset.
-    """
-    rng = random.Random(seed)
-    delivered: list[DataQualityRecord] = []
-    changelog: list[tuple[str, Record | None]] = []
-    committed, durable = -1, 0
-    points = range(1, max(2, len(records)))
-    crash_after = sorted(rng.sample(points, k=min(crashes, len(points))))
-    while True:
-        engine = PartitionEngine(
-            logic, config, records[0].partition, copy.deepcopy(recover(changelog))
-        )
-        delivered += engine.start().dq
-        crashed = False
-        for batch in chunks(records[committed + 1 :], rng, 40):
-            out = Outputs()
-            for record in batch:
-                out.extend(engine.process(record))
-            writes = copy.deepcopy(engine.drain())
-            if crash_after and batch[-1].offset >= crash_after[0]:
-                crash_after.pop(0)
-                if rng.random() < 0.3:
-                    delivered += out.dq[: rng.randint(0, len(out.dq))]
-                else:
-                    delivered += out.dq
-                    changelog += writes[: rng.randint(0, len(writes))]
-                del changelog[max(durable, len(changelog) - rng.randint(0, 3)) :]
-                crashed = True
-                break
-            delivered += out.dq
-            changelog += writes
-            if rng.random() < 0.5:
-                committed, durable = batch[-1].offset, len(changelog)
-        if not crashed:
-            return delivered
-
-
 def latest(records: list[DataQualityRecord]) -> dict[str, DataQualityRecord]:
     """What ReplacingMergeTree(version) keeps: the highest version per key."""
     best: dict[str, DataQualityRecord] = {}
@@ -304,9 +250,9 @@ def domain_records(
         if not log:
             continue
         records = with_garbage(harness.source_records(domain.value, partition, log))
-        delivered += run_with_crashes(
+        delivered += harness.run_partition(
             LOGIC[domain], config, records, seed=seed * 7 + partition, crashes=crashes
-        )
+        ).dq
         if crashes == 0:
             clean = PartitionEngine(LOGIC[domain], config, partition)
             for record in records:

@@ -23,18 +23,12 @@ from schemas.profile import load_profile
 
 def clickhouse_live_generation(settings: Settings) -> LiveGeneration:
     """The promoted generation from ClickHouse's ``live_generation`` view."""
-    from clickhouse_driver import Client
     from clickhouse_driver.errors import Error as ClickHouseError
 
+    from ioc.db.executors import clickhouse_client
+
     def read() -> int | None:
-        client = Client(
-            host=settings.clickhouse_host,
-            port=settings.clickhouse_port,
-            user=settings.clickhouse_user,
-            password=settings.clickhouse_password.get_secret_value(),
-            connect_timeout=3,
-            send_receive_timeout=10,
-        )
+        client = clickhouse_client(settings, connect_timeout=3, send_receive_timeout=10)
         try:
             rows = client.execute(
                 f"SELECT generation FROM {settings.clickhouse_database}.live_generation"

@@ -216,18 +216,10 @@ def _watch(
 
 
 def _probe(settings: Settings) -> Probe:
-    from clickhouse_driver import Client
-
+    from ioc.db.executors import clickhouse_client
     from ioc.demo.probe import Probe
 
-    client = Client(
-        host=settings.clickhouse_host,
-        port=settings.clickhouse_port,
-        user=settings.clickhouse_user,
-        password=settings.clickhouse_password.get_secret_value(),
-        connect_timeout=3,
-        send_receive_timeout=10,
-    )
+    client = clickhouse_client(settings, connect_timeout=3, send_receive_timeout=10)
     ports = {
         "worker": settings.stream_metrics_port,
         "sink": settings.sink_metrics_port,

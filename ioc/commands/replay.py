@@ -212,16 +212,9 @@ def rebuild_command(
 
 
 def _clickhouse(settings: Settings) -> Client:
-    from clickhouse_driver import Client
+    from ioc.db.executors import clickhouse_client
 
-    return Client(
-        host=settings.clickhouse_host,
-        port=settings.clickhouse_port,
-        user=settings.clickhouse_user,
-        password=settings.clickhouse_password.get_secret_value(),
-        connect_timeout=5,
-        send_receive_timeout=120,
-    )
+    return clickhouse_client(settings, connect_timeout=5, send_receive_timeout=120)
 
 
 def _print_rebuild_plan(plan: RebuildPlan) -> None:

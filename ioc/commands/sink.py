@@ -8,13 +8,13 @@ import signal
 from collections.abc import Mapping
 
 import typer
-from clickhouse_driver import Client
 from prometheus_client import start_http_server
 
 from connectors.clickhouse_sink.metrics import SinkMetrics
 from connectors.clickhouse_sink.rows import TOPIC_MODELS
 from connectors.clickhouse_sink.sink import ClickHouseSink, SinkConfig
 from connectors.clickhouse_sink.writer import TableWriter
+from ioc.db.executors import clickhouse_client
 from ioc.settings import Settings
 from schemas.base import Contract
 
@@ -25,14 +25,7 @@ def build_sink(
     topics: Mapping[str, type[Contract]] | None = None,
 ) -> ClickHouseSink:
     """Wire a sink from settings: every registry topic (or ``topics``) into ClickHouse."""
-    client = Client(
-        host=settings.clickhouse_host,
-        port=settings.clickhouse_port,
-        user=settings.clickhouse_user,
-        password=settings.clickhouse_password.get_secret_value(),
-        connect_timeout=3,
-        send_receive_timeout=30,
-    )
+    client = clickhouse_client(settings, connect_timeout=3, send_receive_timeout=30)
     config = SinkConfig(
         bootstrap=settings.kafka_bootstrap,
         group_id=settings.sink_group_id,

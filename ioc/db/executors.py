@@ -18,6 +18,25 @@ from clickhouse_driver import Client
 from ioc.settings import Settings
 
 
+def clickhouse_client(
+    settings: Settings,
+    *,
+    database: str = "default",
+    connect_timeout: float = 5,
+    send_receive_timeout: float = 60,
+) -> Client:
+    """A clickhouse-driver client for the configured server (native protocol)."""
+    return Client(
+        host=settings.clickhouse_host,
+        port=settings.clickhouse_port,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password.get_secret_value(),
+        database=database,
+        connect_timeout=connect_timeout,
+        send_receive_timeout=send_receive_timeout,
+    )
+
+
 class SqlExecutor(Protocol):
     """Runs one SQL statement and returns its rows."""
 
@@ -42,17 +61,7 @@ class ClickHouseExecutor:
         cls, settings: Settings, *, database: str | None = None
     ) -> ClickHouseExecutor:
         """A client for the configured server (no database: migrations create it)."""
-        return cls(
-            Client(
-                host=settings.clickhouse_host,
-                port=settings.clickhouse_port,
-                user=settings.clickhouse_user,
-                password=settings.clickhouse_password.get_secret_value(),
-                database=database or "default",
-                connect_timeout=5,
-                send_receive_timeout=60,
-            )
-        )
+        return cls(clickhouse_client(settings, database=database or "default"))
 
     def execute(self, sql: str) -> list[tuple[Any, ...]]:
         """Run one statement; return its rows."""

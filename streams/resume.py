@@ -1,23 +1,32 @@
-"""Where a partition resumes: after the last offset its *state* applied, not the group's.
+"""Which record a partition's state is owed next — not the one faust happens to hand over.
 
-The state's ``meta`` record says which source offset was applied last, and it is
-written (and acknowledged) before the source records are acked — so it is never
-behind the truth. The consumer group's committed offset can be *ahead* of it:
-faust commits acked offsets, and a record can be acked without being applied —
-those of a partition revoked mid-batch are acked so that faust's rebalance does not
-wait for them forever, and faust's ``Consumer._new_offset`` lets a one-offset gap at
-the head of the acked run through (faust-streaming #606, open PR #707). Resuming
-from such a commit would lose the records in between.
+The state's ``meta`` record says which source offset was applied last (-1: none), and
+it is written (and acknowledged) before the source records are acked, so it is never
+behind the truth. What faust delivers can be *ahead* of it, and an ack does not mean
+"applied":
 
-So when a partition's engine is loaded (start, restart, rebalance) and its first
-record lies beyond the state's next offset, the worker asks the log which offset
-really comes next and, if records are missing, seeks back to it. Replaying is safe:
-every state record skips what it already applied.
+- faust commits acked offsets, and a record can be acked without being applied: those
+  of a partition revoked mid-batch (faust's rebalance waits for them), those faust's
+  stream skips itself, and faust's ``Consumer._new_offset`` lets a one-offset gap at the
+  head of the acked run through (faust-streaming #606, open PR #707);
+- after a restart faust resumes the source partitions and fetches *before* seeking them
+  to the committed offsets; its fetch loop then finishes the batch fetched before the
+  seek, which moves its read offset past the seek, and drops the records fetched again
+  below it. A partition can jump ahead mid-run, not only when it is loaded (#596 is
+  the same family).
+
+So every record is checked against the state: the next offset after ``meta.o`` (0 for
+a state that applied nothing — an empty state is owed the whole log) must be the one
+in hand. When it is not, the worker asks the log which offset really comes next and, if
+records are missing, seeks back to it and skips what arrives before it. Replaying is
+safe: every state record skips what it already applied.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -25,14 +34,49 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_MS = 10_000
+REPROBE_S = 1.0
+"""A rewind still waiting after this long asks the log again (retention may have
+removed the record it awaits)."""
 
 
-def needs_probe(applied: int, first_offset: int) -> bool:
-    """True when records between the last applied offset and ``first_offset`` may be missing.
+@dataclass(frozen=True, slots=True)
+class Rewind:
+    """A partition sought back: the offset awaited next, and when the log was asked."""
 
-    A state that applied nothing resumes where the group does.
-    """
-    return applied >= 0 and first_offset > applied + 1
+    awaited: int
+    probed_at: float
+
+
+class Step(Enum):
+    """What to do with a record, given its partition's state and rewind."""
+
+    APPLY = "apply"
+    """The record is the next one the state is owed (or one it already applied)."""
+    SKIP = "skip"
+    """Before the awaited offset: already applied, it comes again in order if needed."""
+    RESEEK = "reseek"
+    """Past the awaited offset: fetched before the seek back; seek again and skip it."""
+    PROBE = "probe"
+    """Records may be missing before it: ask the log what comes next."""
+
+
+def needs_probe(applied: int, offset: int) -> bool:
+    """True when records between the last applied offset and ``offset`` may be missing."""
+    return offset > applied + 1
+
+
+def next_step(applied: int, offset: int, rewind: Rewind | None, now: float) -> Step:
+    """The step for the record at ``offset`` of a partition whose state applied ``applied``."""
+    if rewind is None:
+        return Step.PROBE if needs_probe(applied, offset) else Step.APPLY
+    if offset == rewind.awaited:
+        return Step.APPLY
+    if offset < rewind.awaited:
+        return Step.SKIP
+    # faust's fetch loop can still be handing over a batch fetched before the seek, and
+    # each of those moves its read offset past ``awaited`` again: seek once more, until
+    # the awaited record arrives; ask the log again if it is long in coming.
+    return Step.PROBE if now - rewind.probed_at >= REPROBE_S else Step.RESEEK
 
 
 class LogProbe:

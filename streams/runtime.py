@@ -39,7 +39,7 @@ from schemas.timeutil import to_ms
 from streams.engine import EngineConfig, Outputs, PartitionEngine, SourceRecord
 from streams.kpi.base import DomainLogic
 from streams.metrics import StreamMetrics
-from streams.resume import LogProbe, needs_probe
+from streams.resume import LogProbe, Rewind, Step, needs_probe, next_step
 from streams.sender import BatchSender, OutRecord, RecordTooLargeError
 from streams.state import Record
 
@@ -115,8 +115,8 @@ class DomainRuntime:
         self.app_exit: Callable[[int], None] = os._exit
         self.engines: dict[int, PartitionEngine] = {}
         self.last_activity: dict[int, float] = {}
-        self.rewinding: dict[int, int] = {}
-        """Partitions sought back (see :mod:`streams.resume`): the offset awaited next."""
+        self.rewinding: dict[int, Rewind] = {}
+        """Partitions sought back (see :mod:`streams.resume`)."""
 
     # --- partitions ------------------------------------------------------------------
 
@@ -200,16 +200,13 @@ class DomainRuntime:
             if partition not in owned:
                 continue  # revoked mid-batch: the new owner will process it
             self.last_activity[partition] = time.monotonic()
-            awaited = self.rewinding.get(partition)
-            if awaited is not None:
-                if message.offset != awaited:
-                    continue  # fetched before the seek back: it comes again, in order
-                del self.rewinding[partition]
-            engine = self.engines.get(partition)
-            if engine is None:
-                engine = self._load(partition, out)
-                if await self._rewound(engine, message):
-                    continue
+            if self.app.in_recovery:
+                # faust is still restoring tables: an engine loaded now would miss state.
+                # Acked unapplied, the record is fetched again once the state asks for it.
+                continue
+            engine = self.engines.get(partition) or self._load(partition, out)
+            if not await self._in_order(engine, message):
+                continue
             touched[partition] = engine
             if partition not in lag_high:
                 lag_high[partition] = self._lag_high(message)
@@ -228,44 +225,62 @@ class DomainRuntime:
             await stream.ack(event)
         self.metrics.observe_batch(self.stream_name, out, touched, time.monotonic() - started)
 
-    async def _rewound(self, engine: PartitionEngine, message: Any) -> bool:
-        """Seek back when the group resumed past what the state applied (:mod:`streams.resume`)."""
-        if not needs_probe(engine.offset, message.offset):
+    async def _in_order(self, engine: PartitionEngine, message: Any) -> bool:
+        """True when ``message`` is the record the partition's state is owed next.
+
+        Otherwise the partition is sought back to what the log really holds next
+        (see :mod:`streams.resume`) and the record is left unapplied.
+        """
+        partition, offset = message.partition, message.offset
+        rewind = self.rewinding.get(partition)
+        if rewind is None and not needs_probe(engine.offset, offset):
+            return True  # the common case, first and cheapest
+        step = next_step(engine.offset, offset, rewind, time.monotonic())
+        if step is Step.APPLY:
+            self.rewinding.pop(partition, None)
+            return True
+        if step is Step.SKIP:
+            return False
+        if step is Step.RESEEK:
+            assert rewind is not None
+            await self.app.consumer.seek(message.tp, rewind.awaited)
             return False
         expected = engine.offset + 1
         first: int | None = None
 
         async def probe() -> None:
             nonlocal first
-            first = await self.probe.first_offset_from(message.topic, message.partition, expected)
+            first = await self.probe.first_offset_from(message.topic, partition, expected)
             if first is None:  # the record in hand is there: the broker did not answer in time
                 raise KafkaTimeoutError(f"no record at or after offset {expected}")
 
         await self._retrying("offset probe", probe)
         assert first is not None
-        if first >= message.offset:
-            log.info(
-                "%s[%d]: offsets %d..%d are not in the log; resuming at %d",
+        if first >= offset:
+            self.rewinding.pop(partition, None)
+            if offset > expected:
+                log.info(
+                    "%s[%d]: offsets %d..%d are not in the log; resuming at %d",
+                    self.stream_name,
+                    partition,
+                    expected,
+                    offset - 1,
+                    offset,
+                )
+            return True
+        if rewind is None:
+            log.warning(
+                "%s[%d]: received offset %d but the state applied up to %d; seeking back to %d",
                 self.stream_name,
-                message.partition,
-                expected,
-                message.offset - 1,
-                message.offset,
+                partition,
+                offset,
+                engine.offset,
+                first,
             )
-            return False
-        log.warning(
-            "%s[%d]: the group resumed at offset %d but the state applied up to %d; "
-            "seeking back to %d",
-            self.stream_name,
-            message.partition,
-            message.offset,
-            engine.offset,
-            first,
-        )
-        self.metrics.rewinds.labels(self.stream_name).inc()
-        self.rewinding[message.partition] = first
+            self.metrics.rewinds.labels(self.stream_name).inc()
+        self.rewinding[partition] = Rewind(first, time.monotonic())
         await self.app.consumer.seek(message.tp, first)
-        return True
+        return False
 
     async def _deliver(self, out: Outputs) -> None:
         records = [

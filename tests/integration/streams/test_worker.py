@@ -117,16 +117,6 @@ def test_worker_kpis_equal_the_reference_and_garbage_is_dead_lettered(
     assert wait_for(resets, 20, "the register reset anomaly")
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "known open bug (issue 4): killed right after its first commit, a restarted worker "
-        "sometimes misses a dossier status change (e.g. an agency's day with received 5 of "
-        "14, or open_at_end 8 instead of 7) — about 1 run in 5 here; the energy losses of "
-        "the last CI runs were a different cause, fixed (streams/resume.py). It runs and "
-        "reports on every CI run until fixed"
-    ),
-)
 def test_sigkill_mid_stream_loses_and_doubles_nothing(stream_stack: StreamStack) -> None:
     stack = stream_stack
     # One record per batch (two broker round trips each): slow enough to be killed
@@ -188,6 +178,20 @@ def test_a_group_offset_ahead_of_the_state_loses_nothing(stream_stack: StreamSta
     results = wait_until_equal(stack, expected_now(logs), timeout_s=60)
     assert not harness.conflicts(results)
     assert "seeking back" in stack.logs()
+
+
+def test_a_state_that_applied_nothing_is_owed_the_whole_log(stream_stack: StreamStack) -> None:
+    # A group offset with no state behind it (faust acked records nobody applied, or its
+    # fetch loop dropped them after a restart) must not hide them: an empty state resumes
+    # at the log's start, not at the group's offset.
+    stack = stream_stack
+    logs = produce_scenario(stack, [Domain.TRAFFIC], seed=25)
+    stack.commit_group(stack.end_offsets())
+    stack.start_worker("empty-state")
+    stack.produce_ticks(Domain.TRAFFIC, to_ms(datetime.now(tz=UTC)) - SKEW_MS)
+    results = wait_until_equal(stack, expected_now(logs), timeout_s=60)
+    assert not harness.conflicts(results)
+    assert "seeking back to 0" in stack.logs()
 
 
 def test_two_workers_in_one_group_equal_the_reference(stream_stack: StreamStack) -> None:

@@ -126,12 +126,16 @@ read_pid() { if [ -f "$PID_FILE" ]; then cat "$PID_FILE" 2>/dev/null || true; fi
 # service folder. The last check stops a stale PID file (after a reboot, PID
 # reuse) from making us report or kill somebody else's process.
 pid_is_ours() {
+  pid_alive "$1" || return 1
+  tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -qF -- "$SVC_DIR"
+}
+
+pid_alive() {  # alive and not a zombie
   local pid=$1 state
   [[ $pid =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
   state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
-  [ "$state" != Z ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$SVC_DIR"
+  [ "$state" != Z ]
 }
 
 # A process killed with SIGKILL stays a zombie until init reaps it (about 2 s
@@ -191,7 +195,9 @@ wait_ready() {
   local deadline=$((SECONDS + READY_TIMEOUT))
   while [ $SECONDS -lt $deadline ]; do
     ports_listening && svc_ready && return 0
-    running_pid >/dev/null || { log "$SVC: process exited during startup"; return 1; }
+    # Alive, not "ours": right after spawn the PID can still be the forked shell
+    # (setsid has not exec'd the service yet), whose command line lacks SVC_DIR.
+    pid_alive "$(read_pid)" || { log "$SVC: process exited during startup"; return 1; }
     sleep 0.5
   done
   log "$SVC: not ready after ${READY_TIMEOUT}s"

@@ -1,0 +1,204 @@
+"""DomainRuntime applies records in the order its state is owed them (streams.resume).
+
+faust is replaced by small fakes: a consumer that records seeks, a log probe over a list
+of present offsets. The records are control ticks, which every engine applies (and
+stamps ``meta.o`` with) without needing events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from schemas.profile import load_profile
+from schemas.topics import CONTROL_HEADER
+from streams.kpi.traffic import TrafficLogic
+from streams.metrics import StreamMetrics
+from streams.runtime import DomainRuntime, OutputTopics
+from streams.sender import OutRecord
+from tests.unit.streams import harness
+
+pytestmark = pytest.mark.unit
+
+TOPIC = "ioc.traffic.obs.v1"
+PARTITION = 1
+TICK_S = 1_790_000_000.0
+
+
+@dataclass(frozen=True)
+class TP:
+    topic: str
+    partition: int
+
+
+@dataclass
+class FakeConsumer:
+    seeks: list[int] = field(default_factory=list)
+
+    def assignment(self) -> set[TP]:
+        return {TP(TOPIC, PARTITION)}
+
+    def highwater(self, tp: TP) -> None:
+        return None
+
+    async def seek(self, tp: TP, offset: int) -> None:
+        self.seeks.append(offset)
+
+
+@dataclass
+class FakeProbe:
+    present: list[int]
+    asked: list[int] = field(default_factory=list)
+
+    async def first_offset_from(self, topic: str, partition: int, offset: int) -> int | None:
+        self.asked.append(offset)
+        return min((o for o in self.present if o >= offset), default=None)
+
+
+@dataclass
+class FakeSender:
+    sent: list[OutRecord] = field(default_factory=list)
+
+    async def send(self, records: list[OutRecord]) -> None:
+        self.sent.extend(records)
+
+
+@dataclass
+class FakeStream:
+    acked: list[int] = field(default_factory=list)
+
+    async def ack(self, event: Any) -> None:
+        self.acked.append(event.message.offset)
+
+
+def tick(offset: int) -> Any:
+    message = SimpleNamespace(
+        topic=TOPIC,
+        partition=PARTITION,
+        offset=offset,
+        key=None,
+        value=b"",
+        timestamp=TICK_S + offset,
+        headers=[(CONTROL_HEADER, b"tick")],
+        tp=TP(TOPIC, PARTITION),
+    )
+    return SimpleNamespace(message=message)
+
+
+@dataclass
+class Rig:
+    runtime: DomainRuntime
+    consumer: FakeConsumer
+    probe: FakeProbe
+    stream: FakeStream
+
+    def deliver(self, *offsets: int) -> None:
+        asyncio.run(self.runtime.handle(self.stream, [tick(o) for o in offsets]))
+
+    @property
+    def applied(self) -> int:
+        return self.runtime.engines[PARTITION].offset
+
+    @property
+    def rewinds(self) -> float:
+        value = self.runtime.metrics.registry.get_sample_value(
+            "ioc_stream_rewinds_total", {"stream": "traffic"}
+        )
+        return float(value or 0.0)
+
+
+def rig(present: list[int]) -> Rig:
+    consumer = FakeConsumer()
+    probe = FakeProbe(present)
+    table = SimpleNamespace(
+        data={}, changelog_topic=SimpleNamespace(get_topic_name=lambda: "changelog")
+    )
+    runtime = DomainRuntime(
+        app=SimpleNamespace(consumer=consumer, in_recovery=False),
+        table=table,
+        topic=TOPIC,
+        stream_name="traffic",
+        logic_type=TrafficLogic,
+        engine_config=harness.engine_config(load_profile(), 120_000, detect=False),
+        outputs=OutputTopics(kpi="kpi", anomalies="anomalies", deadletter="dlq", dq="dq"),
+        partition_of=lambda group: PARTITION,
+        expected=lambda partition: [],
+        lag_threshold_s=60.0,
+        metrics=StreamMetrics(),
+        sender=FakeSender(),  # type: ignore[arg-type]
+        probe=probe,  # type: ignore[arg-type]
+    )
+    return Rig(runtime, consumer, probe, FakeStream())
+
+
+def test_records_in_order_are_applied_without_asking_the_log() -> None:
+    r = rig(present=list(range(20)))
+    r.deliver(0, 1, 2)
+    assert r.applied == 2
+    assert r.probe.asked == []
+    assert r.consumer.seeks == []
+    assert r.stream.acked == [0, 1, 2]
+
+
+def test_a_jump_mid_run_seeks_back_and_resumes_at_the_missing_record() -> None:
+    r = rig(present=list(range(20)))
+    r.deliver(0, 1, 2)
+    r.deliver(10, 11)  # faust's fetch loop dropped 3..9 (streams.resume)
+    assert r.applied == 2  # neither applied
+    assert r.probe.asked == [3]
+    assert r.consumer.seeks == [3, 3]  # 11 arrived after the seek: seek again
+    assert r.rewinds == 1
+    assert r.stream.acked == [0, 1, 2, 10, 11]  # acked unapplied: the state is the truth
+    r.deliver(3, 4)
+    assert r.applied == 4
+    assert r.runtime.rewinding == {}
+
+
+def test_records_before_the_awaited_one_are_skipped() -> None:
+    r = rig(present=list(range(20)))
+    r.deliver(0, 1, 2, 10)
+    r.deliver(1)  # fetched before the seek, already applied
+    assert r.consumer.seeks == [3]
+    r.deliver(3)
+    assert r.applied == 3
+
+
+def test_a_real_gap_in_the_log_is_accepted() -> None:
+    r = rig(present=[0, 1, 2, 10, 11])  # 3..9: transaction markers or retention
+    r.deliver(0, 1, 2, 10)
+    assert r.applied == 10
+    assert r.consumer.seeks == []
+    assert r.rewinds == 0
+
+
+def test_an_empty_state_is_owed_the_log_from_its_start() -> None:
+    r = rig(present=list(range(20)))
+    r.deliver(7)  # the group's offset, ahead of a state that applied nothing
+    assert r.applied == -1
+    assert r.consumer.seeks == [0]
+    r.deliver(0)
+    assert r.applied == 0
+
+
+def test_an_empty_state_starts_at_the_first_retained_record() -> None:
+    r = rig(present=list(range(5, 20)))  # 0..4 deleted by retention
+    r.deliver(5)
+    assert r.applied == 5
+    assert r.consumer.seeks == []
+
+
+def test_records_during_table_recovery_are_not_applied() -> None:
+    r = rig(present=list(range(20)))
+    r.runtime.app.in_recovery = True
+    r.deliver(0, 1)
+    assert r.runtime.engines == {}  # no engine loaded from a half-restored table
+    assert r.stream.acked == [0, 1]
+    r.runtime.app.in_recovery = False
+    r.deliver(2)  # faust jumped past them: the state asks for them again
+    assert r.consumer.seeks == [0]
+    r.deliver(0, 1, 2)
+    assert r.applied == 2

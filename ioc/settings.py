@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         default=10.0, ge=0, description="Idle partitions get a control tick this often; 0 = never"
     )
     stream_metrics_port: int = Field(default=9483, ge=0, description="/metrics; 0 = none")
+    stream_empty_state_from: Literal["log-start", "group"] = Field(
+        default="log-start",
+        description="Where a partition whose state applied nothing starts: the log's start "
+        "(nothing acked unapplied is lost) or the group's committed offset (a new app id "
+        "started from a reset group, to skip a backlog; decision 0014)",
+    )
     dossier_retention_days: int = Field(
         default=45, ge=1, description="A finished dossier is remembered this long"
     )

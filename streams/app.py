@@ -66,6 +66,9 @@ class WorkerConfig:
     batch_within_s: float = 0.2
     commit_interval_s: float = 2.0
     tick_interval_s: float = 10.0
+    empty_state_from_group: bool = False
+    """A partition whose state applied nothing starts at the group's offset, not the log's
+    start (an operator's choice, to skip a backlog; decision 0014)."""
     session_timeout_s: float = 30.0
     max_poll_interval_s: float = 300.0
     request_timeout_s: float = 30.0
@@ -220,6 +223,7 @@ class Worker:
             metrics=self.metrics,
             sender=self.sender,
             probe=self.probe,
+            empty_state_from_group=config.empty_state_from_group,
         )
 
     def source_topic(self, source: SourceTopic) -> Any:

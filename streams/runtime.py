@@ -98,6 +98,7 @@ class DomainRuntime:
         metrics: StreamMetrics,
         sender: BatchSender,
         probe: LogProbe,
+        empty_state_from_group: bool = False,
     ) -> None:
         self.app = app
         self.table = table
@@ -112,6 +113,7 @@ class DomainRuntime:
         self.metrics = metrics
         self.sender = sender
         self.probe = probe
+        self.empty_state_from_group = empty_state_from_group
         self.app_exit: Callable[[int], None] = os._exit
         self.engines: dict[int, PartitionEngine] = {}
         self.last_activity: dict[int, float] = {}
@@ -235,6 +237,8 @@ class DomainRuntime:
         rewind = self.rewinding.get(partition)
         if rewind is None and not needs_probe(engine.offset, offset):
             return True  # the common case, first and cheapest
+        if rewind is None and engine.offset < 0 and self.empty_state_from_group:
+            return True  # the operator chose the group's offset for empty states
         step = next_step(engine.offset, offset, rewind, time.monotonic())
         if step is Step.APPLY:
             self.rewinding.pop(partition, None)

@@ -96,6 +96,7 @@ def build_config(settings: Settings, domains: list[Domain] | None = None) -> Wor
         batch_within_s=settings.stream_batch_within_s,
         commit_interval_s=settings.stream_commit_interval_s,
         tick_interval_s=settings.stream_tick_interval_s,
+        empty_state_from_group=settings.stream_empty_state_from == "group",
         session_timeout_s=settings.consumer_session_timeout_ms / ms,
         max_poll_interval_s=settings.consumer_max_poll_interval_ms / ms,
         request_timeout_s=settings.request_timeout_ms / ms,

@@ -111,7 +111,7 @@ class Rig:
         return float(value or 0.0)
 
 
-def rig(present: list[int]) -> Rig:
+def rig(present: list[int], *, empty_state_from_group: bool = False) -> Rig:
     consumer = FakeConsumer()
     probe = FakeProbe(present)
     table = SimpleNamespace(
@@ -131,6 +131,7 @@ def rig(present: list[int]) -> Rig:
         metrics=StreamMetrics(),
         sender=FakeSender(),  # type: ignore[arg-type]
         probe=probe,  # type: ignore[arg-type]
+        empty_state_from_group=empty_state_from_group,
     )
     return Rig(runtime, consumer, probe, FakeStream())
 
@@ -189,6 +190,14 @@ def test_an_empty_state_starts_at_the_first_retained_record() -> None:
     r.deliver(5)
     assert r.applied == 5
     assert r.consumer.seeks == []
+
+
+def test_an_operator_can_start_empty_states_at_the_group_offset() -> None:
+    # IOC_STREAM_EMPTY_STATE_FROM=group: a new app id from a group reset past a backlog.
+    r = rig(present=list(range(20)), empty_state_from_group=True)
+    r.deliver(7, 9)
+    assert r.consumer.seeks == [8]  # only an empty state trusts the group: 8 is missing
+    assert r.applied == 7
 
 
 def test_records_during_table_recovery_are_not_applied() -> None:

@@ -194,6 +194,26 @@ def test_a_state_that_applied_nothing_is_owed_the_whole_log(stream_stack: Stream
     assert "seeking back to 0" in stack.logs()
 
 
+def test_an_operator_can_start_an_empty_state_at_the_group_offset(
+    stream_stack: StreamStack,
+) -> None:
+    # IOC_STREAM_EMPTY_STATE_FROM=group: a new app id whose group was reset past a backlog
+    # starts there (docs/replay.md), without seeking back over the backlog.
+    stack = stream_stack
+    produce_scenario(stack, [Domain.TRAFFIC], seed=26)
+    backlog = stack.end_offsets()
+    stack.commit_group(backlog)
+    stack.env["IOC_STREAM_EMPTY_STATE_FROM"] = "group"
+    stack.start_worker("from-group")
+    stack.produce_ticks(Domain.TRAFFIC, to_ms(datetime.now(tz=UTC)) - SKEW_MS)
+    past_ticks = {
+        tp: n + 1 if tp[0] == stack.source(Domain.TRAFFIC) else n for tp, n in backlog.items()
+    }
+    wait_for(lambda: stack.committed() == past_ticks, 60, "the ticks to be committed")
+    assert stack.kpis() == []  # nothing of the backlog was applied
+    assert "seeking back" not in stack.logs()
+
+
 def test_two_workers_in_one_group_equal_the_reference(stream_stack: StreamStack) -> None:
     stack = stream_stack
     stack.env["IOC_STREAM_BATCH_SIZE"] = "5"

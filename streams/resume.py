@@ -19,7 +19,9 @@ So every record is checked against the state: the next offset after ``meta.o`` (
 a state that applied nothing — an empty state is owed the whole log) must be the one
 in hand. When it is not, the worker asks the log which offset really comes next and, if
 records are missing, seeks back to it and skips what arrives before it. Replaying is
-safe: every state record skips what it already applied.
+safe: every state record skips what it already applied. (An operator can make empty
+states start at the group's offset instead, to skip a backlog on purpose:
+``IOC_STREAM_EMPTY_STATE_FROM=group``; decision 0014.)
 """
 
 from __future__ import annotations

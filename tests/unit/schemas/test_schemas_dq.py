@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from schemas.codec import decode
 from schemas.results import UINT32, DataQualityRecord, Domain
+from tests.factories import data_quality
 
 pytestmark = pytest.mark.unit
 
@@ -17,21 +18,17 @@ START = datetime(2026, 11, 26, 1, 30, tzinfo=UTC)
 
 
 def record(**kw: Any) -> DataQualityRecord:
-    data: dict[str, Any] = {
-        "domain": "traffic",
+    """The factory's record on partition 2, in START's minute, sequence 2, 4 invalid."""
+    here: dict[str, Any] = {
         "partition": 2,
-        "source": "mqtt-bridge",
         "window_start": START,
         "window_end": START + timedelta(minutes=1),
         "events": 10,
-        "late": 2,
-        "duplicates": 1,
-        "invalid": {"invalid_json": 3, "validation": 1},
         "last_seen": START + timedelta(seconds=59),
-        "generation": 1,
+        "invalid": {"invalid_json": 3, "validation": 1},
         "sequence": 2,
     }
-    return DataQualityRecord.model_validate({**data, **kw})
+    return data_quality(**{**here, **kw})
 
 
 def test_version_key_and_total() -> None:

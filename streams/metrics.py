@@ -45,7 +45,7 @@ class StreamMetrics:
         )
         self.rewinds = Counter(
             "ioc_stream_rewinds_total",
-            "Partitions sought back because the group's offset was ahead of the state",
+            "Partitions sought back to the record their state was owed (streams.resume)",
             ["stream"],
             registry=r,
         )

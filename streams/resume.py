@@ -67,9 +67,22 @@ def needs_probe(applied: int, offset: int) -> bool:
     return offset > applied + 1
 
 
-def next_step(applied: int, offset: int, rewind: Rewind | None, now: float) -> Step:
-    """The step for the record at ``offset`` of a partition whose state applied ``applied``."""
+def next_step(
+    applied: int,
+    offset: int,
+    rewind: Rewind | None,
+    now: float,
+    *,
+    empty_from_group: bool = False,
+) -> Step:
+    """The step for the record at ``offset`` of a partition whose state applied ``applied``.
+
+    ``empty_from_group``: a state that applied nothing takes whatever the group hands
+    over (``IOC_STREAM_EMPTY_STATE_FROM=group``).
+    """
     if rewind is None:
+        if applied < 0 and empty_from_group:
+            return Step.APPLY
         return Step.PROBE if needs_probe(applied, offset) else Step.APPLY
     if offset == rewind.awaited:
         return Step.APPLY

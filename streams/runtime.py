@@ -39,7 +39,7 @@ from schemas.timeutil import to_ms
 from streams.engine import EngineConfig, Outputs, PartitionEngine, SourceRecord
 from streams.kpi.base import DomainLogic
 from streams.metrics import StreamMetrics
-from streams.resume import LogProbe, Rewind, Step, needs_probe, next_step
+from streams.resume import LogProbe, Rewind, Step, next_step
 from streams.sender import BatchSender, OutRecord, RecordTooLargeError
 from streams.state import Record
 
@@ -235,11 +235,13 @@ class DomainRuntime:
         """
         partition, offset = message.partition, message.offset
         rewind = self.rewinding.get(partition)
-        if rewind is None and not needs_probe(engine.offset, offset):
-            return True  # the common case, first and cheapest
-        if rewind is None and engine.offset < 0 and self.empty_state_from_group:
-            return True  # the operator chose the group's offset for empty states
-        step = next_step(engine.offset, offset, rewind, time.monotonic())
+        step = next_step(
+            engine.offset,
+            offset,
+            rewind,
+            time.monotonic(),
+            empty_from_group=self.empty_state_from_group,
+        )
         if step is Step.APPLY:
             self.rewinding.pop(partition, None)
             return True

@@ -43,6 +43,11 @@ def test_a_record_past_the_awaited_one_seeks_again() -> None:
     assert next_step(35, 114, rewind, now=10.1) is Step.RESEEK
 
 
+def test_the_group_offset_opt_in_only_affects_a_state_that_applied_nothing() -> None:
+    assert next_step(-1, 500, None, now=0.0, empty_from_group=True) is Step.APPLY
+    assert next_step(41, 500, None, now=0.0, empty_from_group=True) is Step.PROBE
+
+
 def test_a_rewind_waiting_too_long_asks_the_log_again() -> None:
     rewind = Rewind(awaited=36, probed_at=10.0)
     assert next_step(35, 114, rewind, now=10.0 + REPROBE_S) is Step.PROBE

@@ -21,6 +21,9 @@ stop_stack() {
 }
 
 set -e
+# Debian packages first: unit tests run promtool and amtool on the rule and
+# routing files, and a fresh machine has neither until the stack is installed.
+bash "$here/install-system.sh"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"

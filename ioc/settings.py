@@ -177,7 +177,18 @@ class Settings(BaseSettings):
     alertmanager_group_wait: str = "30s"
     alertmanager_group_interval: str = "5m"
     alertmanager_repeat_interval: str = "4h"
-    alertmanager_webhook_url: str = "http://127.0.0.1:9095/ioc-alerts"
+    alertmanager_receivers: Literal["local", "production"] = Field(
+        default="local",
+        description="local: every receiver posts to the local alert receiver only; "
+        "production: the IOC webhook, e-mail and Telegram (deploy/alertmanager/receivers/)",
+    )
+    alert_receiver_port: int = Field(
+        default=9095, description="The local stack's alert receiver (deploy/local)"
+    )
+    alertmanager_webhook_url: str = Field(
+        default="http://127.0.0.1:9095/ioc-alerts",
+        description="Every receiver's webhook: the local alert receiver, or the IOC's endpoint",
+    )
     alertmanager_smtp_smarthost: str = "127.0.0.1:25"
     alertmanager_smtp_from: str = "ioc-alerts@example.invalid"
     alertmanager_smtp_password: SecretStr = SecretStr("change-me")

@@ -6,19 +6,10 @@ set -euo pipefail
 APP=${APP:-/app}          # where the checkout is (the image's WORKDIR)
 OUT=${OUT:-/rendered}     # the volume Prometheus and Alertmanager read
 eval "$(cd "$APP" && python -m ioc.settings shell-env)"
-export REPO_ROOT=$APP
-
-render() {
-  local src=$1 dst=$2 text name
-  text=$(<"$src")
-  for name in $(grep -oE '\$\{[A-Z_][A-Z0-9_]*\}' "$src" | sort -u | tr -d '${}'); do
-    [ -n "${!name+x}" ] || { echo "$src uses \${$name}, which is not set" >&2; exit 1; }
-    text=${text//"\${$name}"/${!name}}
-  done
-  printf '%s\n' "$text" >"$dst"
-}
+# The local stack's render_template and render_alertmanager_config (functions only).
+source "$APP/deploy/local/lib.sh"
 
 mkdir -p "$OUT"
-render "$APP/deploy/prometheus/prometheus.yml" "$OUT/prometheus.yml"
-render "$APP/deploy/alertmanager/alertmanager.yml" "$OUT/alertmanager.yml"
+render_template "$APP/deploy/prometheus/prometheus.yml" "$OUT/prometheus.yml"
+render_alertmanager_config "$OUT/alertmanager.yml"
 echo "rendered prometheus.yml and alertmanager.yml"

@@ -15,7 +15,7 @@ svc_vars() {
 
 svc_prepare() {
   mkdir -p "$SVC_DIR/data"
-  render_template "$REPO_ROOT/deploy/alertmanager/alertmanager.yml" "$SVC_DIR/alertmanager.yml"
+  render_alertmanager_config "$SVC_DIR/alertmanager.yml"
 }
 
 # --cluster.listen-address= (empty) turns off HA gossip, which otherwise

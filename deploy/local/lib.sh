@@ -25,7 +25,7 @@ REPO_ROOT=$(cd "$LOCAL_DIR/../.." && pwd)
 export REPO_ROOT
 
 # All services, in start order (down.sh stops them in reverse order).
-ALL_SERVICES=(postgres clickhouse mosquitto alertmanager prometheus kafka)
+ALL_SERVICES=(postgres clickhouse mosquitto alert-receiver alertmanager prometheus kafka)
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -70,6 +70,8 @@ load_settings() {
   : "${IOC_ALERTMANAGER_GROUP_WAIT:=30s}"
   : "${IOC_ALERTMANAGER_GROUP_INTERVAL:=5m}"
   : "${IOC_ALERTMANAGER_REPEAT_INTERVAL:=4h}"
+  : "${IOC_ALERTMANAGER_RECEIVERS:=local}"
+  : "${IOC_ALERT_RECEIVER_PORT:=9095}"
   : "${IOC_ALERTMANAGER_WEBHOOK_URL:=http://127.0.0.1:9095/ioc-alerts}"
   : "${IOC_ALERTMANAGER_SMTP_SMARTHOST:=127.0.0.1:25}"
   : "${IOC_ALERTMANAGER_SMTP_FROM:=ioc-alerts@example.invalid}"
@@ -86,6 +88,7 @@ load_settings() {
     IOC_ALERTMANAGER_PORT IOC_MOSQUITTO_PORT IOC_POSTGRES_PORT IOC_POSTGRES_USER \
     IOC_POSTGRES_PASSWORD IOC_POSTGRES_DATABASE IOC_ALERTMANAGER_GROUP_WAIT \
     IOC_ALERTMANAGER_GROUP_INTERVAL IOC_ALERTMANAGER_REPEAT_INTERVAL \
+    IOC_ALERTMANAGER_RECEIVERS IOC_ALERT_RECEIVER_PORT \
     IOC_ALERTMANAGER_WEBHOOK_URL IOC_ALERTMANAGER_SMTP_SMARTHOST IOC_ALERTMANAGER_SMTP_FROM \
     IOC_ALERTMANAGER_SMTP_PASSWORD IOC_ALERTMANAGER_EMAIL_TO \
     IOC_ALERTMANAGER_TELEGRAM_BOT_TOKEN IOC_ALERTMANAGER_TELEGRAM_CHAT_ID
@@ -116,6 +119,21 @@ render_template() {
     text=${text//"\${$name}"/${!name}}
   done
   printf '%s\n' "$text" >"$dst.tmp"
+  mv "$dst.tmp" "$dst"
+}
+
+# Alertmanager's config: the routing tree (deploy/alertmanager/alertmanager.yml) and
+# the receivers IOC_ALERTMANAGER_RECEIVERS names (deploy/alertmanager/receivers/), each
+# rendered with render_template, in one file.
+render_alertmanager_config() {
+  local dst=$1 src="$REPO_ROOT/deploy/alertmanager"
+  local receivers="$src/receivers/${IOC_ALERTMANAGER_RECEIVERS:-}.yml"
+  [ -f "$receivers" ] || die "IOC_ALERTMANAGER_RECEIVERS='${IOC_ALERTMANAGER_RECEIVERS:-}' \
+names no file in $src/receivers/ (local or production)"
+  render_template "$src/alertmanager.yml" "$dst.routes"
+  render_template "$receivers" "$dst.receivers"
+  cat "$dst.routes" "$dst.receivers" >"$dst.tmp"
+  rm -f "$dst.routes" "$dst.receivers"
   mv "$dst.tmp" "$dst"
 }
 
@@ -288,7 +306,7 @@ svc_status() {
       port_taken "$p" && detail="not started by up.sh, but port $p is taken by another process"
     done
   fi
-  printf '%-13s %-12s %-8s %-5s %s\n' "$SVC" "${SVC_PORTS// /,}" "$pid" "$health" "$detail"
+  printf '%-15s %-12s %-8s %-5s %s\n' "$SVC" "${SVC_PORTS// /,}" "$pid" "$health" "$detail"
 }
 
 service_main() {

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 import uuid
+from urllib.parse import urlsplit
 
 import httpx
 import paho.mqtt.client as mqtt
 import psycopg
 import pytest
+import yaml
 
 from ioc.settings import Settings
 from tests.integration.conftest import require_port
@@ -32,6 +34,23 @@ def test_alertmanager_ready_and_v2_api(settings: Settings) -> None:
     status = httpx.get(f"{base}/api/v2/status", timeout=5).json()
     assert status["cluster"]["status"] in {"disabled", "ready"}
     assert "route" in status["config"]["original"]
+
+
+def test_alertmanager_delivers_only_to_the_local_alert_receiver(settings: Settings) -> None:
+    """The local stack never reaches outside hosts: no e-mail, no Telegram, and every
+    webhook is the local alert receiver, which answers."""
+    require_port(settings, "alert-receiver", settings.alert_receiver_port)
+    receiver = f"http://127.0.0.1:{settings.alert_receiver_port}"
+    assert httpx.get(f"{receiver}/-/ready", timeout=5).status_code == 200
+    base = f"http://127.0.0.1:{settings.alertmanager_port}"
+    config = yaml.safe_load(
+        httpx.get(f"{base}/api/v2/status", timeout=5).json()["config"]["original"]
+    )
+    for entry in config["receivers"]:
+        assert {k for k in entry if k.endswith("_configs")} == {"webhook_configs"}, entry
+        for hook in entry["webhook_configs"]:
+            url = urlsplit(hook["url"])
+            assert (url.hostname, url.port) == ("127.0.0.1", settings.alert_receiver_port), hook
 
 
 def test_mosquitto_delivers_a_qos1_message(settings: Settings) -> None:

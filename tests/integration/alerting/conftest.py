@@ -1,19 +1,17 @@
 """A private Alertmanager (the project's script, the project's config with test timings),
-a webhook receiver on 127.0.0.1, and `ioc alerter` as a real process."""
+a private local alert receiver (deploy/local/alert-receiver.sh) on 127.0.0.1, and
+`ioc alerter` as a real process."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -31,29 +29,58 @@ from tests.integration.conftest import free_port
 SCRIPT = PROJECT_ROOT / "deploy" / "local" / "alertmanager.sh"
 
 
+RECEIVER_SCRIPT = PROJECT_ROOT / "deploy" / "local" / "alert-receiver.sh"
+
+
 @dataclass
 class Webhook:
-    """Collects Alertmanager's webhook notifications."""
+    """The local stack's alert receiver (deploy/local/alert-receiver.sh), a private one of
+    these tests: Alertmanager delivers there, the tests read GET /notifications."""
 
-    port: int
-    notifications: list[dict[str, Any]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    data_dir: Path
+    port: int = field(default_factory=free_port)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/alerts"
 
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "IOC_LOCAL_SETTINGS_LOADED": "",
+            "IOC_DATA_DIR": str(self.data_dir),
+            "IOC_ALERT_RECEIVER_PORT": str(self.port),
+        }
+
+    def run(self, verb: str) -> None:
+        result = subprocess.run(
+            ["bash", str(RECEIVER_SCRIPT), verb],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, (
+            f"alert-receiver.sh {verb}:\n{result.stdout}\n{result.stderr}"
+        )
+
+    def notifications(self) -> list[dict[str, Any]]:
+        response = httpx.get(f"http://127.0.0.1:{self.port}/notifications", timeout=5)
+        response.raise_for_status()
+        return list(response.json())
+
     def alerts(
         self, predicate: Callable[[dict[str, Any]], bool] = lambda a: True
     ) -> list[dict[str, Any]]:
         """(receiver, status, labels) of every alert of every notification so far."""
-        with self.lock:
-            return [
-                {"receiver": n["receiver"], **a}
-                for n in self.notifications
-                for a in n["alerts"]
-                if predicate(a)
-            ]
+        return [
+            {"receiver": n["receiver"], **a}
+            for n in self.notifications()
+            for a in n["alerts"]
+            if predicate(a)
+        ]
 
     def wait_for(
         self, predicate: Callable[[dict[str, Any]], bool], timeout_s: float = 20
@@ -68,25 +95,11 @@ class Webhook:
 
 
 @pytest.fixture(scope="module")
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook(free_port())
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            with hook.lock:
-                hook.notifications.append(json.loads(body))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", hook.port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def webhook(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Webhook]:
+    hook = Webhook(tmp_path_factory.mktemp("receiver") / "stack")
+    hook.run("start")
     yield hook
-    server.shutdown()
+    hook.run("stop")
 
 
 @dataclass

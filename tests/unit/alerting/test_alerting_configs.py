@@ -10,8 +10,11 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from ioc.settings import PROJECT_ROOT, Settings
 
@@ -29,7 +32,17 @@ def run(*argv: str, cwd: Path = PROJECT_ROOT) -> str:
 
 def render(template: Path, target: Path, **env: str) -> str:
     """deploy/local/lib.sh render_template, with the settings loaded as the scripts do."""
-    script = f'source deploy/local/lib.sh; load_settings; render_template "{template}" "{target}"'
+    return render_with(f'render_template "{template}" "{target}"', target, **env)
+
+
+def render_alertmanager(target: Path, receivers: str) -> str:
+    """deploy/local/lib.sh render_alertmanager_config: the routing tree + one receivers file."""
+    command = f'render_alertmanager_config "{target}"'
+    return render_with(command, target, IOC_ALERTMANAGER_RECEIVERS=receivers)
+
+
+def render_with(command: str, target: Path, **env: str) -> str:
+    script = f"source deploy/local/lib.sh; load_settings; {command}"
     environ = {
         **os.environ,
         "IOC_LOCAL_SETTINGS_LOADED": "",
@@ -84,11 +97,45 @@ def test_prometheus_config_scrapes_every_process(tmp_path: Path) -> None:
     assert "11 rules found" in out
 
 
-@pytest.fixture
-def alertmanager_config(tmp_path: Path) -> Path:
+@pytest.fixture(params=["local", "production"])
+def alertmanager_config(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """The rendered config with each set of receivers: both must route the same way."""
     target = tmp_path / "alertmanager.yml"
-    render(ALERTMANAGER, target)
+    render_alertmanager(target, request.param)
     return target
+
+
+def receivers_of(text: str) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in yaml.safe_load(text)["receivers"]}
+
+
+def test_local_receivers_reach_nothing_outside_this_machine(tmp_path: Path) -> None:
+    config = yaml.safe_load(render_alertmanager(tmp_path / "am.yml", "local"))
+    assert not any(key.startswith(("smtp_", "telegram_", "slack_")) for key in config["global"])
+    for receiver in config["receivers"]:
+        kinds = {k for k in receiver if k.endswith("_configs")}
+        assert kinds == {"webhook_configs"}, receiver["name"]
+        for hook in receiver["webhook_configs"]:
+            host = urlsplit(hook["url"]).hostname
+            assert host in {"127.0.0.1", "localhost", "::1"}, (receiver["name"], hook["url"])
+
+
+def test_production_receivers_page_by_webhook_mail_and_telegram(tmp_path: Path) -> None:
+    receivers = receivers_of(render_alertmanager(tmp_path / "am.yml", "production"))
+    assert {"webhook_configs", "email_configs"} <= receivers["ioc-energy"].keys()
+    assert "telegram_configs" in receivers["ioc-energy-critical"]
+    assert "telegram_configs" not in receivers["ioc-dossier"]  # public services: no pager
+
+
+def test_both_receiver_sets_define_the_same_names(tmp_path: Path) -> None:
+    local = receivers_of(render_alertmanager(tmp_path / "local.yml", "local"))
+    production = receivers_of(render_alertmanager(tmp_path / "prod.yml", "production"))
+    assert local.keys() == production.keys()
+
+
+def test_an_unknown_receiver_set_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="names no file"):
+        render_alertmanager(tmp_path / "am.yml", "telegram-only")
 
 
 def test_amtool_check_config(alertmanager_config: Path) -> None:
@@ -129,5 +176,3 @@ def test_grouping_and_inhibition_as_the_design_says(alertmanager_config: Path) -
     text = alertmanager_config.read_text()
     assert "group_by: [alertname, domain, group]" in text  # a feeder's meters: one notification
     assert "equal: [domain, entity]" in text  # critical mutes warnings of the same entity
-    for receiver in ("webhook_configs", "email_configs", "telegram_configs"):
-        assert receiver in text

@@ -1,4 +1,7 @@
-"""The four event streams of the IOC, as pydantic v2 contracts (see DESIGN.md, event contracts)."""
+"""The four event streams of the IOC, as pydantic v2 contracts.
+
+See docs/architecture.md, "Event contracts".
+"""
 
 from __future__ import annotations
 

@@ -152,7 +152,7 @@ class Holiday(_Part):
 
 
 class Rules(_Part):
-    """Rule thresholds and targets (DESIGN.md defaults); detectors read them from here."""
+    """Rule thresholds and targets (defaults: docs/architecture.md, "Anomalies and detectors")."""
 
     undervoltage_ratio: float = Field(default=0.9, gt=0, lt=1)
     undervoltage_for_s: int = Field(default=180, gt=0, description="… sustained this long")

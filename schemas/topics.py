@@ -1,4 +1,4 @@
-"""The topic registry: names, keys, partitions, retention and cleanup (DESIGN.md, topics).
+"""The topic registry: names, keys, partitions, retention, cleanup (docs/architecture.md, "Topics").
 
 Names are stable constants: consumer groups, changelogs and replays depend on them.
 Source-topic partition counts are fixed for a deployment — keys move if they change.

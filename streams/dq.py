@@ -1,4 +1,4 @@
-"""Data-quality counters per source and stream (DESIGN.md, KPIs: data quality).
+"""Data-quality counters per source and stream (docs/architecture.md, "Data-quality records").
 
 events, invalid (dead-lettered, by reason), late, duplicates, last seen. Two kinds of
 records, both stamped with the offset they last counted, like every other stateful

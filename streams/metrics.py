@@ -1,4 +1,4 @@
-"""/metrics of a worker (DESIGN.md, observability), on a registry of its own.
+"""/metrics of a worker (docs/architecture.md, "Observability"), on a registry of its own.
 
 A registry per worker object (not the process-global default) so tests can build
 several apps in one process without "duplicated timeseries" errors.

@@ -17,8 +17,8 @@ Order of a batch, and why:
 
 At-least-once, idempotent results: a crash re-delivers records after the last
 commit, every state record skips what it already applied, and re-emitted results
-carry the version they had (DESIGN.md; faust's exactly_once is avoided for its open
-rebalance bugs, faust-streaming #323 and #502).
+carry the version they had (docs/architecture.md, "Idempotency and delivery"; faust's
+exactly_once is avoided for its open rebalance bugs, faust-streaming #323 and #502).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ windows (``1d`` for telemetry, ``day`` for dossiers) start at local midnight and
 ``month`` at the first local day of the month — not at 07:00 local, which is where a
 24 h window aligned to the epoch would start.
 
-Watermark rules (DESIGN.md, KPIs):
+Watermark rules (docs/architecture.md, "Event time and the watermark"):
 
 - the watermark of a partition is the maximum event time seen there (events and
   control ticks) minus the allowed lateness;

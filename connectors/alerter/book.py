@@ -28,7 +28,10 @@ from connectors.alerter.alerts import Renderer, is_paged, label_key, labels
 from schemas.results import Anomaly, AnomalyState
 
 REPOST_LEAD = 4
-"""endsAt of a firing alert = now + REPOST_LEAD × repost interval (DESIGN.md)."""
+"""endsAt of a firing alert = now + REPOST_LEAD × repost interval.
+
+See docs/architecture.md, "Alerts".
+"""
 
 _tokens = count(1)
 

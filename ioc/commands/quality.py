@@ -4,8 +4,8 @@ The simulator (seeded, as fast as possible, through its Python API) makes the ev
 and the ground truth; each domain runs in its own process through the offline
 detection path (:mod:`streams.detect.runner`: the stream's detectors over a lean
 aggregation of the windows they read); :mod:`streams.detect.quality` scores the
-openings with DESIGN.md's hit rule. Prints a table, writes a JSON file, and exits 1
-when a target is missed.
+openings with the hit rule of docs/architecture.md ("Detection quality"). Prints a
+table, writes a JSON file, and exits 1 when a target is missed.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``ioc replay rebuild``: KPIs and anomalies of a time range, recomputed under a new generation.
 
-How it stays equal to what the live worker computed (DESIGN.md, "KPIs"):
+How it stays equal to the live worker's results (docs/architecture.md, "Replay and generations"):
 
 - it runs the worker's own partition engines (:mod:`ioc.replay.engines`) over the
   source topics' records in offset order, with the worker's profile and settings;

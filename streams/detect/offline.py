@@ -6,8 +6,8 @@ records and changelog bookkeeping at ~240 µs an event here — 35 minutes for t
 simulated weeks of ``ioc quality``. This computes only the parts
 :func:`~streams.detect.observations.metrics_of` reads, for the windows that feed
 detection, in event time with the same watermark rule (max event time − lateness;
-events behind it are late and not applied). Dossier days follow DESIGN.md's
-definitions: open at the day's end and past due.
+events behind it are late and not applied). Dossier days follow the definitions of
+docs/architecture.md ("Dossier definitions"): open at the day's end and past due.
 """
 
 from __future__ import annotations

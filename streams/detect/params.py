@@ -1,6 +1,7 @@
-"""Detector parameters: one plain, frozen dataclass with DESIGN.md's defaults.
+"""Detector parameters: one plain, frozen dataclass with the project's defaults.
 
-The province profile overrides them (:func:`streams.detect.profile.params_from_profile`);
+The defaults are tabled in docs/architecture.md, "Anomalies and detectors". The
+province profile overrides them (:func:`streams.detect.profile.params_from_profile`);
 ``ioc backtest --params FILE`` overrides them from JSON (:func:`params_from_dict`).
 Keeping them a plain dataclass (not pydantic) keeps the detector maths free of
 validation cost on the hot path; the JSON loader validates once, up front.
@@ -197,7 +198,10 @@ DEFAULT_RULES: tuple[ThresholdRule, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class DetectorParams:
-    """Every knob of the detector suite (DESIGN.md defaults)."""
+    """Every knob of the detector suite.
+
+    Defaults: docs/architecture.md, "Anomalies and detectors".
+    """
 
     rules: tuple[ThresholdRule, ...] = DEFAULT_RULES
     seasonal: SeasonalParams = field(default_factory=SeasonalParams)

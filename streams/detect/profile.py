@@ -38,7 +38,10 @@ def _rule(params: DetectorParams, name: str, **changes: object) -> ThresholdRule
 
 
 def params_from_profile(profile: Profile, base: DetectorParams | None = None) -> DetectorParams:
-    """``base`` (DESIGN.md defaults) with the profile's thresholds, calendar and entities."""
+    """``base`` with the profile's thresholds, calendar and entities.
+
+    ``base`` defaults to :class:`DetectorParams` (docs/architecture.md, "Anomalies and detectors").
+    """
     base = base or DetectorParams()
     rules = profile.rules
     nominal = {m.meter_id: m.nominal_voltage_v for m in profile.meters}

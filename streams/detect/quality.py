@@ -1,4 +1,6 @@
-"""Detection quality against a ground truth, scored with DESIGN.md's hit rule.
+"""Detection quality against a ground truth, scored with the hit rule.
+
+The rule is stated in docs/architecture.md, "Detection quality".
 
 A detection (an anomaly *opening*) is a hit when it opens on the injected entity and
 metric between the injection's start and its end + 15 minutes; anything else is a

@@ -20,7 +20,9 @@ from streams.detect.threshold import observe_threshold
 
 
 class DetectorSuite:
-    """Every detector of DESIGN.md, configured once from :class:`DetectorParams`.
+    """Every detector, configured once from :class:`DetectorParams`.
+
+    The detectors: docs/architecture.md, "Anomalies and detectors".
 
     The suite mutates and returns the state dicts it is given; callers hand over
     ownership (a faust table value is written back, a backtest keeps one dict).

@@ -1,4 +1,4 @@
-"""Dossier KPIs per agency, per local calendar day and month to date (DESIGN.md, KPIs).
+"""Dossier KPIs per agency, per local day and month to date (docs/architecture.md, "KPIs").
 
 Unlike telemetry, a dossier's contribution to a period is a function of its whole
 status history (is it open at the period's end? overdue?), so the state is one record

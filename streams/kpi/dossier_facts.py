@@ -1,6 +1,7 @@
 """Dossier KPIs of one period, from the status history of each dossier (pure functions).
 
-Definitions (DESIGN.md, KPIs; the choices DESIGN.md leaves open are marked *):
+Definitions (docs/architecture.md, "Dossier definitions"; this project's own choices are
+marked *):
 
 - received: the dossier's ``received_at`` (from its first change that carries one)
   falls in the period; online when that change's channel is ``online``; digitized*

@@ -1,4 +1,4 @@
-"""Energy KPIs per meter and per feeder (DESIGN.md, KPIs).
+"""Energy KPIs per meter and per feeder (docs/architecture.md, "KPIs").
 
 kWh from register deltas (:mod:`register`), mean and peak kW, min/mean/max voltage
 over every phase reported, time outside ±10 % of the meter's nominal voltage (each

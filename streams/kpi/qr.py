@@ -1,4 +1,4 @@
-"""QR check-point KPIs (DESIGN.md, KPIs).
+"""QR check-point KPIs (docs/architecture.md, "KPIs").
 
 Scans in and out, net flow, distinct subjects (exact per check-point), share not
 green, persons vs vehicles.

@@ -1,4 +1,4 @@
-"""Traffic KPIs per sensor and per road segment (DESIGN.md, KPIs).
+"""Traffic KPIs per sensor and per road segment (docs/architecture.md, "KPIs").
 
 vehicles, flow (veh/h), intensity-weighted mean speed, mean occupancy, congestion
 index = max(0, 1 − speed / free-flow speed), level of service A–F, sensors reporting

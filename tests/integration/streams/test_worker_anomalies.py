@@ -1,14 +1,14 @@
 """In-stream smoke test, one per anomaly kind: the real ``ioc worker`` over simulated
 events with injections opens each kind on the injected entity, and nothing else.
 
-DESIGN.md ("Anomalies and alerts"): detection quality is measured offline
+docs/architecture.md ("Detection quality"): detection quality is measured offline
 (``ioc quality``); the in-stream path gets one smoke test per kind. Here the seeded
 simulator (profile ``dong-nai-2025``, the small one) makes a short stretch of each
 domain with its fixed injections; the events go through Kafka — keyed by group,
 stamped with their event time — into one ``ioc worker`` subprocess, and control ticks
 at the end of each stretch close its windows. The anomalies topic is then scored
-against the simulator's truth with DESIGN.md's hit rule (opens on the injected entity
-and metric between the injection's start and its end + 15 min).
+against the simulator's truth with the hit rule of docs/architecture.md (opens on the
+injected entity and metric between the injection's start and its end + 15 min).
 
 Each stretch is as short as its detectors allow:
 

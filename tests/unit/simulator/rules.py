@@ -1,7 +1,8 @@
 """Independent checks of emitted events (test helpers): rule crossings and leaked PII.
 
-Deliberately naive (lists and loops, straight from DESIGN.md's definitions), so the
-ground-truth tests do not share code with the generators they check.
+Deliberately naive (lists and loops, straight from the rule definitions in
+docs/architecture.md, "Anomalies and detectors"), so the ground-truth tests do not share
+code with the generators they check.
 """
 
 from __future__ import annotations

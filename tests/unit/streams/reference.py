@@ -1,9 +1,10 @@
 """An independent, plain reference for the stream's KPIs.
 
 Deliberately naive: it keeps every event, decides per partition log which ones the
-stream must apply (the watermark rule of DESIGN.md, duplicates by event id), then
-computes every window from scratch with loops, sets and ``math.fsum``. It shares no
-code with ``streams/`` beyond the event contracts and the profile.
+stream must apply (duplicates by event id; the watermark rule of docs/architecture.md,
+"Event time and the watermark"), then computes every window from scratch with loops,
+sets and ``math.fsum``. It shares no code with ``streams/`` beyond the event contracts
+and the profile.
 """
 
 from __future__ import annotations
@@ -313,7 +314,7 @@ OPEN = {"received", "processing", "supplement_requested", "payment_requested"}
 def dossier_period(
     changes: list[DossierStatusChange], start: int, end: int
 ) -> tuple[dict[str, int], float]:
-    """One dossier's counts for [start, end), following DESIGN.md's definitions."""
+    """One dossier's counts for [start, end), per docs/architecture.md, "Dossier definitions"."""
     c = dict.fromkeys(
         ("received", "received_online", "finished", "finished_late", "open_at_end",
          "open_late_at_end", "paid_online", "digitized", "excluded"), 0,

@@ -1,4 +1,7 @@
-"""Dossier KPIs: DESIGN.md's definitions on hand-made lifecycles, and local days and months."""
+"""Dossier KPIs: the definitions on hand-made lifecycles, and local days and months.
+
+The definitions: docs/architecture.md, "Dossier definitions".
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Scoring with DESIGN.md's hit rule: hits, misses, false positives, controls, delay."""
+"""Scoring with the hit rule: hits, misses, false positives, controls, delay.
+
+The rule: docs/architecture.md, "Detection quality".
+"""
 
 from __future__ import annotations
 

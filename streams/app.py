@@ -137,6 +137,43 @@ class RecoveryGuard(logging.Handler):
             self._exit(70)
 
 
+EXIT_LEFT_GROUP = 75
+"""EX_TEMPFAIL: the consumer left its group while running; a restart resumes cleanly."""
+
+
+class GroupLeaveGuard(logging.Handler):
+    """Stop the process when its consumer leaves the group while the worker still runs.
+
+    aiokafka leaves the group when the app has not fetched for the max poll interval
+    (a long CPU-bound stretch fills faust's stream buffers, and the fetcher waits for
+    room), and faust then never rejoins (faust-streaming #138, aiokafka #1187): the
+    process would sit there alive, owning nothing, committing nothing, with no error.
+    Exiting hands its partitions to the group at once and lets the supervisor restart
+    it, which resumes from the state (decision 0014). The same message during a normal
+    shutdown is ignored.
+    """
+
+    MESSAGE = "LeaveGroup request succeeded"
+
+    def __init__(
+        self, stopping: Callable[[], bool], exit_: Callable[[int], None] = os._exit
+    ) -> None:
+        super().__init__(level=logging.INFO)
+        self._stopping = stopping
+        self._exit = exit_
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Exit on aiokafka's "LeaveGroup request succeeded" unless the app is stopping."""
+        if record.getMessage().startswith(self.MESSAGE) and not self._stopping():
+            log.critical(
+                "the consumer left its group while the worker runs (no fetch within the max "
+                "poll interval, IOC_CONSUMER_MAX_POLL_INTERVAL_MS); exiting with %d so that "
+                "a restart resumes from the state",
+                EXIT_LEFT_GROUP,
+            )
+            self._exit(EXIT_LEFT_GROUP)
+
+
 class Worker:
     """The app and its domain runtimes."""
 
@@ -167,7 +204,16 @@ class Worker:
         for domain, source in config.sources.items():
             self.runtimes[domain] = registrars[domain](self, source)
         self._hooks()
+
+    def install_guards(self) -> None:
+        """Make this process exit loudly on the failures faust only logs (once, at start:
+        the guards end the process, so they belong to the process, not to every Worker)."""
         logging.getLogger("faust.tables.recovery").addHandler(RecoveryGuard())
+        coordinator = logging.getLogger("aiokafka.consumer.group_coordinator")
+        coordinator.addHandler(GroupLeaveGuard(lambda: bool(self.app.should_stop)))
+        # The guard needs aiokafka's INFO records even under --loglevel warning (group
+        # membership changes are worth a line in the log anyway).
+        coordinator.setLevel(logging.INFO)
 
     # --- wiring used by the agent modules ---------------------------------------------
 

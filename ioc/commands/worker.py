@@ -129,6 +129,7 @@ def worker_command(
     if settings.stream_metrics_port:
         start_http_server(settings.stream_metrics_port, registry=metrics.registry)
     worker = Worker(config, metrics)
+    worker.install_guards()
     logging.getLogger(__name__).info(
         "worker %s: %s", config.app_id, {d.value: s.name for d, s in config.sources.items()}
     )

@@ -287,10 +287,15 @@ def open_stack(unique: str, log_dir: Path, **overrides: object) -> StreamStack:
             "stream_tick_interval_s": 0,
             "max_clock_skew_s": 5,
             "allowed_lateness_s": 120,
+            # A worker's stretch of CPU-bound work (a month-to-date of many dossiers)
+            # keeps faust's fetcher from polling: 10 s (settings_for_tests) is too tight
+            # for a two-core machine that also runs the test's producer.
+            "consumer_max_poll_interval_ms": 60_000,
             # Source retention follows the replay horizon (30 days): a scenario dated at
-            # the end of last month is 31 days old on the 1st, and the broker would delete
-            # its records while the test reads them.
-            "replay_horizon_days": 400,
+            # the end of last month is 31 days old on the 1st, and one moved to another
+            # day (tests/clock.py) can be months old; the broker would delete its records
+            # while the test reads them.
+            "replay_horizon_days": 3_650,
             **overrides,
         }
     )

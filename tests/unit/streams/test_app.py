@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from schemas.results import Domain
-from streams.app import SourceTopic, Worker, WorkerConfig, partitioner
+from streams.app import GroupLeaveGuard, SourceTopic, Worker, WorkerConfig, partitioner
 from streams.runtime import OutputTopics
 from streams.topology import Topology
 from tests.unit.streams.test_kpi_reference import profile
@@ -46,3 +48,24 @@ def test_every_expected_entity_is_checked_by_exactly_one_partition() -> None:
 def test_only_the_memory_store_is_accepted() -> None:
     with pytest.raises(ValueError, match="memory://"):
         Worker(config(store="rocksdb://"))
+
+
+@pytest.mark.parametrize(("stopping", "exits"), [(False, [75]), (True, [])])
+def test_leaving_the_group_while_running_stops_the_process(
+    stopping: bool, exits: list[int]
+) -> None:
+    """aiokafka's own log record, through its own logger: the guard sees what it will see."""
+    exited: list[int] = []
+    guard = GroupLeaveGuard(lambda: stopping, exited.append)
+    logger = logging.getLogger("aiokafka.consumer.group_coordinator")
+    logger.addHandler(guard)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        logger.info("Joined group 'g' (generation 1) with member_id m")
+        assert exited == []
+        logger.info("LeaveGroup request succeeded")
+    finally:
+        logger.removeHandler(guard)
+        logger.setLevel(level)
+    assert exited == exits

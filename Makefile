@@ -6,7 +6,7 @@ IOC := $(VENV)/bin/ioc
 DEMO_ARGS ?=
 .DEFAULT_GOAL := help
 
-.PHONY: help install system up status down migrate topics schemas lint test test-unit test-integration quality clean demo bench
+.PHONY: help install system up status down migrate topics schemas lint test test-unit test-dates quality clean demo bench
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,14 @@ lint: install ## ruff + mypy
 
 test-unit: install ## Unit tests only (no services)
 	$(PY) -m pytest -m unit -q
+
+# Month ends (a Saturday, a Monday), a Sunday, Tết (mùng 1 2026), 1 January.
+TEST_DATES ?= 2026-10-31 2026-11-30 2026-11-29 2026-02-17 2026-01-01
+test-dates: up ## Date-sensitive integration tests with the scenario moved to each of TEST_DATES
+	@for day in $(TEST_DATES); do \
+	  echo "=== IOC_TEST_TODAY=$$day ==="; \
+	  IOC_TEST_TODAY=$$day $(PY) -m pytest -m scenario_date -q -p no:cacheprovider || exit 1; \
+	done
 
 quality: install ## Detection quality per kind on 3 simulated weeks (seed 2): table + .cache/quality.json
 	$(IOC) quality

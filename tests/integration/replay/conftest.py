@@ -15,8 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from datetime import time as dtime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +29,9 @@ from ioc.db.executors import ClickHouseExecutor
 from ioc.db.migrate import migrate
 from ioc.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings, settings_for_tests
-from schemas.timeutil import LOCAL_TZ, utcnow
+from schemas.profile import load_profile
 from schemas.topics import ANOMALIES, CONTROL_HEADER, KPI, registry
+from tests import clock
 from tests.integration.conftest import require_port
 from tests.integration.sink.harness import drive, make_sink
 
@@ -140,6 +140,14 @@ def _ticks(pipe: Pipeline, at_ms: int) -> None:
         producer.close()
 
 
+def last_working_day(day: date) -> date:
+    """``day`` or the latest day before it that is neither a weekend nor a holiday."""
+    profile = load_profile(PROFILE)
+    while day.weekday() >= 5 or profile.holiday_on(day) is not None:
+        day -= timedelta(days=1)
+    return day
+
+
 def _env(settings: Settings, overrides: dict[str, object]) -> dict[str, str]:
     # Every setting of this test, ports included (a machine may run the stack elsewhere).
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
@@ -164,13 +172,15 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         "stream_commit_interval_s": 0.3,
         "stream_tick_interval_s": 0,
         "replay_lookback_s": 3_600,  # shorter than the data: the dossier snapshot is used
+        # Source retention follows the horizon; a scenario moved to another day
+        # (tests/clock.py) can be months old.
+        "replay_horizon_days": 3_650,
     }
     settings = settings_for_tests(**overrides)
     require_port(settings, "kafka", settings.kafka_port)
     require_port(settings, "clickhouse", settings.clickhouse_port)
     work = tmp_path_factory.mktemp("replay")
-    today = datetime.combine(utcnow().astimezone(LOCAL_TZ).date(), dtime(0), tzinfo=LOCAL_TZ)
-    start = today - timedelta(days=2) + timedelta(hours=18)
+    start = clock.local_midnight(clock.today() - timedelta(days=2)) + timedelta(hours=18)
     pipe = Pipeline(settings, _env(settings, overrides), start, start + timedelta(hours=8),
                     f"sink-rp-{unique}", work)  # fmt: skip
     executor = ClickHouseExecutor.from_settings(settings)
@@ -180,11 +190,13 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     admin.close()
     worker: subprocess.Popen[bytes] | None = None
     try:
-        # Telemetry and QR for the night; dossiers from the morning, so the office hours
-        # give the dossier day something to count and the rebuild a snapshot to start from.
+        # Telemetry and QR for the night; dossiers from the morning of the last working
+        # day (that very day, or the Friday before a weekend, or the eve of Tết), so that
+        # office hours give the dossier day open dossiers to count and the rebuild a
+        # snapshot to start from, whatever day the scenario falls on.
         for domains, begin in (
             ("traffic,energy,qr", start),
-            ("dossier", start - timedelta(hours=12)),
+            ("dossier", clock.local_midnight(last_working_day(start.date())) + timedelta(hours=6)),
         ):
             sim = pipe.ioc(
                 "simulate", "--to", "kafka", "--fast", "--profile", PROFILE, "--seed", "3",

@@ -13,7 +13,7 @@ from ioc.kafka_admin import admin_client
 from schemas.topics import KPI, TRAFFIC_OBS
 from tests.integration.replay.conftest import KPI_TABLES, Pipeline, wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.scenario_date]
 
 
 def _range(p: Pipeline) -> tuple[str, str, object, object]:

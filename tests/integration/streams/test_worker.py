@@ -4,7 +4,7 @@ dead-lettered, a SIGKILL and a second worker in the group change nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
@@ -14,10 +14,11 @@ from schemas.profile import Profile, load_profile
 from schemas.results import Domain, KpiRecord
 from schemas.timeutil import to_ms
 from schemas.topics import ANOMALIES
+from tests import clock
 from tests.integration.streams.conftest import StreamStack, wait_for
 from tests.unit.streams import harness, reference, scenario
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.scenario_date]
 
 LATENESS_MS = 120_000
 SKEW_MS = 5_000
@@ -30,7 +31,7 @@ def profile() -> Profile:
 
 def month_end_day() -> date:
     """The last day of a recent month, at least two days ago (midnight and month change)."""
-    today = datetime.now(tz=scenario.LOCAL).date()
+    today = clock.today()
     day = today.replace(day=1) - timedelta(days=1)
     return day if (today - day).days >= 2 else day.replace(day=1) - timedelta(days=1)
 
@@ -54,7 +55,7 @@ def produce_scenario(
 def expected_now(
     domains_logs: dict[Domain, dict[int, list[tuple[str, Any]]]],
 ) -> dict[tuple[str, str, str, int], reference.Expected]:
-    tick = to_ms(datetime.now(tz=UTC)) - SKEW_MS
+    tick = to_ms(clock.now()) - SKEW_MS
     found = {}
     for domain, logs in domains_logs.items():
         ticked = {p: [*log, ("tick", tick)] for p, log in logs.items()}
@@ -135,7 +136,7 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(stream_stack: StreamStack)
     stack.env["IOC_STREAM_BATCH_SIZE"] = "5"
     stack.start_worker("after-kill")
     for domain in logs:
-        stack.produce_ticks(domain, to_ms(datetime.now(tz=UTC)) - SKEW_MS)
+        stack.produce_ticks(domain, to_ms(clock.now()) - SKEW_MS)
     results = wait_until_equal(stack, expected_now(logs), timeout_s=60)
     assert not harness.conflicts(results)
 
@@ -168,7 +169,7 @@ def test_a_group_offset_ahead_of_the_state_loses_nothing(stream_stack: StreamSta
 
     stack.start_worker("after-commit")
     for domain in domains:
-        stack.produce_ticks(domain, to_ms(datetime.now(tz=UTC)) - SKEW_MS)
+        stack.produce_ticks(domain, to_ms(clock.now()) - SKEW_MS)
     logs = {
         d: {
             p: [("event", e) for _, e in sorted(rows, key=lambda r: r[0])] for p, rows in by.items()
@@ -188,7 +189,7 @@ def test_a_state_that_applied_nothing_is_owed_the_whole_log(stream_stack: Stream
     logs = produce_scenario(stack, [Domain.TRAFFIC], seed=25)
     stack.commit_group(stack.end_offsets())
     stack.start_worker("empty-state")
-    stack.produce_ticks(Domain.TRAFFIC, to_ms(datetime.now(tz=UTC)) - SKEW_MS)
+    stack.produce_ticks(Domain.TRAFFIC, to_ms(clock.now()) - SKEW_MS)
     results = wait_until_equal(stack, expected_now(logs), timeout_s=60)
     assert not harness.conflicts(results)
     assert "seeking back to 0" in stack.logs()
@@ -205,7 +206,7 @@ def test_an_operator_can_start_an_empty_state_at_the_group_offset(
     stack.commit_group(backlog)
     stack.env["IOC_STREAM_EMPTY_STATE_FROM"] = "group"
     stack.start_worker("from-group")
-    stack.produce_ticks(Domain.TRAFFIC, to_ms(datetime.now(tz=UTC)) - SKEW_MS)
+    stack.produce_ticks(Domain.TRAFFIC, to_ms(clock.now()) - SKEW_MS)
     past_ticks = {
         tp: n + 1 if tp[0] == stack.source(Domain.TRAFFIC) else n for tp, n in backlog.items()
     }
@@ -222,6 +223,6 @@ def test_two_workers_in_one_group_equal_the_reference(stream_stack: StreamStack)
     wait_for(lambda: len(stack.kpis()) >= 10, 60, "the first KPIs")
     stack.start_worker("b")  # a rebalance while the first one is busy
     for domain in logs:
-        stack.produce_ticks(domain, to_ms(datetime.now(tz=UTC)) - SKEW_MS)
+        stack.produce_ticks(domain, to_ms(clock.now()) - SKEW_MS)
     results = wait_until_equal(stack, expected_now(logs), timeout_s=60)
     assert not harness.conflicts(results)

@@ -62,7 +62,12 @@ pytestmark = pytest.mark.integration
 PROFILE = "dong-nai-2025"
 SEED = 12
 MONDAY = date(2026, 11, 2)
-"""A fixed, ordinary week (no holiday): the same injections and noise on every run."""
+"""A fixed, ordinary week (no holiday): the same injections and noise on every run.
+
+Pinned on purpose, not taken from tests/clock.py: the seed's injections were placed for
+this week. The run does not depend on the day it runs: retention is off for its topics
+(``replay_horizon_days`` below) and nothing in the worker compares event time with the
+wall clock."""
 LATENESS_MS = 120_000
 DONE_TIMEOUT_S = 120
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,11 +20,12 @@ from schemas.results import DataQualityRecord, Domain
 from schemas.timeutil import to_ms
 from schemas.topics import DQ, registry
 from streams.app import partitioner
+from tests import clock
 from tests import factories as f
 from tests.integration.sink.harness import drive, end_offsets, make_sink
 from tests.integration.streams.conftest import StreamStack, wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.scenario_date]
 
 MIN = 60_000
 SOURCE = "test-dq"
@@ -99,7 +100,7 @@ def test_dq_rows_in_clickhouse_equal_the_counts_and_re_emission_doubles_nothing(
     stack = stream_stack
     (seg_a, part_a), (seg_b, part_b) = two_segments()
     # A minute boundary twenty minutes ago: every record time below is in the past.
-    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    now = clock.now().replace(second=0, microsecond=0)
     base = now - timedelta(minutes=20)
     b = to_ms(base)
 

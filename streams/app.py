@@ -206,8 +206,11 @@ class Worker:
         self._hooks()
 
     def install_guards(self) -> None:
-        """Make this process exit loudly on the failures faust only logs (once, at start:
-        the guards end the process, so they belong to the process, not to every Worker)."""
+        """Make this process exit loudly on the failures faust only logs.
+
+        Called once by ``ioc worker``: the guards end the process, so they belong to the
+        process, not to every Worker (a test's Worker must not install them).
+        """
         logging.getLogger("faust.tables.recovery").addHandler(RecoveryGuard())
         coordinator = logging.getLogger("aiokafka.consumer.group_coordinator")
         coordinator.addHandler(GroupLeaveGuard(lambda: bool(self.app.should_stop)))

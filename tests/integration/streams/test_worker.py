@@ -4,7 +4,7 @@ dead-lettered, a SIGKILL and a second worker in the group change nothing.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -54,8 +54,11 @@ def produce_scenario(
 
 def expected_now(
     domains_logs: dict[Domain, dict[int, list[tuple[str, Any]]]],
+    at: datetime | None = None,
 ) -> dict[tuple[str, str, str, int], reference.Expected]:
-    tick = to_ms(clock.now()) - SKEW_MS
+    """The reference after a tick at ``at`` (default the scenario's now, where the tests
+    put their own ticks) minus the clock skew, as every tick is stamped."""
+    tick = to_ms(at or clock.now()) - SKEW_MS
     found = {}
     for domain, logs in domains_logs.items():
         ticked = {p: [*log, ("tick", tick)] for p, log in logs.items()}
@@ -95,7 +98,8 @@ def test_worker_kpis_equal_the_reference_and_garbage_is_dead_lettered(
     stack.kcat(traffic, b'{"source": "kcat", "sensor_id": "TS-1"}')  # JSON, not an observation
     stack.env["IOC_STREAM_TICK_INTERVAL_S"] = "1"  # the worker closes windows itself
     stack.start_worker()
-    results = wait_until_equal(stack, expected_now(logs), timeout_s=60)
+    # Its ticks follow the machine's clock, not the scenario's (tests/clock.py).
+    results = wait_until_equal(stack, expected_now(logs, datetime.now(UTC)), timeout_s=60)
     assert not harness.conflicts(results)
 
     letters = wait_for(

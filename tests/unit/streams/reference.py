@@ -9,6 +9,7 @@ and the profile.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -78,6 +79,8 @@ class Applied:
     first_wm: int | None
     drop_index: dict[int, int]
     """For a day/month end E: index of the first record whose watermark reached E + lateness."""
+    watermarks: list[int | None] = field(default_factory=list)
+    """The watermark before each record, then the final one."""
 
 
 def applied(log: list[tuple[str, Any]], lateness_ms: int, dossier: bool) -> Applied:
@@ -115,7 +118,7 @@ def applied(log: list[tuple[str, Any]], lateness_ms: int, dossier: bool) -> Appl
                 return i
         return len(log) + 1
 
-    return Applied(out, final_wm, first_wm, drop_index=_Lazy(first_index_at, lateness_ms))  # type: ignore[arg-type]
+    return Applied(out, final_wm, first_wm, _Lazy(first_index_at, lateness_ms), wms)  # type: ignore[arg-type]
 
 
 class _Lazy(dict):  # type: ignore[type-arg]
@@ -367,6 +370,26 @@ def agency_period(changes: list[DossierStatusChange], start: int, end: int) -> d
     return dict(total)
 
 
+MAX_CATCH_UP_DAYS = 62
+"""One watermark step closes at most this many days: the earlier ones are not emitted
+(a partition silent for months does not emit a row per agency per day on waking up)."""
+
+
+def skipped_midnights(watermarks: list[int | None]) -> set[int]:
+    """Midnights closed by a step that closed more than MAX_CATCH_UP_DAYS, beyond the last."""
+    skipped: set[int] = set()
+    for before, after in itertools.pairwise(watermarks):
+        if before is None or after is None or after <= before:
+            continue
+        midnights = []
+        d = local_day(before) + timedelta(days=1)
+        while local_midnight(d) <= after:
+            midnights.append(local_midnight(d))
+            d += timedelta(days=1)
+        skipped.update(midnights[:-MAX_CATCH_UP_DAYS])
+    return skipped
+
+
 def dossiers(ap: Applied, lateness_ms: int) -> list[Expected]:
     """Closed days, and months to date, per agency (see the module docs of streams.kpi.dossier)."""
     if ap.final_wm is None or ap.first_wm is None:
@@ -381,13 +404,17 @@ def dossiers(ap: Applied, lateness_ms: int) -> list[Expected]:
     while local_midnight(d + timedelta(days=1)) <= ap.final_wm:
         closed_days.append(d)
         d += timedelta(days=1)
+    skipped = skipped_midnights(ap.watermarks)
     months: dict[tuple[int, int], int] = {}
     for d in closed_days:
         end = local_midnight(d + timedelta(days=1))
-        months[bounds(end - 1, "month")] = end  # as of the last closed day of the month
+        if end not in skipped:  # as of the last closed day of the month
+            months[bounds(end - 1, "month")] = end
     for agency, indexed in agencies.items():
         for d in closed_days:
             start, end = local_midnight(d), local_midnight(d + timedelta(days=1))
+            if end in skipped:
+                continue
             cut = ap.drop_index[end]  # changes logged before the day was dropped
             parts = agency_period([e for i, e in indexed if i < cut], start, end)
             if any(parts.values()):

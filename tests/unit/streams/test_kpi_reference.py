@@ -97,3 +97,24 @@ def test_scenario_has_the_awkward_cases() -> None:
             ap = reference.applied(log, LATENESS_MS, dossier=False)
             if len(log) > 50:
                 assert len(ap.events) < len(log) - 1, f"{domain}: late or duplicate events"
+
+
+def test_a_watermark_jump_of_months_closes_at_most_the_last_62_days() -> None:
+    """A dossier partition silent for 70 days, then a tick: the engine emits the last 62
+    days of "open at end" rows per agency, the reference says the same."""
+    generated = scenario.generate(profile(), DAY, seed=9, lateness_s=LATENESS_MS // 1000)
+    by_partition = scenario.partition_logs(generated.streams[Domain.DOSSIER])
+    far = scenario.with_final_tick(by_partition, scenario.local(DAY + timedelta(days=70), 1, 0))
+    config = harness.engine_config(profile(), LATENESS_MS)
+    results: list[KpiRecord] = []
+    skipped: set[int] = set()
+    for partition, log in far.items():
+        if log:
+            records = harness.source_records("dossier", partition, log)
+            results += harness.run_partition(DossierLogic, config, records).results
+            watermarks = reference.applied(log, LATENESS_MS, dossier=True).watermarks
+            skipped |= reference.skipped_midnights(watermarks)
+    assert len(skipped) >= 5, "the jump did not exceed the cap: the test tests nothing"
+    want = reference.expected_kpis("dossier", far, profile(), LATENESS_MS)
+    problems = harness.compare(harness.latest(results), want)
+    assert not problems, "\n".join(problems[:30])

@@ -35,11 +35,23 @@ def _mask_text(text: str) -> str:
     return _PLATE.sub(MASK, _DIGITS.sub(MASK, text))
 
 
-def _mask(value: Any) -> Any:
+MAX_DEPTH = 32
+"""Deeper values are cut: a contract nests two levels, and a payload nested hundreds of
+levels (parsed fine by orjson, which stops at 1,024) would exhaust Python's recursion
+while being masked, crashing the worker on the record it was dead-lettering."""
+TOO_DEEP = "<nested deeper than 32 levels>"
+
+
+def _mask(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, dict | list) and depth >= MAX_DEPTH:
+        return TOO_DEEP
     if isinstance(value, dict):
-        return {k: (MASK if str(k).lower() in PII_FIELDS else _mask(v)) for k, v in value.items()}
+        return {
+            k: (MASK if str(k).lower() in PII_FIELDS else _mask(v, depth + 1))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_mask(v) for v in value]
+        return [_mask(v, depth + 1) for v in value]
     if isinstance(value, str):
         return _mask_text(value)
     return value

@@ -46,6 +46,8 @@ from streams.state import Record
 log = logging.getLogger(__name__)
 
 RETRY_MAX_S = 10.0
+EXIT_PROCESSING_FAILED = 70
+"""EX_SOFTWARE: a batch raised (a bug, not bad input: that is dead-lettered)."""
 EXIT_RECORD_TOO_LARGE = 71
 
 
@@ -190,6 +192,28 @@ class DomainRuntime:
     # --- a batch ---------------------------------------------------------------------
 
     async def handle(self, stream: Any, events: Sequence[Any]) -> None:
+        """Process a batch and ack it; any failure ends the process loudly.
+
+        faust would log a crashed agent and go on with the others: this domain would stop
+        for good while the process looked healthy and ignored SIGTERM. Exiting makes the
+        supervisor restart it (nothing of the batch was acked) and shows in
+        ``IocWorkerDown``; bad *input* never gets here, it is dead-lettered.
+        """
+        try:
+            await self._handle(stream, events)
+        except (asyncio.CancelledError, RecordTooLargeError):
+            raise  # a stop, or already reported with its own exit code
+        except Exception:
+            log.critical(
+                "%s: processing a batch failed; exiting with %d so that a restart retries it",
+                self.stream_name,
+                EXIT_PROCESSING_FAILED,
+                exc_info=True,
+            )
+            self.app_exit(EXIT_PROCESSING_FAILED)
+            raise
+
+    async def _handle(self, stream: Any, events: Sequence[Any]) -> None:
         """Process a batch and ack it (see the module doc for the order)."""
         started = time.monotonic()
         owned = self.owned()

@@ -175,6 +175,8 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
         # Source retention follows the horizon; a scenario moved to another day
         # (tests/clock.py) can be months old.
         "replay_horizon_days": 3_650,
+        # A CPU-bound stretch of the worker can exceed 10 s on two cores (decision 0016).
+        "consumer_max_poll_interval_ms": 60_000,
     }
     settings = settings_for_tests(**overrides)
     require_port(settings, "kafka", settings.kafka_port)

@@ -34,3 +34,13 @@ def test_a_dead_letter_names_topic_partition_offset_and_reason() -> None:
         "invalid_json",
     )
     assert len(letter.payload) <= 4_096
+
+
+@pytest.mark.parametrize("depth", [40, 500, 1_000])
+def test_a_deeply_nested_payload_is_dead_lettered_not_a_crash(depth: int) -> None:
+    # orjson parses up to 1,024 levels; masking them recursively exhausted Python's stack
+    # and crashed the agent on the record it was dead-lettering.
+    raw = b'{"meter_id": ' + b"[" * depth + b'"079203001234"' + b"]" * depth + b"}"
+    text = redact(raw)
+    assert "079203001234" not in text
+    assert "<nested deeper than 32 levels>" in text

@@ -18,7 +18,7 @@ from schemas.profile import load_profile
 from schemas.topics import CONTROL_HEADER
 from streams.kpi.traffic import TrafficLogic
 from streams.metrics import StreamMetrics
-from streams.runtime import DomainRuntime, OutputTopics
+from streams.runtime import EXIT_PROCESSING_FAILED, DomainRuntime, OutputTopics
 from streams.sender import OutRecord
 from tests.unit.streams import harness
 
@@ -211,3 +211,19 @@ def test_records_during_table_recovery_are_not_applied() -> None:
     assert r.consumer.seeks == [0]
     r.deliver(0, 1, 2)
     assert r.applied == 2
+
+
+def test_a_batch_that_raises_ends_the_process_and_acks_nothing() -> None:
+    r = rig(present=list(range(20)))
+    exits: list[int] = []
+    r.runtime.app_exit = exits.append
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ZeroDivisionError("a bug in a KPI")
+
+    r.deliver(0)
+    r.runtime.engines[PARTITION].process = broken  # type: ignore[method-assign]
+    with pytest.raises(ZeroDivisionError):
+        r.deliver(1, 2)
+    assert exits == [EXIT_PROCESSING_FAILED]
+    assert r.stream.acked == [0]

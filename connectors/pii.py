@@ -32,6 +32,11 @@ def normalise_identifier(raw: str) -> str:
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw)).upper()
 
 
+MAX_REDACT_DEPTH = 32
+"""A contract nests two levels; nothing deeper is worth keeping in a dead letter."""
+TOO_DEEP = "<nested deeper than 32 levels>"
+
+
 class PiiHasher:
     """Keyed hashing of identifiers, and redaction of payloads for dead letters."""
 
@@ -46,15 +51,26 @@ class PiiHasher:
         digest = hmac.new(self._key, normalise_identifier(raw).encode(), hashlib.sha256)
         return digest.hexdigest()
 
-    def redact(self, value: Any) -> Any:
-        """A copy of a decoded payload with every PII field replaced by its hash."""
+    def redact(self, value: Any, depth: int = 0) -> Any:
+        """A copy of a decoded payload with every PII field replaced by its hash.
+
+        Containers deeper than :data:`MAX_REDACT_DEPTH` become :data:`TOO_DEEP`: a
+        payload nested hundreds of levels would otherwise exhaust Python's recursion on
+        its way to a dead letter (a 500 instead of a 422).
+        """
+        if isinstance(value, Mapping | list) and depth >= MAX_REDACT_DEPTH:
+            return TOO_DEEP
         if isinstance(value, Mapping):
             return {
-                k: (self._redact_leaf(v) if str(k).lower() in PII_FIELDS else self.redact(v))
+                k: (
+                    self._redact_leaf(v)
+                    if str(k).lower() in PII_FIELDS
+                    else self.redact(v, depth + 1)
+                )
                 for k, v in value.items()
             }
         if isinstance(value, list):
-            return [self.redact(v) for v in value]
+            return [self.redact(v, depth + 1) for v in value]
         return value
 
     def _redact_leaf(self, value: Any) -> Any:

@@ -33,6 +33,32 @@ def describe(error: ValidationError) -> tuple[str, tuple[str, ...], str]:
     return reason, tuple(dict.fromkeys(fields)), "; ".join(parts)
 
 
+MAX_DEPTH = 16
+"""Deepest nesting a payload may have: contracts nest two levels. orjson parses up to
+1,024, and validation (NFC normalisation, pydantic) and dead-lettering recurse over the
+value: a payload nested hundreds of levels would exhaust Python's stack there."""
+
+
+def nesting_depth_over(value: Any, limit: int) -> bool:
+    """True when ``value`` nests dicts or lists more than ``limit`` levels (iterative)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+def _brackets(raw: bytes | str) -> int:
+    if isinstance(raw, bytes):
+        return raw.count(b"{") + raw.count(b"[")
+    return raw.count("{") + raw.count("[")
+
+
 def decode(model: type[C], raw: bytes | str | dict[str, Any], *, strict: bool = False) -> C:
     """Parse and validate one payload; raise :class:`ContractError` naming the reason and fields.
 
@@ -53,6 +79,11 @@ def decode(model: type[C], raw: bytes | str | dict[str, Any], *, strict: bool = 
             raise ContractError("invalid_json", f"not valid UTF-8 JSON: {exc}") from None
     if not isinstance(data, dict):
         raise ContractError("invalid_json", f"expected a JSON object, got {type(data).__name__}")
+    # From bytes, fewer brackets than the limit cannot nest past it: a C-speed count
+    # spares the walk on the hot path (a real event has two or three).
+    may_be_deep = isinstance(raw, dict) or _brackets(raw) > MAX_DEPTH
+    if may_be_deep and nesting_depth_over(data, MAX_DEPTH):
+        raise ContractError("too_deep", f"nested more than {MAX_DEPTH} levels")
     try:
         # ``extra="forbid"`` at validation time (not :func:`strict_model`): it reaches nested
         # models too, and the result is an instance of ``model`` itself, equal to a

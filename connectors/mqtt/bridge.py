@@ -200,6 +200,15 @@ class MqttBridge(Connector):
         self.connected.set(0)
         await self.link.stop()
 
+    async def stopped(self) -> None:
+        """Return when the bridge's worker task ends; raise what ended it.
+
+        ``ioc connector mqtt`` waits on this beside SIGTERM: a worker that died would
+        otherwise leave a process that looks connected and acknowledges nothing.
+        """
+        if self._worker is not None:
+            await asyncio.shield(self._worker)
+
     async def _run(self) -> None:
         while True:
             first = await self._queue.get()
@@ -244,10 +253,16 @@ class MqttBridge(Connector):
                     raise ContractError("invalid_shape", "payload must be a JSON object")
                 fields = MAPPERS[stream](payload, match[1])
                 event = self._validator.validate(STREAMS[stream], fields, source=SOURCE)
-            except ContractError as exc:
+            except Exception as exc:
+                # Any message the bridge cannot turn into an event is dead-lettered and
+                # counted, never allowed to stop the bridge: a ContractError names the
+                # reason, anything else (a mapper that trips on a value) says so.
+                reason = exc.reason if isinstance(exc, ContractError) else "unprocessable"
+                if not isinstance(exc, ContractError):
+                    log.warning("mqtt topic %s: %r; dead-lettered", item.topic, exc)
                 letter = self._validator.dead_letter(
                     source_topic=topic,
-                    reason=exc.reason,
+                    reason=reason,
                     error=f"mqtt topic {item.topic}: {exc}",
                     payload=item.payload,
                     producer=SOURCE,

@@ -61,6 +61,9 @@ async def _serve(connector: Connector, wait: Callable[[], Awaitable[None]] | Non
         for waiter in waiters:
             waiter.cancel()
         await connector.stop()
+    for waiter in waiters[1:]:  # a background task that died: exit non-zero, loudly
+        if waiter.done() and not waiter.cancelled() and waiter.exception() is not None:
+            raise waiter.exception()  # type: ignore[misc]
 
 
 def _metrics_server(connector: Connector, port: int) -> None:
@@ -158,7 +161,7 @@ def mqtt_command(
     bridge = wire.bridge(settings)
     port = settings.mqtt_metrics_port if metrics_port is None else metrics_port
     _metrics_server(bridge, port)
-    asyncio.run(_serve(bridge))
+    asyncio.run(_serve(bridge, bridge.stopped))
 
 
 # --- outbox ----------------------------------------------------------------------------

@@ -61,6 +61,16 @@ def test_bridge_survives_hostile_payloads(
             publish(publisher, topics[stream], payload)
             published[stream] += 1
 
+        # Fixed hostile items first: a 200 KB message of nested brackets stopped the
+        # bridge's worker silently (unacknowledged forever, "connected" all along).
+        # The valid reading with one field nested past Python's recursion (orjson still
+        # parses it), 200 KB of nested lists side by side, and what orjson refuses.
+        valid = orjson.dumps({**our_energy(2), "feeder_id": "<deep>"})
+        deep_field = valid.replace(b'"<deep>"', b"[" * 900 + b'"FD-01"' + b"]" * 900)
+        wide = b"[" + b",".join([b"[" * 500 + b"]" * 500] * 200) + b"]"
+        for payload in (deep_field, wide, b"\xff\xfe\x00", b"[" * 100_000):
+            publish(publisher, topics["energy"], payload)
+            published["energy"] += 1
         probe()
         total = sum(published.values())
         wait_until(

@@ -198,3 +198,26 @@ def test_health_metrics_openapi(tmp_path: Path) -> None:
         assert "QrScan" in doc["components"]["schemas"]
 
     run(tmp_path, scenario)
+
+
+def test_hostile_bodies_get_4xx_and_a_dead_letter_never_a_500(tmp_path: Path) -> None:
+    nested = b'{"device_id": ' + b"[" * 900 + b"]" * 900 + b"}"
+    bodies = [
+        nested,  # orjson parses it (its limit is 1,024 levels)
+        b"[" * 5_000 + b"]" * 5_000,  # orjson refuses it
+        b"[" + b",".join([nested] * 3) + b"]",  # several, in one batch
+        b'{"citizen_id": "\xff\xfe"}',  # invalid UTF-8
+        b'{"scanned_at": 1e999}',
+        orjson.dumps(qr(device_id={"a": [[[[[[[[[[{"b": "079201001234"}]]]]]]]]]]})),
+    ]
+
+    async def scenario(client: httpx.AsyncClient, key: str, producer: FakeProducer) -> None:
+        for body in bodies:
+            r = await post(client, key, body)
+            assert 400 <= r.status_code < 500, (body[:40], r.status_code, r.text[:200])
+        assert producer.events == []
+        assert len(producer.letters) >= len(bodies)
+        assert all("079201001234" not in letter.payload for _, letter in producer.letters)
+        assert (await post(client, key, qr())).status_code == 200  # and the next one is fine
+
+    run(tmp_path, scenario, max_body_bytes=1_000_000)

@@ -369,3 +369,31 @@ def test_extreme_but_representable_times_round_trip(model: type[Event]) -> None:
     for when in ("0001-01-01T07:00:00+07:00", "9999-12-31T16:59:59-07:00"):
         event = decode(model, {**payload, model.TIME_FIELD: when})
         assert decode(model, event.to_json(), strict=True) == event
+
+
+@models
+@FAST
+@given(
+    data=st.data(),
+    depth=st.integers(min_value=17, max_value=1_020),
+    text=st.sampled_from(["x", "Bình Phước", "079201001234"]),
+)
+def test_any_nesting_is_a_contract_error_never_a_crash(
+    model: type[Event], data: st.DataObject, depth: int, text: str
+) -> None:
+    # orjson parses up to 1,024 levels; NFC normalisation and validation recurse over the
+    # value, so a deep one exhausted Python's stack (a 500 at the gateway, a dead agent).
+    payload = data.draw(event_dicts(model))
+    field = data.draw(st.sampled_from(sorted(payload)))
+    value: Any = text
+    encoded = orjson.dumps(text)
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+        encoded = b"[" + encoded + b"]" if level % 2 else b'{"k":' + encoded + b"}"
+    # Bytes built by hand: orjson.dumps itself stops at 254 levels.
+    raw_bytes = orjson.dumps({**payload, field: "<nest>"}).replace(b'"<nest>"', encoded)
+    payload[field] = value
+    for raw in (payload, raw_bytes):
+        with pytest.raises(ContractError) as info:
+            decode(model, raw)
+        assert info.value.reason == "too_deep"

@@ -80,7 +80,7 @@ def test_garbage_is_dead_lettered_and_counted_never_raised() -> None:
         (b"[1, 2]", "invalid_json"),
         # Hostile: nesting orjson accepts (it stops at 1,024) and nesting it refuses,
         # invalid UTF-8, a number out of float range, a megabyte of one string.
-        (b'{"source": "kcat", "sensor_id": ' + b"[" * 900 + b"]" * 900 + b"}", "validation"),
+        (b'{"source": "kcat", "sensor_id": ' + b"[" * 900 + b"]" * 900 + b"}", "too_deep"),
         (b"[" * 5_000 + b"]" * 5_000, "invalid_json"),
         (b'{"source": "\xff\xfe"}', "invalid_json"),
         (b"\xff\xfe{}", "invalid_json"),
@@ -96,7 +96,7 @@ def test_garbage_is_dead_lettered_and_counted_never_raised() -> None:
             0,
             feed.offset - 1,
         )
-    assert counts(feed.engine, "kcat").invalid == {"validation": 3}
+    assert counts(feed.engine, "kcat").invalid == {"validation": 2, "too_deep": 1}
     assert sum(counts(feed.engine, "unknown").invalid.values()) == 7
     assert all(len(d.payload) <= 4_096 for d in out.dead_letters)
 

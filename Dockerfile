@@ -6,7 +6,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 IOC_DATA_DIR
 WORKDIR /app
 
 # Dependencies first (a layer that survives code changes), then the code.
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE THIRD_PARTY_NOTICES.md ./
 RUN mkdir -p ioc schemas streams connectors \
     && touch ioc/__init__.py schemas/__init__.py streams/__init__.py connectors/__init__.py \
     && pip install . && pip uninstall -y ioc-pipeline

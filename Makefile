@@ -15,7 +15,7 @@ install: $(VENV)/.installed ## Create .venv and install the pinned Python depend
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,profiles]'
 	@touch $@
 
 system: ## Install the Debian packages of the local stack (no-op when present)

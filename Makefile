@@ -6,16 +6,37 @@ IOC := $(VENV)/bin/ioc
 DEMO_ARGS ?=
 .DEFAULT_GOAL := help
 
-.PHONY: help install system up status down migrate topics schemas lint test test-unit test-dates quality clean demo bench
+.PHONY: help install lock system up status down migrate topics schemas lint test test-unit test-dates quality clean demo bench
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-install: $(VENV)/.installed ## Create .venv and install the pinned Python dependencies
-$(VENV)/.installed: pyproject.toml
+install: $(VENV)/.installed ## Create .venv and install exactly requirements/dev.lock (hashes checked), then the project
+$(VENV)/.installed: requirements/dev.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r requirements/dev.lock
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	@touch $@
+
+# Lock files (decision 0017): uv, itself installed from requirements/tools.lock into a
+# venv of its own, resolves pyproject.toml for Python 3.11+ on every platform. Existing
+# pins are kept unless pyproject.toml needs otherwise; LOCK_ARGS=--upgrade moves them all,
+# LOCK_ARGS='--upgrade-package NAME' one.
+LOCK_VENV := .cache/tools/lock
+UV := $(LOCK_VENV)/bin/uv
+LOCK_ARGS ?=
+LOCK_FLAGS := --quiet --generate-hashes --universal --python-version 3.11 --custom-compile-command 'make lock'
+lock: $(UV) ## Re-resolve requirements/*.lock from pyproject.toml (LOCK_ARGS=--upgrade for newer versions)
+	$(UV) pip compile $(LOCK_FLAGS) $(LOCK_ARGS) pyproject.toml requirements/build.in \
+	  --extra dev --extra profiles --extra bench -o requirements/dev.lock
+	$(UV) pip compile $(LOCK_FLAGS) $(LOCK_ARGS) pyproject.toml requirements/build.in \
+	  -c requirements/dev.lock -o requirements/runtime.lock
+	$(UV) pip compile $(LOCK_FLAGS) $(LOCK_ARGS) ioc/bench/peer-requirements.txt \
+	  -o requirements/bench-peer.lock
+	$(UV) pip compile $(LOCK_FLAGS) $(LOCK_ARGS) requirements/tools.in -o requirements/tools.lock
+$(UV): requirements/tools.lock
+	@test -x $(LOCK_VENV)/bin/python || python3 -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install -q --require-hashes -r requirements/tools.lock
 	@touch $@
 
 system: ## Install the Debian packages of the local stack (no-op when present)
@@ -64,10 +85,10 @@ quality: install ## Detection quality per kind on 3 simulated weeks (seed 2): ta
 
 bench: up $(VENV)/.bench-installed ## Pipeline vs a bare consumer and Quix Streams: throughput, latency, RSS (BENCH_ARGS=--quick); bench-results/*.json
 	$(IOC) bench run $(BENCH_ARGS)
-$(VENV)/.bench-installed: pyproject.toml ioc/bench/peer-requirements.txt
-	$(PY) -m pip install -q -e '.[dev,bench]'
+# The profilers of the bench extra are in requirements/dev.lock (make install).
+$(VENV)/.bench-installed: $(VENV)/.installed requirements/bench-peer.lock
 	@test -x .cache/bench/peer-venv/bin/python || python3 -m venv .cache/bench/peer-venv
-	.cache/bench/peer-venv/bin/python -m pip install -q -r ioc/bench/peer-requirements.txt
+	.cache/bench/peer-venv/bin/python -m pip install -q --require-hashes -r requirements/bench-peer.lock
 	@touch $@
 
 test: install ## Everything CI runs: lint, start the stack, unit + integration tests, stop the stack

@@ -53,8 +53,27 @@ def _settings(ctx: typer.Context) -> Settings:
     return settings
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from ioc.version import describe
+
+        print(describe())
+        raise typer.Exit
+
+
 @app.callback()
-def _root(ctx: typer.Context) -> None:
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and the commit it was built from, then exit.",
+        ),
+    ] = False,
+) -> None:
     # Built once, here; everything below receives it.
     ctx.obj = Settings()
 

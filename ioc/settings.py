@@ -16,7 +16,10 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from ioc.assets import CHECKOUT_ROOT, default_data_dir
+
+PROJECT_ROOT = CHECKOUT_ROOT
+"""The checkout, for tests and dev scripts; product code finds its files via ioc.assets."""
 
 Environment = Literal["dev", "test", "prod"]
 
@@ -33,7 +36,8 @@ class Settings(BaseSettings):
 
     environment: Environment = "dev"
     data_dir: Path = Field(
-        default=PROJECT_ROOT / ".cache", description="Where local services keep data, logs and PIDs"
+        default_factory=default_data_dir,
+        description="Where local services keep data, logs and PIDs (checkout: .cache)",
     )
 
     # --- Kafka -------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Official Vietnamese administrative units from a kept package (vietnamadminunits).
 
+Imported by the profile builder only (the ``profiles`` extra); the pipeline never needs it.
+
 Codes are the General Statistics Office's; we never type them by hand. Two shapes:
 the 63-province, three-tier data (before 1 July 2025) and the 34-province, two-tier
 data (after the 2025 reform), both as :class:`AreaHierarchy` of any depth.
@@ -17,7 +19,12 @@ REFORM_DATE = date(2025, 7, 1)
 
 
 def _rows(sql: str, params: tuple[str, ...]) -> list[sqlite3.Row]:
-    path = resources.files("vietnamadminunits") / "data" / "dataset.db"
+    try:
+        path = resources.files("vietnamadminunits") / "data" / "dataset.db"
+    except ModuleNotFoundError:
+        raise ModuleNotFoundError(
+            "building profiles needs the profiles extra: pip install 'ioc-pipeline[profiles]'"
+        ) from None
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         conn.row_factory = sqlite3.Row
         return list(conn.execute(sql, params))

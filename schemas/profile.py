@@ -1,4 +1,4 @@
-"""A province profile: areas, entities, holidays and rule thresholds, as one contract.
+"""A province profile: areas, entities, calendar and rule thresholds, as one contract.
 
 The profile is the one place that says what exists in a province (road segments and
 their sensors, feeders and their meters, QR check-points, one-stop-shop agencies),
@@ -33,6 +33,7 @@ from pydantic import (
 
 from schemas.areas import AreaHierarchy
 from schemas.base import Code, Contract
+from schemas.calendar import Holiday, HolidayCalendar, YearCalendar, year_calendar
 from schemas.codec import describe
 from schemas.errors import ContractError, IocError
 
@@ -73,11 +74,6 @@ class CheckpointKind(StrEnum):
     MARKET = "market"
     BUS_STATION = "bus_station"
     INDUSTRIAL_PARK = "industrial_park"
-
-
-class HolidayKind(StrEnum):
-    TET = "tet"
-    NATIONAL = "national"
 
 
 class _Part(Contract):
@@ -143,12 +139,6 @@ class Agency(_Located):
     name: Label
     area_code: Code
     level: Code = Field(description="The area level it serves, one of the hierarchy's levels")
-
-
-class Holiday(_Part):
-    date: date
-    name: Label
-    kind: HolidayKind
 
 
 class Rules(_Part):
@@ -236,11 +226,15 @@ class Profile(_Part):
     meters: list[EnergyMeter]
     checkpoints: list[Checkpoint]
     agencies: list[Agency]
-    holidays: list[Holiday]
+    calendar: HolidayCalendar = Field(
+        default_factory=HolidayCalendar,
+        description="National holidays come from the holidays package; notices add the rest",
+    )
     rules: Rules = Field(default_factory=Rules)
     _cache: tuple[tuple[int, ...], dict[tuple[EntityKind, str], Entity]] | None = PrivateAttr(
         default=None
     )
+    _years: dict[int, YearCalendar] = PrivateAttr(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -286,8 +280,8 @@ class Profile(_Part):
                     f"agency {agency.agency_code}: level {agency.level!r} but its area "
                     f"{agency.area_code} is a {area.level}"
                 )
-        days = Counter(h.date for h in self.holidays)
-        errors += [f"holiday {d} listed twice" for d, n in days.items() if n > 1]
+        years = Counter(n.year for n in self.calendar.notices)
+        errors += [f"two holiday notices for {y}" for y, n in years.items() if n > 1]
         if errors:
             raise ValueError("; ".join(errors))
         return self
@@ -389,17 +383,26 @@ class Profile(_Part):
         """The profile's local time zone."""
         return ZoneInfo(self.timezone)
 
-    @property
-    def holiday_by_date(self) -> dict[date, Holiday]:
-        """Holidays keyed by local date."""
-        return {h.date: h for h in self.holidays}
+    def calendar_year(self, year: int) -> YearCalendar:
+        """Holidays and make-up working days of one year (computed once per year)."""
+        found = self._years.get(year)
+        if found is None:
+            found = self._years[year] = year_calendar(self.calendar, year)
+        return found
 
     def holiday_on(self, day: date) -> Holiday | None:
-        """The holiday on a local date, if any."""
-        for holiday in self.holidays:
-            if holiday.date == day:
-                return holiday
-        return None
+        """The holiday on a local date, if any (any year: schemas.calendar)."""
+        return self.calendar_year(day.year).holidays.get(day)
+
+    def holidays_in(self, years: Iterable[int]) -> list[Holiday]:
+        """Every holiday of the given years, by date."""
+        return [h for y in sorted(set(years)) for h in self.calendar_year(y).holidays.values()]
+
+    def is_working_day(self, day: date) -> bool:
+        """Monday to Friday except holidays, plus the notices' make-up working days."""
+        if day in self.calendar_year(day.year).working_days:
+            return True
+        return day.weekday() < 5 and self.holiday_on(day) is None
 
     # --- files ----------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ from psycopg import sql
 
 from connectors.base import ConfigurationError
 
-DDL_DIR = Path(__file__).resolve().parents[2] / "deploy" / "postgres"
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 OPEN_STATUSES = (
@@ -92,7 +91,9 @@ def check_schema(schema: str) -> str:
 
 def ddl_files() -> list[Path]:
     """The numbered DDL files, in order."""
-    return sorted(DDL_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+    from ioc.assets import postgres_dir
+
+    return sorted(postgres_dir().glob("[0-9][0-9][0-9][0-9]_*.sql"))
 
 
 def apply_ddl(conn: psycopg.Connection[Any], schema: str) -> list[str]:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from schemas.profile import HolidayKind, Profile
+from schemas.calendar import HolidayKind
+from schemas.profile import Profile
 from schemas.timeutil import to_ms
 
 MINUTE_MS = 60_000
@@ -62,7 +63,7 @@ class Clock:
 
     def __init__(self, profile: Profile) -> None:
         self.zone = profile.zone
-        self._holidays = {h.date: h.kind for h in profile.holidays}
+        self._profile = profile
         self._days: dict[date, Day] = {}
         self._dates: dict[int, date] = {}
         self._origin: date | None = None
@@ -77,20 +78,24 @@ class Clock:
             found = self._days[d] = self._make_day(d)
         return found
 
+    def _holiday(self, d: date) -> HolidayKind | None:
+        holiday = self._profile.holiday_on(d)
+        return None if holiday is None else holiday.kind
+
     def _make_day(self, d: date) -> Day:
-        holiday = self._holidays.get(d)
+        holiday = self._holiday(d)
         if holiday == HolidayKind.TET:
             kind = DayKind.TET
         elif holiday is not None:
             kind = DayKind.HOLIDAY
+        elif self._profile.is_working_day(d):
+            kind = DayKind.WEEKDAY  # Monday to Friday, or a notice's make-up Saturday
         elif d.weekday() == 5:
             kind = DayKind.SATURDAY
-        elif d.weekday() == 6:
-            kind = DayKind.SUNDAY
         else:
-            kind = DayKind.WEEKDAY
+            kind = DayKind.SUNDAY
         tet_eve = holiday is None and any(
-            self._holidays.get(d + timedelta(days=k)) == HolidayKind.TET
+            self._holiday(d + timedelta(days=k)) == HolidayKind.TET
             for k in range(1, TET_EVE_DAYS + 1)
         )
         office: tuple[tuple[int, int], ...] = ()

@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ioc.settings import PROJECT_ROOT
+from ioc.assets import CHECKOUT_ROOT
 
 PACKAGES = (
     "faust-streaming",
@@ -62,7 +62,7 @@ def _git(*args: str) -> str:
     try:
         done = subprocess.run(
             ["git", *args],
-            cwd=PROJECT_ROOT,
+            cwd=CHECKOUT_ROOT,
             capture_output=True,
             text=True,
             timeout=10,

@@ -25,17 +25,18 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 
 from connectors.pii import PiiHasher
+from ioc.assets import CHECKOUT_ROOT
 from ioc.bench import dataset, machine, report
 from ioc.bench.kafka_ops import delete_run_topics
 from ioc.bench.latency import run_latency
 from ioc.bench.peer import run_peer
 from ioc.bench.saturation import run_baseline, run_engine_only, run_saturation
 from ioc.bench.stack import RunContext
-from ioc.settings import PROJECT_ROOT, Settings
+from ioc.settings import Settings
 
 log = logging.getLogger(__name__)
 
-PEER_PYTHON = PROJECT_ROOT / ".cache" / "bench" / "peer-venv" / "bin" / "python"
+PEER_PYTHON = CHECKOUT_ROOT / ".cache" / "bench" / "peer-venv" / "bin" / "python"
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class BenchOptions:
     """Which phases run ("baseline" includes the engines alone)."""
     peer: bool = True
     profile: bool = False
-    out_dir: Path = PROJECT_ROOT / "bench-results"
+    out_dir: Path = CHECKOUT_ROOT / "bench-results"
     peer_python: Path = PEER_PYTHON
 
 
@@ -110,7 +111,7 @@ def run(settings: Settings, options: BenchOptions, console: Console) -> tuple[di
     _interrupt_on_term()
     started = datetime.now(tz=UTC)
     tag = uuid.uuid4().hex[:8]
-    workdir = PROJECT_ROOT / ".cache" / "bench" / f"run-{tag}"
+    workdir = CHECKOUT_ROOT / ".cache" / "bench" / f"run-{tag}"
     hasher = PiiHasher(settings.pii_hmac_key.get_secret_value().encode(), settings.pii_key_id)
     result: dict[str, Any] = {
         "schema": 1,

@@ -8,7 +8,6 @@ import signal
 from datetime import timedelta
 
 import typer
-from prometheus_client import start_http_server
 
 from connectors.alerter.alerts import Renderer
 from connectors.alerter.book import AlertBook
@@ -17,6 +16,7 @@ from connectors.alerter.poster import AlertmanagerPoster
 from connectors.alerter.service import Alerter, AlerterConfig, LiveGeneration
 from ioc.grafana.uids import ANOMALIES, DOMAIN_DASHBOARDS
 from ioc.settings import Settings
+from ioc.version import serve_metrics
 from schemas.errors import ServiceUnavailableError
 from schemas.profile import load_profile
 
@@ -101,7 +101,5 @@ def alerter_command(ctx: typer.Context) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     metrics = AlerterMetrics()
     if settings.alerter_metrics_port:
-        start_http_server(
-            settings.alerter_metrics_port, addr="127.0.0.1", registry=metrics.registry
-        )
+        serve_metrics(settings.alerter_metrics_port, metrics.registry, addr="127.0.0.1")
     asyncio.run(_serve(build_alerter(settings, metrics)))

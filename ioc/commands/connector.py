@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
-from prometheus_client import start_http_server
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from connectors.edge import STREAMS
 from ioc.settings import Settings
+from ioc.version import register_build_info, serve_metrics
 from schemas.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ async def _serve(connector: Connector, wait: Callable[[], Awaitable[None]] | Non
 
 def _metrics_server(connector: Connector, port: int) -> None:
     if port:
-        start_http_server(port, addr="127.0.0.1", registry=connector.registry)
+        serve_metrics(port, connector.registry, addr="127.0.0.1")
 
 
 # --- http ------------------------------------------------------------------------------
@@ -92,6 +92,7 @@ def http_serve(
         settings = settings.model_copy(update={"http_api_keys_file": str(keys_file)})
     wire.check_topics(settings, create=create_topics)
     gateway = wire.gateway(settings, port=port)
+    register_build_info(gateway.registry)  # its own /metrics route serves this registry
     if not len(gateway.keys):
         console.print(f"[yellow]no API keys in {wire.keys_path(settings)}: every POST gets 401[/]")
 

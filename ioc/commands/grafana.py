@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ioc.settings import PROJECT_ROOT, Settings
+from ioc import assets
+from ioc.settings import Settings
 
 app = typer.Typer(help="Grafana dashboards as code.", no_args_is_help=True)
 console = Console()
@@ -26,15 +28,29 @@ def build(
     check: Annotated[
         bool, typer.Option("--check", help="Only report stale files; exit 1 if any")
     ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Grafana directory to write (dashboards/, provisioning/); default "
+            "deploy/grafana of the checkout. Required when ioc is installed from a wheel.",
+        ),
+    ] = None,
 ) -> None:
-    """Regenerate deploy/grafana/dashboards/<language>/*.json and deploy/grafana/provisioning."""
+    """Regenerate <dir>/dashboards/<language>/*.json and <dir>/provisioning (deploy/grafana)."""
     from ioc.grafana.build import stale, write_all
     from schemas.profile import load_profile
 
+    if out is None and not check and assets.is_packaged():
+        console.print(f"[red]error:[/red] the installed files ({assets.grafana_dir()}) are "
+                      "the package's own: pass --out DIR")  # fmt: skip
+        raise typer.Exit(2)
+    root = out.resolve() if out is not None else None
     profile = load_profile(_settings(ctx).province_profile)
-    changed = stale(profile) if check else write_all(profile)
+    changed = stale(profile, root) if check else write_all(profile, root)
+    base = root or assets.grafana_dir()
     for path in changed:
-        console.print(f"{'stale' if check else 'wrote'} {path.relative_to(PROJECT_ROOT)}")
+        console.print(f"{'stale' if check else 'wrote'} {base.name}/{path.relative_to(base)}")
     if not changed:
         console.print("dashboards and provisioning files are up to date")
     if check and changed:

@@ -25,7 +25,7 @@ from rich.table import Table
 from connectors.pii import PiiHasher
 from connectors.simulator import DOMAINS, Simulation, SimulationConfig
 from connectors.simulator.truth import TruthRow
-from ioc.settings import PROJECT_ROOT
+from ioc.assets import default_data_dir
 from schemas.profile import DEFAULT_PROFILE, load_profile
 from streams.detect.model import AnomalyUpdate
 from streams.detect.offline import Topology
@@ -218,6 +218,9 @@ def table(result: dict[str, Any]) -> Table:
     return t
 
 
+DEFAULT_OUTPUT = default_data_dir() / "quality.json"
+
+
 def quality_command(
     seed: Annotated[
         int, typer.Option(help="Simulator seed (tuned on 1, reported on 2)")
@@ -227,9 +230,7 @@ def quality_command(
         str, typer.Option(help="First local day (ISO date); the default spans Tết 2027")
     ] = START.isoformat(),
     profile: Annotated[str, typer.Option(help="Province profile")] = DEFAULT_PROFILE,
-    output: Annotated[Path, typer.Option(help="JSON report")] = PROJECT_ROOT
-    / ".cache"
-    / "quality.json",
+    output: Annotated[Path, typer.Option(help="JSON report")] = DEFAULT_OUTPUT,
     workers: Annotated[int, typer.Option(help="Processes (one per domain)")] = 4,
     domain: Annotated[
         list[str] | None, typer.Option(help="Only these domains (repeatable; for tuning)")

@@ -8,7 +8,6 @@ import signal
 from collections.abc import Mapping
 
 import typer
-from prometheus_client import start_http_server
 
 from connectors.clickhouse_sink.metrics import SinkMetrics
 from connectors.clickhouse_sink.rows import TOPIC_MODELS
@@ -16,6 +15,7 @@ from connectors.clickhouse_sink.sink import ClickHouseSink, SinkConfig
 from connectors.clickhouse_sink.writer import TableWriter
 from ioc.db.executors import clickhouse_client
 from ioc.settings import Settings
+from ioc.version import serve_metrics
 from schemas.base import Contract
 
 
@@ -56,5 +56,5 @@ def sink_command(ctx: typer.Context) -> None:
     settings = ctx.obj
     assert isinstance(settings, Settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    start_http_server(settings.sink_metrics_port, addr="127.0.0.1")
+    serve_metrics(settings.sink_metrics_port, addr="127.0.0.1")
     asyncio.run(_serve(build_sink(settings)))

@@ -115,8 +115,8 @@ def worker_command(
 ) -> None:
     """Run the stream workers: event-time KPIs, data quality and anomalies (faust)."""
     import faust
-    from prometheus_client import start_http_server
 
+    from ioc.version import serve_metrics
     from streams.app import Worker
     from streams.gctune import tune_gc
     from streams.metrics import StreamMetrics
@@ -127,7 +127,7 @@ def worker_command(
     tune_gc()  # the state is millions of long-lived dicts: full collections cost a quarter
     metrics = StreamMetrics()
     if settings.stream_metrics_port:
-        start_http_server(settings.stream_metrics_port, registry=metrics.registry)
+        serve_metrics(settings.stream_metrics_port, metrics.registry)
     worker = Worker(config, metrics)
     worker.install_guards()
     logging.getLogger(__name__).info(

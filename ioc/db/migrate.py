@@ -14,11 +14,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ioc import assets
 from ioc.db.executors import SqlExecutor
 from ioc.errors import MigrationError
-from ioc.settings import PROJECT_ROOT
 
-MIGRATIONS_DIR = PROJECT_ROOT / "deploy" / "clickhouse" / "migrations"
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _OPTIONAL = re.compile(r"\[\[(\w+):\s*(.*?)\]\]", re.S)
 _LC = re.compile(r"\bLC\(([A-Za-z0-9]+)\)")
@@ -68,8 +67,12 @@ class Migration:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
-def load(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
-    """Every migration file, in order; refuses gaps and duplicate numbers."""
+def load(directory: Path | None = None) -> list[Migration]:
+    """Every migration file (default: :func:`ioc.assets.migrations_dir`), in order.
+
+    Refuses gaps and duplicate numbers.
+    """
+    directory = directory or assets.migrations_dir()
     found: dict[int, Migration] = {}
     for path in sorted(directory.glob("*.sql")):
         match = _FILE.match(path.name)

@@ -12,12 +12,11 @@ import asyncio
 import logging
 import signal
 
-from prometheus_client import start_http_server
-
 from connectors.clickhouse_sink.rows import TOPIC_MODELS
 from connectors.clickhouse_sink.sink import ClickHouseSink
 from ioc.commands.sink import build_sink
 from ioc.settings import Settings
+from ioc.version import serve_metrics
 
 
 async def _serve(sink: ClickHouseSink) -> None:
@@ -34,7 +33,7 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     suffix = settings.stream_topic_suffix
     topics = {name + suffix: model for name, model in TOPIC_MODELS.items()}
-    start_http_server(settings.sink_metrics_port, addr="127.0.0.1")
+    serve_metrics(settings.sink_metrics_port, addr="127.0.0.1")
     asyncio.run(_serve(build_sink(settings, topics=topics)))
 
 

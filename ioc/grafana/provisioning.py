@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ioc import assets
 from ioc.grafana.uids import (
     CLICKHOUSE_TYPE,
     CLICKHOUSE_UID,
@@ -18,9 +19,8 @@ from ioc.grafana.uids import (
     PROMETHEUS_TYPE,
     PROMETHEUS_UID,
 )
-from ioc.settings import PROJECT_ROOT, Settings
+from ioc.settings import Settings
 
-PROVISIONING_DIR = PROJECT_ROOT / "deploy" / "grafana" / "provisioning"
 FOLDER_TITLE = "IOC"
 DASHBOARDS_MOUNT = "/var/lib/grafana/dashboards/ioc"
 """Where deploy/grafana/dashboards is mounted in the Grafana container."""
@@ -153,13 +153,19 @@ HEADER = (
 )
 
 
-def files() -> dict[Path, str]:
-    """The provisioning files: data sources and the dashboard provider."""
+def provisioning_dir(root: Path | None = None) -> Path:
+    """``provisioning/`` of a Grafana directory (default: :func:`ioc.assets.grafana_dir`)."""
+    return (root or assets.grafana_dir()) / "provisioning"
+
+
+def files(root: Path | None = None) -> dict[Path, str]:
+    """The provisioning files (data sources, dashboard provider) under ``root``."""
+    directory = provisioning_dir(root)
     return {
-        PROVISIONING_DIR / "datasources" / "ioc.yaml": HEADER
+        directory / "datasources" / "ioc.yaml": HEADER
         + to_yaml({"apiVersion": 1, "datasources": datasources()})
         + "\n",
-        PROVISIONING_DIR / "dashboards" / "ioc.yaml": HEADER
+        directory / "dashboards" / "ioc.yaml": HEADER
         + to_yaml({"apiVersion": 1, "providers": [dashboard_provider()]})
         + "\n",
     }

@@ -1,15 +1,20 @@
 """Build the shipped province profiles, deterministically: ``python -m schemas.profiles.build``.
 
-Area codes and area coordinates come from :mod:`schemas.admin_units` (the kept
-vietnamadminunits package); places are named here, never coded. Everything else —
-road segments, sensors, feeders, meters, check-points, agency codes and every
-coordinate — is illustrative: placed near its area with a fixed-seed jitter, so the
-same script always writes the same bytes. A unit test fails when the checked-in
+Needs the ``profiles`` extra (``pip install 'ioc-pipeline[profiles]'``; the dev lock has
+it): area codes and area coordinates come from :mod:`schemas.admin_units` (the
+vietnamadminunits package), which only this builder imports — running the pipeline
+never needs it. Places are named here, never coded. Holiday notices (Tết breaks, swaps,
+make-up working days) are data in ``notices/vn.json``, copied into each profile's
+``calendar``; national holidays are computed at run time (:mod:`schemas.calendar`).
+Everything else — road segments, sensors, feeders, meters, check-points, agency codes
+and every coordinate — is illustrative: placed near its area with a fixed-seed jitter,
+so the same script always writes the same bytes. A unit test fails when the checked-in
 files differ from what this script renders; ``--check`` does the same from a shell.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import unicodedata
@@ -18,6 +23,7 @@ from pathlib import Path
 
 from schemas import admin_units
 from schemas.areas import Area, AreaHierarchy
+from schemas.calendar import HolidayCalendar, HolidayNotice
 from schemas.profile import (
     Agency,
     Checkpoint,
@@ -30,15 +36,22 @@ from schemas.profile import (
     RoadSegment,
     TrafficSensor,
 )
-from schemas.profiles.holidays import holidays
 
 PROFILES_DIR = Path(__file__).resolve().parent
+NOTICES_FILE = PROFILES_DIR / "notices" / "vn.json"
 ILLUSTRATIVE_NOTE = (
     "Road segments, meters, check-points and coordinates are illustrative: made up and "
     "placed near their area's coordinates. Area codes are official (General Statistics "
-    "Office, from the vietnamadminunits package); holidays are the public calendar."
+    "Office, from the vietnamadminunits package); holidays are the public calendar (the "
+    "holidays package) with the yearly notices in calendar.notices."
 )
 _PREFIXES = ("Tỉnh ", "Thành phố ", "Thị xã ", "Huyện ", "Phường ", "Thị trấn ", "Xã ")
+
+
+def calendar() -> HolidayCalendar:
+    """Vietnam's calendar with the notices of ``notices/vn.json``."""
+    data = json.loads(NOTICES_FILE.read_text(encoding="utf-8"))
+    return HolidayCalendar(notices=[HolidayNotice.model_validate(n) for n in data])
 
 
 def short_name(area: Area) -> str:
@@ -371,7 +384,7 @@ def binh_phuoc_2021() -> Profile:
         meters=meters,
         checkpoints=checkpoints,
         agencies=agencies,
-        holidays=holidays(),
+        calendar=calendar(),
     )
 
 
@@ -431,7 +444,7 @@ def dong_nai_2025() -> Profile:
         meters=meters,
         checkpoints=checkpoints,
         agencies=agencies,
-        holidays=holidays(),
+        calendar=calendar(),
     )
 
 

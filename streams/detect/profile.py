@@ -12,7 +12,8 @@ import math
 from collections import Counter
 from datetime import date, timedelta
 
-from schemas.profile import HolidayKind, Profile
+from schemas.calendar import HolidayKind
+from schemas.profile import Profile
 from streams.detect.observations import SCANS_IN
 from streams.detect.params import QR_SURGE, DetectorParams, ThresholdRule
 
@@ -23,10 +24,16 @@ PRE_TET_DAYS = 5
 but no ordinary weekday either, so they share the holidays' seasonal baseline."""
 
 
-def holiday_season(profile: Profile) -> list[date]:
+SEASON_YEARS = range(2000, 2100)
+"""Years whose holidays the detectors know: any event time the pipeline accepts. Fixed (not
+relative to today) so that a replay years later scores a day as the live run did."""
+
+
+def holiday_season(profile: Profile, years: range = SEASON_YEARS) -> list[date]:
     """The profile's holidays plus the days just before each Tết break."""
-    days = {h.date for h in profile.holidays}
-    for h in profile.holidays:
+    holidays = profile.holidays_in(years)
+    days = {h.date for h in holidays}
+    for h in holidays:
         if h.kind == HolidayKind.TET and h.date - timedelta(days=1) not in days:
             days.update(h.date - timedelta(days=k) for k in range(1, PRE_TET_DAYS + 1))
     return sorted(days)

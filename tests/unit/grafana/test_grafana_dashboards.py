@@ -3,23 +3,41 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from ioc.grafana.build import DASHBOARDS_DIR, LANGUAGES, dashboards, render_all, stale
+from ioc.grafana.build import LANGUAGES, dashboards, render_all, stale, write_all
 from ioc.grafana.model import Sql
-from ioc.grafana.provisioning import PROVISIONING_DIR, datasources, fill, placeholders
+from ioc.grafana.provisioning import datasources, fill, placeholders
 from ioc.grafana.uids import CLICKHOUSE_UID, PROMETHEUS_UID
-from ioc.settings import Settings
+from ioc.settings import PROJECT_ROOT, Settings
 from schemas.profile import DEFAULT_PROFILE, load_profile
 
 pytestmark = pytest.mark.unit
 
 PROFILE = load_profile(DEFAULT_PROFILE)
+DASHBOARDS_DIR = PROJECT_ROOT / "deploy" / "grafana" / "dashboards"
+PROVISIONING_DIR = PROJECT_ROOT / "deploy" / "grafana" / "provisioning"
 
 
 def test_checked_in_json_is_not_stale() -> None:
     assert stale(PROFILE) == [], "run `ioc grafana build` and commit deploy/grafana/"
+
+
+def test_build_into_another_directory_writes_the_same_files(tmp_path: Path) -> None:
+    written = write_all(PROFILE, tmp_path)
+    assert stale(PROFILE, tmp_path) == []
+    relative = sorted(p.relative_to(tmp_path).as_posix() for p in written)
+    checked_in = sorted(
+        p.relative_to(PROJECT_ROOT / "deploy" / "grafana").as_posix()
+        for p in (PROJECT_ROOT / "deploy" / "grafana").rglob("*")
+        if p.is_file()
+    )
+    assert relative == checked_in
+    for path in written:
+        original = PROJECT_ROOT / "deploy" / "grafana" / path.relative_to(tmp_path)
+        assert path.read_text(encoding="utf-8") == original.read_text(encoding="utf-8")
 
 
 def test_every_dashboard_in_both_languages() -> None:

@@ -85,6 +85,12 @@ class Contract(BaseModel):
         return _nfc(data)
 
 
+class HandEdited(Contract):
+    """A part of a file people edit by hand (a profile, its calendar): a misspelt field fails."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+
 class Event(Contract):
     """Common fields of the four event streams."""
 

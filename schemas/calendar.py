@@ -23,9 +23,9 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Literal, Self
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from schemas.base import Contract
+from schemas.base import HandEdited
 
 TET_WINDOW_DAYS = 10
 """National holidays this close to mùng 1 Tết are Tết days (eve, break, its nghỉ bù)."""
@@ -36,18 +36,13 @@ class HolidayKind(StrEnum):
     NATIONAL = "national"
 
 
-class _Part(Contract):
-    # Profile files are edited by hand: a misspelt field must fail, not vanish.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
-
-
-class Holiday(_Part):
+class Holiday(HandEdited):
     date: date
     name: str = Field(min_length=1, max_length=200)
     kind: HolidayKind
 
 
-class TetBreak(_Part):
+class TetBreak(HandEdited):
     """The first and last day off (inclusive) around Tết, weekends included."""
 
     first: date
@@ -60,7 +55,7 @@ class TetBreak(_Part):
         return self
 
 
-class HolidayNotice(_Part):
+class HolidayNotice(HandEdited):
     """One year's notice on public holidays, as the province applies it."""
 
     year: int = Field(ge=1990, le=2199)
@@ -95,7 +90,7 @@ class HolidayNotice(_Part):
         return self
 
 
-class HolidayCalendar(_Part):
+class HolidayCalendar(HandEdited):
     """The calendar part of a profile: whose national holidays, and the notices applied."""
 
     country: Literal["VN"] = "VN"

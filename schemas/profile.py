@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from schemas.areas import AreaHierarchy
-from schemas.base import Code, Contract
+from schemas.base import Code, HandEdited
 from schemas.calendar import Holiday, HolidayCalendar, YearCalendar, year_calendar
 from schemas.codec import describe
 from schemas.errors import ContractError, IocError
@@ -76,12 +76,7 @@ class CheckpointKind(StrEnum):
     INDUSTRIAL_PARK = "industrial_park"
 
 
-class _Part(Contract):
-    # A profile file is edited by hand: a misspelt field must fail, not vanish.
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
-
-
-class _Located(_Part):
+class _Located(HandEdited):
     latitude: Latitude
     longitude: Longitude
 
@@ -141,7 +136,7 @@ class Agency(_Located):
     level: Code = Field(description="The area level it serves, one of the hierarchy's levels")
 
 
-class Rules(_Part):
+class Rules(HandEdited):
     """Rule thresholds and targets (defaults: docs/architecture.md, "Anomalies and detectors")."""
 
     undervoltage_ratio: float = Field(default=0.9, gt=0, lt=1)
@@ -203,7 +198,7 @@ _ID_FIELD: dict[EntityKind, str] = {
 }
 
 
-class Profile(_Part):
+class Profile(HandEdited):
     """A province: its areas, entities, calendar and rules. Validated as a whole."""
 
     # Not frozen: the entity index is cached on the instance.

@@ -32,6 +32,15 @@ SCRIPT = PROJECT_ROOT / "deploy" / "local" / "alertmanager.sh"
 RECEIVER_SCRIPT = PROJECT_ROOT / "deploy" / "local" / "alert-receiver.sh"
 
 
+def run_script(script: Path, verb: str, env: dict[str, str]) -> None:
+    """``bash deploy/local/<service>.sh start|stop`` for a private instance; fail with its output."""
+    result = subprocess.run(
+        ["bash", str(script), verb], env=env, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, f"{script.name} {verb}:\n{result.stdout}\n{result.stderr}"
+
+
 @dataclass
 class Webhook:
     """The local stack's alert receiver (deploy/local/alert-receiver.sh), a private one of
@@ -54,17 +63,7 @@ class Webhook:
         }
 
     def run(self, verb: str) -> None:
-        result = subprocess.run(
-            ["bash", str(RECEIVER_SCRIPT), verb],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert result.returncode == 0, (
-            f"alert-receiver.sh {verb}:\n{result.stdout}\n{result.stderr}"
-        )
+        run_script(RECEIVER_SCRIPT, verb, self.env)
 
     def notifications(self) -> list[dict[str, Any]]:
         response = httpx.get(f"http://127.0.0.1:{self.port}/notifications", timeout=5)
@@ -124,15 +123,7 @@ class PrivateAlertmanager:
         }
 
     def run(self, verb: str) -> None:
-        result = subprocess.run(
-            ["bash", str(SCRIPT), verb],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert result.returncode == 0, f"alertmanager.sh {verb}:\n{result.stdout}\n{result.stderr}"
+        run_script(SCRIPT, verb, self.env)
 
     def alerts(self) -> list[dict[str, Any]]:
         return httpx.get(f"http://127.0.0.1:{self.port}/api/v2/alerts", timeout=5).json()

@@ -15,14 +15,8 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
-# Field names (any nesting, case-insensitive) whose values are personal data.
-PII_FIELDS = frozenset(
-    {
-        "citizen_id", "cccd", "cmnd", "id_number", "national_id", "identity_number",
-        "licence_plate", "license_plate", "plate", "plate_number", "bien_so",
-        "subject_id", "applicant_id", "phone", "phone_number",
-    }
-)  # fmt: skip
+from schemas.redaction import MAX_DEPTH, PII_FIELDS, TOO_DEEP
+
 REDACTED_PREFIX = "hmac:"
 _SEPARATORS = re.compile(r"[\s.\-_]+")
 
@@ -30,11 +24,6 @@ _SEPARATORS = re.compile(r"[\s.\-_]+")
 def normalise_identifier(raw: str) -> str:
     """One spelling per real identifier: '61A-123.45' and '61a 12345' hash alike."""
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw)).upper()
-
-
-MAX_REDACT_DEPTH = 32
-"""A contract nests two levels; nothing deeper is worth keeping in a dead letter."""
-TOO_DEEP = "<nested deeper than 32 levels>"
 
 
 class PiiHasher:
@@ -54,11 +43,11 @@ class PiiHasher:
     def redact(self, value: Any, depth: int = 0) -> Any:
         """A copy of a decoded payload with every PII field replaced by its hash.
 
-        Containers deeper than :data:`MAX_REDACT_DEPTH` become :data:`TOO_DEEP`: a
+        Containers deeper than :data:`schemas.redaction.MAX_DEPTH` become :data:`TOO_DEEP`: a
         payload nested hundreds of levels would otherwise exhaust Python's recursion on
         its way to a dead letter (a 500 instead of a 422).
         """
-        if isinstance(value, Mapping | list) and depth >= MAX_REDACT_DEPTH:
+        if isinstance(value, Mapping | list) and depth >= MAX_DEPTH:
             return TOO_DEEP
         if isinstance(value, Mapping):
             return {

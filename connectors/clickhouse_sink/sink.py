@@ -28,6 +28,7 @@ from connectors.clickhouse_sink.writer import OutageError, Rejected, TableWriter
 from schemas.base import Contract
 from schemas.codec import decode
 from schemas.errors import ContractError
+from schemas.redaction import mask_payload, mask_text
 from schemas.results import DeadLetter
 from schemas.timeutil import utcnow
 from schemas.topics import CONTROL_HEADER
@@ -249,10 +250,12 @@ class ClickHouseSink:
             source_topic=origin.topic,
             partition=origin.partition,
             offset=origin.offset,
-            key=(record.key or b"").decode("utf-8", "replace")[:1_024],
+            key=mask_text((record.key or b"").decode("utf-8", "replace"))[:1_024],
             reason=reason,
-            error=error[:4_096],
-            payload=(record.value or b"")[:MAX_PAYLOAD].decode("utf-8", "replace")[:MAX_PAYLOAD],
+            error=mask_text(error)[:4_096],
+            # Masked like every dead letter (schemas.redaction): a topic anyone can write
+            # to may carry a raw citizen id or plate, and this row is kept for 30 days.
+            payload=mask_payload(record.value, MAX_PAYLOAD),
             producer=self.config.client_id,
             failed_at=utcnow(),
             record_timestamp_ms=record.timestamp,
@@ -288,7 +291,7 @@ class ClickHouseSink:
                 offset=origin.offset,
                 reason="clickhouse_rejected",
                 error=f"{table}: {item.error}"[:4_096],
-                payload=repr(batch.rows[table][item.index])[:MAX_PAYLOAD],
+                payload=mask_text(repr(batch.rows[table][item.index]))[:MAX_PAYLOAD],
                 producer=self.config.client_id,
                 failed_at=utcnow(),
             )

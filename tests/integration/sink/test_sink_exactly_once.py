@@ -69,7 +69,8 @@ def test_sink_writes_each_record_once_and_a_replay_changes_nothing(
     letters = [dead_letter(offset=i) for i in range(3)]
 
     produce(settings, specs[TRAFFIC_OBS].name, traffic_events + traffic_events[:50])  # redelivered
-    produce(settings, specs[TRAFFIC_OBS].name, [b"{not json", b"\xff\xfe", b'{"source": 1}'])
+    raw_pii = b'{"source": 1, "citizen_id": "079201001234", "note": "plate 61A-123.45"}'
+    produce(settings, specs[TRAFFIC_OBS].name, [b"{not json 079201001234", b"\xff\xfe", raw_pii])
     produce(settings, specs[QR_SCANS].name, qr_events)
     produce(settings, specs[ENERGY_READINGS].name, energy_events)
     produce(settings, specs[DOSSIER_STATUS].name, dossier_events)
@@ -116,6 +117,13 @@ def test_sink_writes_each_record_once_and_a_replay_changes_nothing(
         )
     )
     assert reasons == {"invalid_json": 2, "validation": 1}
+    # Masked like every dead letter: no raw citizen id or plate is stored.
+    payloads = " ".join(
+        p for (p,) in clickhouse.execute(f"SELECT payload FROM {database}.deadletter FINAL")
+    )
+    assert "<redacted>" in payloads
+    assert "079201001234" not in payloads
+    assert "61A-123.45" not in payloads
     # written_at_ms is stamped, at or after the event time.
     assert clickhouse.execute(
         f"SELECT min(written_at_ms >= event_time_ms) FROM {database}.events_traffic"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from kafka import KafkaProducer
 
 from ioc.settings import Settings
 from schemas.results import AnomalyState
@@ -44,6 +45,20 @@ def test_open_and_resolved_reach_the_webhook_through_routing(
     alerter = AlerterProcess(topic, alertmanager.port)
     alerter.start()
     try:
+        # Hostile records first: the alerter skips them and pages the next valid one.
+        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+        for i, value in enumerate(
+            (
+                # Not ASCII, so normalisation walks it: past Python's recursion before.
+                '{"area_code": "Bình Phước", "x": '.encode() + b"[" * 900 + b"]" * 900 + b"}",
+                b"\xff\xfe",
+                b'{"sequence": 1e999}',
+                b"x" * 900_000,
+            )
+        ):
+            producer.send(topic, key=f"garbage-{i}".encode(), value=value)
+        producer.flush(30)
+        producer.close()
         produce(settings, topic, opened)
         firing = webhook.wait_for(of(opened.anomaly_id, "firing"))
         assert firing["receiver"] == "ioc-energy-critical"

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from connectors.clickhouse_sink.sink import MAX_PAYLOAD
 from ioc.db.executors import ClickHouseExecutor
 from ioc.settings import Settings
 from schemas.topics import (
@@ -77,6 +78,17 @@ def test_sink_writes_each_record_once_and_a_replay_changes_nothing(
     produce(settings, specs[KPI].name, kpis)
     produce(settings, specs[ANOMALIES].name, anomalies)
     produce(settings, specs[DEADLETTER].name, letters)
+    # What an attacker (or a broken tool) can write into the result topics the sink reads.
+    hostile = [
+        b'{"entity_id": ' + b"[" * 900 + b"]" * 900 + b"}",  # orjson parses it
+        b"[" * 5_000,
+        b"\xff\xfe\x00 not utf-8",
+        b'{"parts": {"vehicles": 1e999}}',
+        b'{"entity_id": "' + b"x" * 1_000_000 + b'"}',  # a megabyte
+        b'{"entity_id": "a", "entity_id": "b"}',
+    ]
+    for name in (KPI, ANOMALIES):
+        produce(settings, specs[name].name, hostile)
 
     expected = {
         "events_traffic": 300,
@@ -86,7 +98,7 @@ def test_sink_writes_each_record_once_and_a_replay_changes_nothing(
         "dossier_state": 10,
         "kpi_traffic": 10,
         "anomalies": 4,
-        "deadletter": 3 + 3,
+        "deadletter": 3 + 3 + 2 * 6,
     }
 
     def all_written() -> bool:
@@ -117,6 +129,15 @@ def test_sink_writes_each_record_once_and_a_replay_changes_nothing(
         )
     )
     assert reasons == {"invalid_json": 2, "validation": 1}
+    for name in (KPI, ANOMALIES):
+        rows = clickhouse.execute(
+            f"SELECT reason, length(payload) FROM {database}.deadletter FINAL "
+            f"WHERE source_topic = '{specs[name].name}'"
+        )
+        assert sorted(r for r, _ in rows) == sorted(
+            ["too_deep", "invalid_json", "invalid_json", "invalid_json", "validation", "validation"]
+        ), (name, rows)
+        assert max(n for _, n in rows) <= MAX_PAYLOAD  # the megabyte is cut
     # Masked like every dead letter: no raw citizen id or plate is stored.
     payloads = " ".join(
         p for (p,) in clickhouse.execute(f"SELECT payload FROM {database}.deadletter FINAL")

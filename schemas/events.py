@@ -90,14 +90,22 @@ class TrafficObservation(Event):
         return f"{self.sensor_id}/{self.lane_id}", 0
 
 
+PHASE_MAX = 1_000_000.0
+"""Volts or amperes per phase: above any distribution or transmission line."""
+REGISTER_MAX_KWH = 1e12
+"""A terawatt-hour: no meter's register reaches it (profiles set each model's wrap)."""
+
+
 class PhaseValues(BaseModel):
     """One value per phase; single-phase meters fill l1 only."""
 
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
 
-    l1: float = Field(ge=0)
-    l2: float | None = Field(default=None, ge=0)
-    l3: float | None = Field(default=None, ge=0)
+    # Physical ceiling, not a plausibility check: no meter reads a megavolt or a megaamp
+    # (1e308 was accepted and stored); implausible-but-possible values are the detectors'.
+    l1: float = Field(ge=0, le=PHASE_MAX)
+    l2: float | None = Field(default=None, ge=0, le=PHASE_MAX)
+    l3: float | None = Field(default=None, ge=0, le=PHASE_MAX)
 
     def values(self) -> list[float]:
         """The phases that are present."""
@@ -116,7 +124,7 @@ class EnergyReading(Event):
     measured_at: UtcDatetime
     active_power_kw: float = Field(ge=-100_000, le=100_000, description="Negative when exporting")
     energy_kwh_total: float = Field(
-        ge=0, description="Cumulative register; wraps at the profile's maximum"
+        ge=0, le=REGISTER_MAX_KWH, description="Cumulative register; wraps at the profile's maximum"
     )
     voltage_v: PhaseValues
     current_a: PhaseValues | None = None

@@ -157,7 +157,7 @@ EVENT_KWARGS: dict[type[Event], st.SearchStrategy[dict[str, Any]]] = {
             "area_code": codes,
             "measured_at": aware_datetimes,
             "active_power_kw": finite(-100_000, 100_000),
-            "energy_kwh_total": finite(0),
+            "energy_kwh_total": finite(0, 1e12),
             "voltage_v": _phases,
         },
         optional={

@@ -329,3 +329,29 @@ def test_derived_ids_never_change() -> None:
     assert derive_event_id("gate-app", f"dev-7/{'a' * 64}/in", when) == expected
     dossier = decode(DossierStatusChange, sample(DossierStatusChange) | {"changed_at": when})
     assert dossier.event_id == uuid.UUID("e8a7c048-e207-5596-b823-1a1280692728")
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("voltage_v", "l1"), 1e308),
+        (("voltage_v", "l2"), 1_000_001.0),
+        (("current_a", "l3"), 1e308),
+        (("energy_kwh_total",), 1e308),
+        (("active_power_kw",), 1e308),
+        (("frequency_hz",), 1e308),
+    ],
+)
+def test_physically_impossible_readings_are_refused(path: tuple[str, ...], value: float) -> None:
+    # 1e308 is a finite float: allow_inf_nan does not stop it, only a ceiling does.
+    payload = sample(EnergyReading)
+    payload["current_a"] = {"l1": 5.0, "l2": 5.0, "l3": 5.0}
+    target = payload
+    for name in path[:-1]:
+        target = target[name]
+    target[path[-1]] = value
+    with pytest.raises(ContractError) as info:
+        decode(EnergyReading, payload)
+    assert info.value.fields == (".".join(path),)
+    target[path[-1]] = 230.0 if path[0] in {"voltage_v", "current_a"} else 50.0
+    decode(EnergyReading, payload)  # the same reading with a real value is fine

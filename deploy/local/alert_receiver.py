@@ -39,8 +39,17 @@ class Store:
         self.lock = threading.Lock()
         self.items: list[dict[str, Any]] = []
         if path.exists():  # a restart keeps what was received before
-            with path.open(encoding="utf-8") as lines:
-                self.items = [json.loads(line) for line in lines if line.strip()]
+            self.items = self._load()
+
+    def _load(self) -> list[dict[str, Any]]:
+        # A kill in the middle of an append leaves a torn last line: cut it off (the next
+        # append would otherwise glue a good line to it), say so, and start.
+        data = self.path.read_bytes()
+        kept = data[: data.rfind(b"\n") + 1]
+        if len(kept) < len(data):
+            print(f"dropping a torn last line of {len(data) - len(kept)} bytes", flush=True)
+            self.path.write_bytes(kept)
+        return [json.loads(line) for line in kept.decode().splitlines() if line.strip()]
 
     def add(self, item: dict[str, Any]) -> None:
         """Keep one notification (memory first, then one line of the file)."""

@@ -3,6 +3,9 @@ notification, and still has everything after a restart."""
 
 from __future__ import annotations
 
+import os
+import signal
+
 import httpx
 import pytest
 
@@ -27,3 +30,18 @@ def test_keeps_notifications_refuses_garbage_and_survives_a_restart(webhook: Web
     webhook.run("stop")
     webhook.run("start")
     assert webhook.notifications() == kept
+
+
+def test_a_kill_mid_append_loses_only_the_torn_line(webhook: Webhook) -> None:
+    note = {"receiver": "ioc-energy", "status": "firing", "alerts": [{"labels": {"a": "1"}}]}
+    assert httpx.post(webhook.url, json=note, timeout=5).status_code == 200
+    kept = webhook.notifications()
+    pid = int((webhook.data_dir / "run" / "alert-receiver.pid").read_text())
+    os.kill(pid, signal.SIGKILL)
+    # What a kill in the middle of a write leaves behind.
+    with (webhook.data_dir / "alert-receiver" / "notifications.jsonl").open("a") as out:
+        out.write('{"receiver": "ioc-qr", "al')
+    webhook.run("start")
+    assert webhook.notifications() == kept
+    assert httpx.post(webhook.url, json=note, timeout=5).status_code == 200
+    assert len(webhook.notifications()) == len(kept) + 1

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import faust
 
@@ -117,61 +117,79 @@ def make_app(config: WorkerConfig) -> faust.App:
     )
 
 
-class RecoveryGuard(logging.Handler):
-    """Stop the process when faust fails to apply a changelog record during recovery.
+class ExitOnLog(logging.Handler):
+    """Ends the process when a library logs a failure and then carries on half-alive.
 
-    faust logs such a failure as a warning and carries on (``Recovery._restart_recovery``
-    catches every exception), which would leave a partition computing from partial
-    state — double counts or losses that nothing would notice. Better to die loudly:
-    a restart recovers again, and an operator sees why in the log.
+    A subclass names the message's start, the exit code and why; a restart (systemd,
+    Kubernetes, ``ioc demo``) resumes from the state, and the log says what happened.
     """
 
+    prefix: ClassVar[str]
+    code: ClassVar[int]
+    why: ClassVar[str]
+    threshold: ClassVar[int] = logging.WARNING
+
     def __init__(self, exit_: Callable[[int], None] = os._exit) -> None:
-        super().__init__(level=logging.WARNING)
+        super().__init__(level=self.threshold)
         self._exit = exit_
 
+    def ignored(self) -> bool:
+        """True when the message is expected right now (e.g. during a shutdown)."""
+        return False
+
     def emit(self, record: logging.LogRecord) -> None:
-        """Exit on faust's "Error in recovery" warning."""
-        if record.getMessage().startswith("Error in recovery"):
-            log.critical("table recovery failed (%s); exiting", record.getMessage())
-            self._exit(70)
+        """Exit on the message, unless :meth:`ignored`."""
+        message = record.getMessage()
+        if message.startswith(self.prefix) and not self.ignored():
+            log.critical("%s (%s); exiting with %d", self.why, message, self.code)
+            self._exit(self.code)
+
+
+class RecoveryGuard(ExitOnLog):
+    """faust failed to apply a changelog record during recovery.
+
+    faust logs it as a warning and carries on (``Recovery._restart_recovery`` catches
+    every exception), which would leave a partition computing from partial state —
+    double counts or losses that nothing would notice.
+    """
+
+    prefix = "Error in recovery"
+    code = 70
+    why = "table recovery failed"
 
 
 EXIT_LEFT_GROUP = 75
 """EX_TEMPFAIL: the consumer left its group while running; a restart resumes cleanly."""
 
 
-class GroupLeaveGuard(logging.Handler):
-    """Stop the process when its consumer leaves the group while the worker still runs.
+class GroupLeaveGuard(ExitOnLog):
+    """The consumer left the group while the worker still runs.
 
     aiokafka leaves the group when the app has not fetched for the max poll interval
     (a long CPU-bound stretch fills faust's stream buffers, and the fetcher waits for
     room), and faust then never rejoins (faust-streaming #138, aiokafka #1187): the
     process would sit there alive, owning nothing, committing nothing, with no error.
-    Exiting hands its partitions to the group at once and lets the supervisor restart
-    it, which resumes from the state (decision 0014). The same message during a normal
-    shutdown is ignored.
+    Exiting also hands its partitions to the group at once (decision 0016). The same
+    message during a normal shutdown is ignored.
     """
 
-    MESSAGE = "LeaveGroup request succeeded"
+    prefix = "LeaveGroup request succeeded"
+    code = EXIT_LEFT_GROUP
+    why = (
+        "the consumer left its group while the worker runs (no fetch within the max poll "
+        "interval, IOC_CONSUMER_MAX_POLL_INTERVAL_MS)"
+    )
+    threshold = logging.INFO
 
     def __init__(
         self, stopping: Callable[[], bool], exit_: Callable[[int], None] = os._exit
     ) -> None:
-        super().__init__(level=logging.INFO)
+        super().__init__(exit_)
         self._stopping = stopping
-        self._exit = exit_
 
-    def emit(self, record: logging.LogRecord) -> None:
-        """Exit on aiokafka's "LeaveGroup request succeeded" unless the app is stopping."""
-        if record.getMessage().startswith(self.MESSAGE) and not self._stopping():
-            log.critical(
-                "the consumer left its group while the worker runs (no fetch within the max "
-                "poll interval, IOC_CONSUMER_MAX_POLL_INTERVAL_MS); exiting with %d so that "
-                "a restart resumes from the state",
-                EXIT_LEFT_GROUP,
-            )
-            self._exit(EXIT_LEFT_GROUP)
+    def ignored(self) -> bool:
+        """A shutdown leaves the group too."""
+        return self._stopping()
 
 
 class Worker:

@@ -141,9 +141,9 @@ def _ticks(pipe: Pipeline, at_ms: int) -> None:
 
 
 def last_working_day(day: date) -> date:
-    """``day`` or the latest day before it that is neither a weekend nor a holiday."""
+    """``day`` or the latest working day before it (the profile's calendar decides)."""
     profile = load_profile(PROFILE)
-    while day.weekday() >= 5 or profile.holiday_on(day) is not None:
+    while not profile.is_working_day(day):
         day -= timedelta(days=1)
     return day
 

@@ -31,7 +31,7 @@ lock: $(UV) ## Re-resolve requirements/*.lock from pyproject.toml (LOCK_ARGS=--u
 	  --extra dev --extra profiles --extra bench -o requirements/dev.lock
 	$(UV) pip compile $(LOCK_FLAGS) $(LOCK_ARGS) pyproject.toml requirements/build.in \
 	  -c requirements/dev.lock -o requirements/runtime.lock
-	$(UV) pip compile $(LOCK_FLAGS) $(LOCK_ARGS) ioc/bench/peer-requirements.txt \
+	$(UV) pip compile $(LOCK_FLAGS) $(LOCK_ARGS) ioc/tooling/bench/peer-requirements.txt \
 	  -o requirements/bench-peer.lock
 	$(UV) pip compile $(LOCK_FLAGS) $(LOCK_ARGS) requirements/tools.in -o requirements/tools.lock
 $(UV): requirements/tools.lock

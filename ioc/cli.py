@@ -90,7 +90,7 @@ def config_show(ctx: typer.Context) -> None:
 @topics_app.command("create")
 def topics_create(ctx: typer.Context) -> None:
     """Create missing topics and align retention/cleanup with the registry (idempotent)."""
-    from ioc.kafka_admin import admin_client, ensure_topics
+    from ioc.ops.kafka_admin import admin_client, ensure_topics
     from schemas.topics import registry
 
     settings = _settings(ctx)
@@ -121,8 +121,8 @@ def db_migrate(
     ] = None,
 ) -> None:
     """Apply the numbered migrations in deploy/clickhouse/migrations (safe to run twice)."""
-    from ioc.db.executors import ChdbExecutor, ClickHouseExecutor
-    from ioc.db.migrate import migrate
+    from ioc.ops.db.executors import ChdbExecutor, ClickHouseExecutor
+    from ioc.ops.db.migrate import migrate
 
     settings = _settings(ctx)
     executor = ChdbExecutor(chdb_path) if chdb_path else ClickHouseExecutor.from_settings(settings)
@@ -145,9 +145,9 @@ def db_load_entities(
     profile: Annotated[str, typer.Option(help="Profile name or path")] = "binh-phuoc-2021",
 ) -> None:
     """Load the profile's areas (with ancestor paths) and entities into ClickHouse."""
-    from ioc.db.executors import ClickHouseExecutor
-    from ioc.db.maintenance import load_entities
-    from schemas.profile import load_profile
+    from ioc.ops.db.executors import ClickHouseExecutor
+    from ioc.ops.db.maintenance import load_entities
+    from schemas.province.profile import load_profile
 
     settings = _settings(ctx)
     executor = ClickHouseExecutor.from_settings(settings)
@@ -166,8 +166,8 @@ def db_retention(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go")] = False,
 ) -> None:
     """Drop raw-event partitions older than IOC_RAW_RETENTION_DAYS (servers without TTL)."""
-    from ioc.db.executors import ClickHouseExecutor
-    from ioc.db.maintenance import drop_expired, expired_partitions, today_local
+    from ioc.ops.db.executors import ClickHouseExecutor
+    from ioc.ops.db.maintenance import drop_expired, expired_partitions, today_local
     from schemas.timeutil import utcnow
 
     settings = _settings(ctx)
@@ -195,8 +195,8 @@ def db_erase(
     subject_hash: Annotated[str, typer.Option("--subject-hash", help="HMAC of the person's id")],
 ) -> None:
     """Remove one person's raw events (right to erasure); prints what was found."""
-    from ioc.db.executors import ClickHouseExecutor
-    from ioc.db.maintenance import erase_subject
+    from ioc.ops.db.executors import ClickHouseExecutor
+    from ioc.ops.db.maintenance import erase_subject
 
     settings = _settings(ctx)
     executor = ClickHouseExecutor.from_settings(settings)
@@ -214,7 +214,7 @@ def bench_sink_load(
     rows: Annotated[int, typer.Option(help="Traffic events to pre-load")] = 1_000_000,
 ) -> None:
     """Rows/s the sink writes: pre-load N traffic events, time the sink until all are in."""
-    from ioc.bench.sink_load import run
+    from ioc.tooling.bench.sink_load import run
 
     result = run(_settings(ctx), rows)
     console.print(
@@ -253,9 +253,9 @@ def bench_run(
     """Baseline, pipeline at saturation, fixed-rate latency, Quix peer: one run, one JSON."""
     from dataclasses import replace
 
-    from ioc.bench.report import show
-    from ioc.bench.run import QUICK, BenchOptions
-    from ioc.bench.run import run as run_bench
+    from ioc.tooling.bench.report import show
+    from ioc.tooling.bench.run import QUICK, BenchOptions
+    from ioc.tooling.bench.run import run as run_bench
 
     options = QUICK if quick else BenchOptions()
     changes: dict[str, object] = {

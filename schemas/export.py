@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from schemas.areas import AreaHierarchy
 from schemas.base import Contract
 from schemas.events import EVENT_MODELS
+from schemas.province.areas import AreaHierarchy
 from schemas.results import Anomaly, DataQualityRecord, DeadLetter, KpiRecord
 
 JSON_DIR = Path(__file__).resolve().parent / "json"

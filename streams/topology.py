@@ -1,6 +1,6 @@
 """What the KPI maths needs from the province profile, as plain lookups.
 
-Built once from :class:`schemas.profile.Profile` (or by hand in tests). Entities the
+Built once from :class:`schemas.province.profile.Profile` (or by hand in tests). Entities the
 profile does not list still get KPIs: they count as reporting but not as expected,
 and they take the documented defaults below — a new sensor must not crash a worker.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from schemas.profile import Profile
+from schemas.province.profile import Profile
 
 DEFAULT_NOMINAL_V = 220.0
 DEFAULT_REGISTER_MAX_KWH = 999_999.9

@@ -9,23 +9,23 @@ from datetime import timedelta
 
 import typer
 
-from connectors.alerter.alerts import Renderer
-from connectors.alerter.book import AlertBook
-from connectors.alerter.metrics import AlerterMetrics
-from connectors.alerter.poster import AlertmanagerPoster
-from connectors.alerter.service import Alerter, AlerterConfig, LiveGeneration
-from ioc.grafana.uids import ANOMALIES, DOMAIN_DASHBOARDS
+from connectors.sinks.alerter.alerts import Renderer
+from connectors.sinks.alerter.book import AlertBook
+from connectors.sinks.alerter.metrics import AlerterMetrics
+from connectors.sinks.alerter.poster import AlertmanagerPoster
+from connectors.sinks.alerter.service import Alerter, AlerterConfig, LiveGeneration
+from ioc.ops.grafana.uids import ANOMALIES, DOMAIN_DASHBOARDS
 from ioc.settings import Settings
 from ioc.version import serve_metrics
 from schemas.errors import ServiceUnavailableError
-from schemas.profile import load_profile
+from schemas.province.profile import load_profile
 
 
 def clickhouse_live_generation(settings: Settings) -> LiveGeneration:
     """The promoted generation from ClickHouse's ``live_generation`` view."""
     from clickhouse_driver.errors import Error as ClickHouseError
 
-    from ioc.db.executors import clickhouse_client
+    from ioc.ops.db.executors import clickhouse_client
 
     def read() -> int | None:
         client = clickhouse_client(settings, connect_timeout=3, send_receive_timeout=10)

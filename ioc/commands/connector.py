@@ -15,13 +15,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from connectors.edge import STREAMS
+from connectors.sources.edge import STREAMS
 from ioc.settings import Settings
 from ioc.version import register_build_info, serve_metrics
 from schemas.timeutil import utcnow
 
 if TYPE_CHECKING:
-    from connectors.base import Connector
+    from connectors.sources.base import Connector
 
 # Connector modules (aiohttp, paho, psycopg, aiokafka) are imported inside each command, so
 # every other `ioc` command starts without them.
@@ -108,7 +108,7 @@ def http_add_key(
     keys_file: Annotated[Path | None, typer.Option(help="API keys file")] = None,
 ) -> None:
     """Create an API key; only its SHA-256 is stored, the key is printed once."""
-    from connectors.http.keys import add_key
+    from connectors.sources.http.keys import add_key
     from ioc.commands import connector_wiring as wire
 
     path = keys_file or wire.keys_path(_settings(ctx))
@@ -120,7 +120,7 @@ def http_add_key(
 @http_app.command("openapi")
 def http_openapi() -> None:
     """Print the gateway's OpenAPI document."""
-    from connectors.http.openapi import openapi_document
+    from connectors.sources.http.openapi import openapi_document
 
     print(orjson.dumps(openapi_document(), option=orjson.OPT_INDENT_2).decode())
 
@@ -196,7 +196,7 @@ def outbox_init_db(ctx: typer.Context) -> None:
     """Create the dossier tables and the position table (deploy/postgres/*.sql; idempotent)."""
     import psycopg
 
-    from connectors.outbox.sql import apply_ddl
+    from connectors.sources.outbox.sql import apply_ddl
     from ioc.commands import connector_wiring as wire
 
     settings = _settings(ctx)
@@ -215,7 +215,7 @@ def outbox_seed(
     """Write realistic dossier lifecycles through the system's own write path."""
     import psycopg
 
-    from connectors.outbox.seed import seed as write_seed
+    from connectors.sources.outbox.seed import seed as write_seed
     from ioc.commands import connector_wiring as wire
 
     settings = _settings(ctx)
@@ -256,7 +256,7 @@ def file_command(
     ] = False,
 ) -> None:
     """Replay a file into a topic; bad rows are dead-lettered with their line number."""
-    from connectors.files import FileJob, detect_format, parse_mapping
+    from connectors.sources.files import FileJob, detect_format, parse_mapping
     from ioc.commands import connector_wiring as wire
 
     settings = _settings(ctx)

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 from rich.table import Table
 
-from connectors.http.keys import add_key
+from connectors.sources.http.keys import add_key
 from ioc.settings import Settings
 from schemas.timeutil import utcnow
 
@@ -173,7 +173,7 @@ async def _drive(
 
 
 def _delete_topics(settings: Settings, suffix: str) -> None:
-    from ioc.kafka_admin import admin_client
+    from ioc.ops.kafka_admin import admin_client
 
     admin = admin_client(settings)
     try:

@@ -9,15 +9,15 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from connectors.edge import EdgeValidator, TimePolicy, TopicRoutes
-from connectors.files import FileConnector
-from connectors.http.gateway import GatewayConfig, HttpGateway
-from connectors.http.keys import KeyStore
-from connectors.mqtt.bridge import BridgeConfig, MqttBridge
-from connectors.outbox.poller import OutboxConfig, OutboxPoller
-from connectors.outbox.position import KafkaTail
 from connectors.pii import PiiHasher
-from connectors.producer import EventProducer
+from connectors.sources.edge import EdgeValidator, TimePolicy, TopicRoutes
+from connectors.sources.files import FileConnector
+from connectors.sources.http.gateway import GatewayConfig, HttpGateway
+from connectors.sources.http.keys import KeyStore
+from connectors.sources.mqtt.bridge import BridgeConfig, MqttBridge
+from connectors.sources.outbox.poller import OutboxConfig, OutboxPoller
+from connectors.sources.outbox.position import KafkaTail
+from connectors.sources.producer import EventProducer
 from ioc.settings import Settings
 
 
@@ -164,9 +164,9 @@ def check_topics(settings: Settings, *, create: bool, extra: dict[str, str] | No
     """
     import dataclasses
 
-    from connectors.base import ConfigurationError
-    from connectors.edge import STREAMS
-    from ioc.kafka_admin import admin_client, ensure_topics
+    from connectors.sources.base import ConfigurationError
+    from connectors.sources.edge import STREAMS
+    from ioc.ops.kafka_admin import admin_client, ensure_topics
     from schemas.topics import DEADLETTER, registry
 
     targets = routes(settings)

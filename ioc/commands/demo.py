@@ -25,8 +25,8 @@ from ioc.settings import Settings
 from schemas.topics import DOSSIER_STATUS, ENERGY_READINGS, QR_SCANS, TRAFFIC_OBS
 
 if TYPE_CHECKING:
-    from ioc.demo.probe import Probe
-    from ioc.demo.supervisor import Spec, Supervisor
+    from ioc.tooling.demo.probe import Probe
+    from ioc.tooling.demo.supervisor import Spec, Supervisor
 
 console = Console()
 COMPOSE = "deploy/docker-compose.yml"
@@ -51,11 +51,13 @@ def _child_env(settings: Settings, work: Path) -> dict[str, str]:
 def _specs(
     settings: Settings, work: Path, backfill_s: float, rate: float, duration_s: float, seed: int
 ) -> list[Spec]:
-    from ioc.demo.supervisor import Spec
+    from ioc.tooling.demo.supervisor import Spec
 
     py = sys.executable
     sink = (
-        [py, "-m", "ioc.demo.sink"] if settings.stream_topic_suffix else [py, "-m", "ioc", "sink"]
+        [py, "-m", "ioc.tooling.demo.sink"]
+        if settings.stream_topic_suffix
+        else [py, "-m", "ioc", "sink"]
     )
     return [
         Spec("sink", sink, settings.sink_metrics_port),
@@ -75,7 +77,7 @@ def _specs(
             [
                 py,
                 "-m",
-                "ioc.demo.feed",
+                "ioc.tooling.demo.feed",
                 "--key-file",
                 str(work / "qr-app.key"),
                 "--status-file",
@@ -113,8 +115,8 @@ def demo_command(
     seed: Annotated[int, typer.Option(help="Simulator seed")] = 7,
 ) -> None:
     """Run the whole pipeline here, fed through its connectors, with a live view."""
-    from ioc.demo import setup
-    from ioc.demo.supervisor import DemoError, Supervisor
+    from ioc.tooling.demo import setup
+    from ioc.tooling.demo.supervisor import DemoError, Supervisor
 
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
@@ -180,8 +182,8 @@ def _watch(
     work: Path,
 ) -> int:
     """Refresh the view every second until the duration ends (or Ctrl-C); then check."""
-    from ioc.demo.supervisor import DemoError
-    from ioc.demo.view import render
+    from ioc.tooling.demo.supervisor import DemoError
+    from ioc.tooling.demo.view import render
 
     probe = _probe(settings)
     started_s = time.monotonic() - began
@@ -216,8 +218,8 @@ def _watch(
 
 
 def _probe(settings: Settings) -> Probe:
-    from ioc.db.executors import clickhouse_client
-    from ioc.demo.probe import Probe
+    from ioc.ops.db.executors import clickhouse_client
+    from ioc.tooling.demo.probe import Probe
 
     client = clickhouse_client(settings, connect_timeout=3, send_receive_timeout=10)
     ports = {

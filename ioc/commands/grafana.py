@@ -38,8 +38,8 @@ def build(
     ] = None,
 ) -> None:
     """Regenerate <dir>/dashboards/<language>/*.json and <dir>/provisioning (deploy/grafana)."""
-    from ioc.grafana.build import stale, write_all
-    from schemas.profile import load_profile
+    from ioc.ops.grafana.build import stale, write_all
+    from schemas.province.profile import load_profile
 
     if out is None and not check and assets.is_packaged():
         console.print(f"[red]error:[/red] the installed files ({assets.grafana_dir()}) are "
@@ -65,10 +65,10 @@ def push(
     ] = False,
 ) -> None:
     """Publish the data sources, the IOC folder and the dashboards (IOC_DASHBOARD_LANGUAGE)."""
-    from ioc.grafana.build import dashboards
-    from ioc.grafana.push import client, offline_plan, plan_and_apply
+    from ioc.ops.grafana.build import dashboards
+    from ioc.ops.grafana.push import client, offline_plan, plan_and_apply
     from schemas.errors import ServiceUnavailableError
-    from schemas.profile import load_profile
+    from schemas.province.profile import load_profile
 
     settings = _settings(ctx)
     profile = load_profile(settings.province_profile)

@@ -23,10 +23,10 @@ from rich.console import Console
 from rich.table import Table
 
 from connectors.pii import PiiHasher
-from connectors.simulator import DOMAINS, Simulation, SimulationConfig
-from connectors.simulator.truth import TruthRow
 from ioc.assets import default_data_dir
-from schemas.profile import DEFAULT_PROFILE, load_profile
+from ioc.tooling.simulator import DOMAINS, Simulation, SimulationConfig
+from ioc.tooling.simulator.truth import TruthRow
+from schemas.province.profile import DEFAULT_PROFILE, load_profile
 from streams.detect.model import AnomalyUpdate
 from streams.detect.offline import Topology
 from streams.detect.params import SEASONAL

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ioc.replay.times import ReplayUsageError, local, parse_instant, parse_range
+from ioc.ops.replay.times import ReplayUsageError, local, parse_instant, parse_range
 from ioc.settings import Settings
 from schemas.results import Domain
 from schemas.timeutil import to_ms
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from clickhouse_driver import Client
     from kafka.admin import KafkaAdminClient
 
-    from ioc.replay.rebuild import RebuildPlan, RebuildSummary
+    from ioc.ops.replay.rebuild import RebuildPlan, RebuildSummary
 
 app = typer.Typer(
     help="Replay: reset a group, copy a time range, rebuild KPIs.", no_args_is_help=True
@@ -51,7 +51,7 @@ def _mode(dry_run: bool, execute: bool) -> bool:
 
 @contextmanager
 def _admin(settings: Settings) -> Iterator[KafkaAdminClient]:
-    from ioc.kafka_admin import admin_client
+    from ioc.ops.kafka_admin import admin_client
 
     admin = admin_client(settings)
     try:
@@ -91,7 +91,7 @@ def reset_group(
     execute: Execute = False,
 ) -> None:
     """Move a stopped consumer group's offsets (refuses while it has members)."""
-    from ioc.replay import reset
+    from ioc.ops.replay import reset
 
     run = _mode(dry_run, execute)
     settings = _settings(ctx)
@@ -135,7 +135,7 @@ def copy_command(
     execute: Execute = False,
 ) -> None:
     """Copy records whose timestamp is in [from, to) to another topic, partition for partition."""
-    from ioc.replay import copy
+    from ioc.ops.replay import copy
 
     run = _mode(dry_run, execute)
     settings = _settings(ctx)
@@ -187,7 +187,7 @@ def rebuild_command(
     execute: Execute = False,
 ) -> None:
     """Recompute KPIs and anomalies of [from, to) under a new generation."""
-    from ioc.replay import rebuild
+    from ioc.ops.replay import rebuild
 
     run = _mode(dry_run, execute)
     settings = _settings(ctx)
@@ -212,7 +212,7 @@ def rebuild_command(
 
 
 def _clickhouse(settings: Settings) -> Client:
-    from ioc.db.executors import clickhouse_client
+    from ioc.ops.db.executors import clickhouse_client
 
     return clickhouse_client(settings, connect_timeout=5, send_receive_timeout=120)
 
@@ -261,7 +261,7 @@ def _print_rebuild_summary(plan: RebuildPlan, summary: RebuildSummary) -> None:
 @app.command("generations")
 def generations_command(ctx: typer.Context) -> None:
     """List the generations recorded in ClickHouse."""
-    from ioc.replay.generations import Registry
+    from ioc.ops.replay.generations import Registry
 
     settings = _settings(ctx)
     client = _clickhouse(settings)
@@ -292,7 +292,7 @@ def promote_command(
     """Make panels read a rebuild's rows for the windows it covers (or stop, with --undo)."""
     import dataclasses
 
-    from ioc.replay.generations import KIND_REBUILD, Registry
+    from ioc.ops.replay.generations import KIND_REBUILD, Registry
 
     run = _mode(dry_run, execute)
     settings = _settings(ctx)

@@ -21,8 +21,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from connectors.pii import PiiHasher
-from connectors.producer import EventProducer
-from connectors.simulator import (
+from connectors.sources.producer import EventProducer
+from ioc.settings import Settings
+from ioc.tooling.simulator import (
     DOMAINS,
     JsonlSink,
     KafkaSink,
@@ -33,11 +34,10 @@ from connectors.simulator import (
     Sink,
     run,
 )
-from connectors.simulator.injections import DEFAULT_PER_WEEK
-from connectors.simulator.truth import write_csv
-from ioc.settings import Settings
+from ioc.tooling.simulator.injections import DEFAULT_PER_WEEK
+from ioc.tooling.simulator.truth import write_csv
 from schemas.errors import IocError
-from schemas.profile import DEFAULT_PROFILE, load_profile
+from schemas.province.profile import DEFAULT_PROFILE, load_profile
 from schemas.timeutil import from_ms, to_ms, utcnow
 
 console = Console()
@@ -99,7 +99,7 @@ def make_sink(target: str, settings: Settings, topic_suffix: str, batch_size: in
         # Through the real connectors: QR scans to the HTTP gateway (API key from the
         # file), telemetry to Mosquitto for the MQTT bridge, dossiers into the
         # one-stop-shop outbox table for the poller. They must be running.
-        from ioc.demo.feed import build_sink as connector_sink
+        from ioc.tooling.demo.feed import build_sink as connector_sink
 
         api_key = Path(target.removeprefix("connectors:")).read_text(encoding="utf-8").strip()
         return connector_sink(settings, api_key)
@@ -193,7 +193,7 @@ def _check_topics(settings: Settings, names: dict[str, str], *, create: bool) ->
 
     ``names`` maps each registry topic to the name written (with the suffix).
     """
-    from ioc.kafka_admin import admin_client, ensure_topics
+    from ioc.ops.kafka_admin import admin_client, ensure_topics
     from schemas.topics import registry
 
     admin = admin_client(settings)

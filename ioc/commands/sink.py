@@ -9,11 +9,11 @@ from collections.abc import Mapping
 
 import typer
 
-from connectors.clickhouse_sink.metrics import SinkMetrics
-from connectors.clickhouse_sink.rows import TOPIC_MODELS
-from connectors.clickhouse_sink.sink import ClickHouseSink, SinkConfig
-from connectors.clickhouse_sink.writer import TableWriter
-from ioc.db.executors import clickhouse_client
+from connectors.sinks.clickhouse.metrics import SinkMetrics
+from connectors.sinks.clickhouse.rows import TOPIC_MODELS
+from connectors.sinks.clickhouse.sink import ClickHouseSink, SinkConfig
+from connectors.sinks.clickhouse.writer import TableWriter
+from ioc.ops.db.executors import clickhouse_client
 from ioc.settings import Settings
 from ioc.version import serve_metrics
 from schemas.base import Contract

@@ -24,7 +24,7 @@ from schemas.topics import (
 )
 
 if TYPE_CHECKING:
-    from streams.app import WorkerConfig
+    from streams.runtime.app import WorkerConfig
 
 SOURCES: dict[Domain, str] = {
     Domain.TRAFFIC: TRAFFIC_OBS,
@@ -46,16 +46,16 @@ def worker_topics(settings: Settings) -> list[TopicSpec]:
 
 
 def build_config(settings: Settings, domains: list[Domain] | None = None) -> WorkerConfig:
-    """A :class:`streams.app.WorkerConfig` from the settings, the profile and the broker.
+    """A :class:`streams.runtime.app.WorkerConfig` from the settings, the profile and the broker.
 
     Creates missing topics (idempotent) and reads the source topics' real partition
     counts: the tables' changelogs must have exactly as many partitions.
     """
-    from ioc.kafka_admin import admin_client, ensure_topics
-    from schemas.profile import load_profile
-    from streams.app import SourceTopic, WorkerConfig
+    from ioc.ops.kafka_admin import admin_client, ensure_topics
+    from schemas.province.profile import load_profile
     from streams.detect.profile import params_from_profile
-    from streams.runtime import OutputTopics
+    from streams.runtime.app import SourceTopic, WorkerConfig
+    from streams.runtime.partition import OutputTopics
     from streams.topology import Topology
 
     suffix = settings.stream_topic_suffix
@@ -117,9 +117,9 @@ def worker_command(
     import faust
 
     from ioc.version import serve_metrics
-    from streams.app import Worker
-    from streams.gctune import tune_gc
-    from streams.metrics import StreamMetrics
+    from streams.runtime.app import Worker
+    from streams.runtime.gctune import tune_gc
+    from streams.runtime.metrics import StreamMetrics
 
     settings = ctx.obj
     assert isinstance(settings, Settings)

@@ -26,7 +26,7 @@ from schemas.events import (
     QrScan,
     TrafficObservation,
 )
-from schemas.profile import Profile
+from schemas.province.profile import Profile
 from schemas.results import WindowSize
 from schemas.timeutil import to_ms
 

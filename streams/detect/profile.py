@@ -12,8 +12,8 @@ import math
 from collections import Counter
 from datetime import date, timedelta
 
-from schemas.calendar import HolidayKind
-from schemas.profile import Profile
+from schemas.province.calendar import HolidayKind
+from schemas.province.profile import Profile
 from streams.detect.observations import SCANS_IN
 from streams.detect.params import QR_SURGE, DetectorParams, ThresholdRule
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from schemas.base import Event
 from schemas.events import DossierStatusChange, EnergyReading, QrScan, TrafficObservation
-from schemas.profile import Profile
+from schemas.province.profile import Profile
 from schemas.timeutil import to_ms
 from streams.detect.impossible import REGISTER_METRIC, SPEED_METRIC
 from streams.detect.model import AnomalyUpdate, Observation, States

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ioc.db.executors import ChdbExecutor, ClickHouseExecutor
-from ioc.kafka_admin import admin_client, ensure_topics
+from ioc.ops.db.executors import ChdbExecutor, ClickHouseExecutor
+from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
 from schemas.topics import registry
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from ioc.db.executors import ChdbExecutor, ClickHouseExecutor, SqlExecutor
-from ioc.db.migrate import load, migrate
+from ioc.ops.db.executors import ChdbExecutor, ClickHouseExecutor, SqlExecutor
+from ioc.ops.db.migrate import load, migrate
 from schemas.timeutil import LOCAL_TZ
 
 pytestmark = pytest.mark.integration

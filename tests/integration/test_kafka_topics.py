@@ -12,7 +12,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
-from ioc.kafka_admin import admin_client, ensure_topics
+from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
 from schemas.base import Event
 from schemas.results import Anomaly, DataQualityRecord, DeadLetter, KpiRecord

@@ -23,11 +23,11 @@ from kafka.admin import KafkaAdminClient
 from kafka.partitioner.default import murmur2
 
 from connectors.pii import PiiHasher, normalise_identifier
-from connectors.simulator import MemorySink, Simulation, SimulationConfig, run
-from ioc.kafka_admin import admin_client
+from ioc.ops.kafka_admin import admin_client
 from ioc.settings import PROJECT_ROOT, Settings
+from ioc.tooling.simulator import MemorySink, Simulation, SimulationConfig, run
 from schemas.codec import decode
-from schemas.profile import load_profile
+from schemas.province.profile import load_profile
 from schemas.timeutil import to_ms
 from schemas.topics import EVENT_TOPICS
 from tests.unit.simulator.rules import leaked

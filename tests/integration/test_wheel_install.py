@@ -23,8 +23,8 @@ import pytest
 from pydantic import SecretStr
 
 from ioc import version
-from ioc.db.executors import ClickHouseExecutor
-from ioc.kafka_admin import admin_client
+from ioc.ops.db.executors import ClickHouseExecutor
+from ioc.ops.kafka_admin import admin_client
 from ioc.settings import PROJECT_ROOT, Settings
 from tests.integration.conftest import free_port
 

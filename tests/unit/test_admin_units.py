@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from schemas.admin_units import binh_phuoc_2021, dong_nai_2025
+from schemas.province.admin_units import binh_phuoc_2021, dong_nai_2025
 
 pytestmark = pytest.mark.unit
 

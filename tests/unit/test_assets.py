@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ioc import assets
-from ioc.db.migrate import load
+from ioc.ops.db.migrate import load
 from ioc.settings import PROJECT_ROOT, Settings
 
 pytestmark = pytest.mark.unit

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from schemas.calendar import (
+from schemas.province.calendar import (
     HolidayCalendar,
     HolidayKind,
     HolidayNotice,
@@ -14,13 +14,13 @@ from schemas.calendar import (
     national,
     year_calendar,
 )
-from schemas.profile import load_profile
+from schemas.province.profile import load_profile
 
 pytestmark = pytest.mark.unit
 
 BP = load_profile("binh-phuoc-2021")
 
-# The table the profiles carried before issue 21 (schemas/profiles/holidays.py, 2021-2027):
+# The table the profiles carried before issue 21 (schemas/province/profiles/holidays.py, 2021-2027):
 # Tết breaks as announced (2027 assumed), Hùng Kings' day, National Day's adjacent day.
 OLD_TET_BREAK = {
     2021: (date(2021, 2, 10), date(2021, 2, 16)),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ioc.db.migrate import ServerFeatures, load, render
 from ioc.errors import MigrationError
+from ioc.ops.db.migrate import ServerFeatures, load, render
 
 pytestmark = pytest.mark.unit
 

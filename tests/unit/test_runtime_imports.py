@@ -16,16 +16,16 @@ RUNTIME_MODULES = [
     "ioc.commands.alerter",
     "ioc.commands.connector",
     "ioc.commands.connector_wiring",
-    "ioc.db.migrate",
-    "ioc.grafana.build",
-    "streams.app",
+    "ioc.ops.db.migrate",
+    "ioc.ops.grafana.build",
+    "streams.runtime.app",
     "streams.detect.profile",
-    "connectors.clickhouse_sink.sink",
-    "connectors.http.app",
-    "connectors.mqtt.bridge",
-    "connectors.outbox.poller",
-    "connectors.alerter.service",
-    "connectors.simulator.runner",
+    "connectors.sinks.clickhouse.sink",
+    "connectors.sources.http.app",
+    "connectors.sources.mqtt.bridge",
+    "connectors.sources.outbox.poller",
+    "connectors.sinks.alerter.service",
+    "ioc.tooling.simulator.runner",
 ]
 
 
@@ -34,11 +34,11 @@ def test_runtime_modules_do_not_import_vietnamadminunits() -> None:
     script = (
         "import sys, importlib\n"
         f"for name in {RUNTIME_MODULES!r}: importlib.import_module(name)\n"
-        "from schemas.profile import load_profile\n"
+        "from schemas.province.profile import load_profile\n"
         "from streams.detect.profile import params_from_profile\n"
         "params_from_profile(load_profile())\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'vietnamadminunits'"
-        " or m in ('schemas.admin_units', 'schemas.profiles.build'))\n"
+        " or m in ('schemas.province.admin_units', 'schemas.province.profiles.build'))\n"
         "print(','.join(bad))\n"
     )
     result = subprocess.run(

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ioc.commands.simulate import SimulateUsageError, make_sink
-from ioc.demo.senders import RoutingSink
 from ioc.settings import settings_for_tests
+from ioc.tooling.demo.senders import RoutingSink
 
 pytestmark = pytest.mark.unit
 

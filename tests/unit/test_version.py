@@ -68,7 +68,7 @@ def _free_port() -> int:
 
 
 def test_serve_metrics_exposes_build_info_beside_the_process_metrics() -> None:
-    from streams.metrics import StreamMetrics
+    from streams.runtime.metrics import StreamMetrics
 
     metrics = StreamMetrics()  # the worker's own registry
     port = _free_port()
@@ -87,7 +87,7 @@ def test_serve_metrics_exposes_build_info_beside_the_process_metrics() -> None:
         ("ioc/commands/alerter.py", "serve_metrics(settings.alerter_metrics_port"),
         ("ioc/commands/connector.py", "serve_metrics(port, connector.registry"),
         ("ioc/commands/connector.py", "register_build_info(gateway.registry)"),
-        ("ioc/demo/sink.py", "serve_metrics(settings.sink_metrics_port"),
+        ("ioc/tooling/demo/sink.py", "serve_metrics(settings.sink_metrics_port"),
     ],
 )
 def test_every_process_serves_metrics_through_serve_metrics(module: str, needle: str) -> None:

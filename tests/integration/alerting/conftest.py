@@ -19,7 +19,7 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
-from ioc.kafka_admin import admin_client, ensure_topics
+from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import PROJECT_ROOT, Settings
 from schemas.results import Anomaly
 from schemas.timeutil import to_ms

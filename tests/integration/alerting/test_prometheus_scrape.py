@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from ioc.db.executors import ClickHouseExecutor
-from ioc.grafana.dashboards.pipeline import PANELS, UP
+from ioc.ops.db.executors import ClickHouseExecutor
+from ioc.ops.grafana.dashboards.pipeline import PANELS, UP
 from ioc.settings import PROJECT_ROOT, Settings
 from schemas.topics import DEADLETTER
 from tests.factories import dead_letter
@@ -103,7 +103,7 @@ def stop(proc: subprocess.Popen[bytes]) -> str:
 
 @pytest.fixture
 def database(clickhouse: ClickHouseExecutor, unique: str) -> Iterator[str]:
-    from ioc.db.migrate import migrate
+    from ioc.ops.db.migrate import migrate
 
     name = f"ioc_prom_{unique}"
     migrate(clickhouse, name)

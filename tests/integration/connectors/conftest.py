@@ -18,8 +18,8 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.partitioner.default import murmur2
 from paho.mqtt.enums import CallbackAPIVersion
 
-from connectors.edge import STREAMS, TopicRoutes
-from ioc.kafka_admin import admin_client, ensure_topics
+from connectors.sources.edge import STREAMS, TopicRoutes
+from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
 from schemas.topics import DEADLETTER, registry
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from connectors.mqtt.bridge import MqttBridge
+from connectors.sources.mqtt.bridge import MqttBridge
 from ioc.commands import connector_wiring as wire
 from ioc.settings import Settings
 from schemas.timeutil import utcnow

@@ -12,8 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from connectors.edge import TopicRoutes
-from connectors.files import FileJob
+from connectors.sources.edge import TopicRoutes
+from connectors.sources.files import FileJob
 from ioc.commands import connector_wiring as wire
 from ioc.settings import Settings
 from schemas.timeutil import utcnow

@@ -10,8 +10,8 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from connectors.edge import TopicRoutes
-from connectors.http.keys import add_key
+from connectors.sources.edge import TopicRoutes
+from connectors.sources.http.keys import add_key
 from ioc.commands import connector_wiring as wire
 from ioc.settings import Settings
 from schemas.timeutil import utcnow

@@ -11,9 +11,9 @@ import httpx
 import orjson
 import pytest
 
-from connectors.edge import TopicRoutes
-from connectors.http.gateway import HttpGateway
-from connectors.http.keys import add_key
+from connectors.sources.edge import TopicRoutes
+from connectors.sources.http.gateway import HttpGateway
+from connectors.sources.http.keys import add_key
 from ioc.commands import connector_wiring as wire
 from ioc.settings import Settings
 from schemas.timeutil import utcnow

@@ -7,7 +7,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from connectors.edge import TopicRoutes
+from connectors.sources.edge import TopicRoutes
 from ioc.commands import connector_wiring as wire
 from ioc.settings import Settings
 from tests.integration.conftest import free_port

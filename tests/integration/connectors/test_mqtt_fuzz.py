@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.edge import TopicRoutes
+from connectors.sources.edge import TopicRoutes
 from ioc.settings import Settings
 from tests.integration.connectors.conftest import (
     LoopThread,

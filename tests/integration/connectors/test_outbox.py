@@ -17,10 +17,10 @@ import psycopg
 import pytest
 from kafka.partitioner.default import murmur2
 
-from connectors.edge import TopicRoutes
-from connectors.outbox.poller import OutboxPoller
-from connectors.outbox.seed import StatusChange, record_change, seed
-from connectors.outbox.sql import OPEN_STATUSES, apply_ddl
+from connectors.sources.edge import TopicRoutes
+from connectors.sources.outbox.poller import OutboxPoller
+from connectors.sources.outbox.seed import StatusChange, record_change, seed
+from connectors.sources.outbox.sql import OPEN_STATUSES, apply_ddl
 from ioc.commands import connector_wiring as wire
 from ioc.settings import Settings
 from schemas.timeutil import utcnow

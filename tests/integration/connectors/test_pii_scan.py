@@ -12,14 +12,14 @@ import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 
-from connectors.edge import TopicRoutes
-from connectors.files import FileJob
-from connectors.http.keys import add_key
-from connectors.outbox.seed import StatusChange, record_change
-from connectors.outbox.sql import apply_ddl
 from connectors.pii import normalise_identifier
+from connectors.sources.edge import TopicRoutes
+from connectors.sources.files import FileJob
+from connectors.sources.http.keys import add_key
+from connectors.sources.outbox.seed import StatusChange, record_change
+from connectors.sources.outbox.sql import apply_ddl
 from ioc.commands import connector_wiring as wire
-from ioc.kafka_admin import admin_client
+from ioc.ops.kafka_admin import admin_client
 from ioc.settings import Settings
 from schemas.timeutil import utcnow
 from tests.integration.connectors.conftest import LoopThread, read_topic, wait_until

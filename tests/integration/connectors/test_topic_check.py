@@ -12,7 +12,7 @@ import pytest
 from kafka import KafkaConsumer
 
 from ioc.commands.connector_wiring import check_topics
-from ioc.kafka_admin import admin_client
+from ioc.ops.kafka_admin import admin_client
 from ioc.settings import Settings
 
 pytestmark = pytest.mark.integration

@@ -1,7 +1,7 @@
 """A realistic day (and month) of a province, as the pipeline would have written it.
 
 Contracts are built with the profile's real entities and turned into rows by the
-sink's own row builders (connectors.clickhouse_sink.rows), so the tables hold what
+sink's own row builders (connectors.sinks.clickhouse.rows), so the tables hold what
 the sink writes: raw events of every stream, KPI rows of every window size (entity
 rows summed into their groups, some windows re-emitted with a higher sequence),
 anomalies (some of a rebuild generation that is not live), dossier states, dead
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.clickhouse_sink.rows import COLUMNS, Origin, rows_for
-from ioc.db.executors import SqlExecutor
+from connectors.sinks.clickhouse.rows import COLUMNS, Origin, rows_for
+from ioc.ops.db.executors import SqlExecutor
 from schemas.base import Contract
 from schemas.events import (
     DossierStatusChange,
@@ -27,7 +27,7 @@ from schemas.events import (
     QrScan,
     TrafficObservation,
 )
-from schemas.profile import Profile
+from schemas.province.profile import Profile
 from schemas.results import (
     Anomaly,
     DataQualityRecord,

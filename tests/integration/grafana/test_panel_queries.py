@@ -19,14 +19,14 @@ from typing import Any
 import orjson
 import pytest
 
-from ioc.db.executors import ChdbExecutor, ClickHouseExecutor
-from ioc.db.maintenance import load_entities
-from ioc.db.migrate import migrate
-from ioc.grafana.build import dashboards
-from ioc.grafana.macros import ALL, QueryContext, auto_interval, expand
-from ioc.grafana.model import Check, Dashboard
-from ioc.grafana.sql import AREA, LEVEL
-from schemas.profile import Profile, load_profile
+from ioc.ops.db.executors import ChdbExecutor, ClickHouseExecutor
+from ioc.ops.db.maintenance import load_entities
+from ioc.ops.db.migrate import migrate
+from ioc.ops.grafana.build import dashboards
+from ioc.ops.grafana.macros import ALL, QueryContext, auto_interval, expand
+from ioc.ops.grafana.model import Check, Dashboard
+from ioc.ops.grafana.sql import AREA, LEVEL
+from schemas.province.profile import Profile, load_profile
 from schemas.results import DataQualityRecord
 from schemas.timeutil import to_ms
 from tests.integration.grafana import dataset

@@ -25,11 +25,11 @@ from kafka import KafkaProducer, TopicPartition
 from kafka.admin import OffsetSpec
 
 from ioc.commands.worker import SOURCES, worker_topics
-from ioc.db.executors import ClickHouseExecutor
-from ioc.db.migrate import migrate
-from ioc.kafka_admin import admin_client, ensure_topics
+from ioc.ops.db.executors import ClickHouseExecutor
+from ioc.ops.db.migrate import migrate
+from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings, settings_for_tests
-from schemas.profile import load_profile
+from schemas.province.profile import load_profile
 from schemas.topics import ANOMALIES, CONTROL_HEADER, KPI, registry
 from tests import clock
 from tests.integration.conftest import require_port

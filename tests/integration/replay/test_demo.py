@@ -17,8 +17,8 @@ import psycopg
 import pytest
 
 from ioc.commands.connector_wiring import pg_conninfo
-from ioc.db.executors import ClickHouseExecutor
-from ioc.kafka_admin import admin_client
+from ioc.ops.db.executors import ClickHouseExecutor
+from ioc.ops.kafka_admin import admin_client
 from ioc.settings import settings_for_tests
 from tests.integration.conftest import require_port
 

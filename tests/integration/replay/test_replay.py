@@ -9,7 +9,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from ioc.kafka_admin import admin_client
+from ioc.ops.kafka_admin import admin_client
 from schemas.topics import KPI, TRAFFIC_OBS
 from tests.integration.replay.conftest import KPI_TABLES, Pipeline, wait_for
 

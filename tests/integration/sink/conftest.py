@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ioc.db.executors import ClickHouseExecutor
-from ioc.db.migrate import migrate
+from ioc.ops.db.executors import ClickHouseExecutor
+from ioc.ops.db.migrate import migrate
 
 
 @pytest.fixture

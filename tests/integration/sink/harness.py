@@ -12,10 +12,10 @@ from clickhouse_driver import Client
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from prometheus_client import CollectorRegistry
 
-from connectors.clickhouse_sink.metrics import SinkMetrics
-from connectors.clickhouse_sink.sink import ClickHouseSink, SinkConfig
-from connectors.clickhouse_sink.writer import TableWriter
-from ioc.kafka_admin import admin_client, ensure_topics
+from connectors.sinks.clickhouse.metrics import SinkMetrics
+from connectors.sinks.clickhouse.sink import ClickHouseSink, SinkConfig
+from connectors.sinks.clickhouse.writer import TableWriter
+from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
 from schemas.base import Contract, Event
 from schemas.results import Anomaly, DeadLetter, KpiRecord

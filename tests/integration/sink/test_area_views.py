@@ -9,12 +9,12 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.clickhouse_sink.rows import Origin, rows_for
-from ioc.db.executors import ChdbExecutor, ClickHouseExecutor, SqlExecutor
-from ioc.db.maintenance import load_entities
-from ioc.db.migrate import migrate
+from connectors.sinks.clickhouse.rows import Origin, rows_for
+from ioc.ops.db.executors import ChdbExecutor, ClickHouseExecutor, SqlExecutor
+from ioc.ops.db.maintenance import load_entities
+from ioc.ops.db.migrate import migrate
 from schemas.events import TrafficObservation
-from schemas.profile import load_profile
+from schemas.province.profile import load_profile
 from schemas.results import KpiRecord, TrafficParts
 from tests.factories import T0, traffic
 
@@ -82,7 +82,7 @@ def write(executor: SqlExecutor, database: str, values: list) -> None:
     for i, value in enumerate(values):
         for table, row in rows_for(value, Origin("t", 0, i), 0):
             tables[table].append(row)
-    from connectors.clickhouse_sink.rows import COLUMNS
+    from connectors.sinks.clickhouse.rows import COLUMNS
 
     for table, rows in tables.items():
         executor.insert(f"{database}.{table}", COLUMNS[table], rows)

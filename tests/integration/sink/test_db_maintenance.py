@@ -8,11 +8,11 @@ import pytest
 from clickhouse_driver import Client
 from clickhouse_driver.errors import ServerException
 
-from connectors.clickhouse_sink.rows import COLUMNS, Origin, rows_for
-from ioc.db.executors import ClickHouseExecutor
-from ioc.db.maintenance import drop_expired, erase_subject, expired_partitions, load_entities
+from connectors.sinks.clickhouse.rows import COLUMNS, Origin, rows_for
+from ioc.ops.db.executors import ClickHouseExecutor
+from ioc.ops.db.maintenance import drop_expired, erase_subject, expired_partitions, load_entities
 from ioc.settings import Settings
-from schemas.profile import load_profile
+from schemas.province.profile import load_profile
 from tests.factories import qr_scan, subject_hash
 
 pytestmark = pytest.mark.integration
@@ -67,7 +67,7 @@ def test_erase_removes_one_subject_only(clickhouse: ClickHouseExecutor, database
 def test_grafana_user_is_read_only_and_confined_to_ioc(
     settings: Settings, clickhouse: ClickHouseExecutor
 ) -> None:
-    from ioc.db.migrate import migrate
+    from ioc.ops.db.migrate import migrate
 
     migrate(clickhouse, settings.clickhouse_database)
     grafana = Client(

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from ioc.db.executors import ClickHouseExecutor
+from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.settings import Settings
 from schemas.topics import DEADLETTER
 from tests.factories import dead_letter

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.clickhouse_sink.sink import MAX_PAYLOAD
-from ioc.db.executors import ClickHouseExecutor
+from connectors.sinks.clickhouse.sink import MAX_PAYLOAD
+from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.settings import Settings
 from schemas.topics import (
     ANOMALIES,

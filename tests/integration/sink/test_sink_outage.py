@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from clickhouse_driver import Client
 
-from ioc.db.executors import ClickHouseExecutor
-from ioc.db.migrate import migrate
+from ioc.ops.db.executors import ClickHouseExecutor
+from ioc.ops.db.migrate import migrate
 from ioc.settings import PROJECT_ROOT, Settings
 from schemas.topics import KPI, TRAFFIC_OBS
 from tests.factories import T0, kpi, traffic

@@ -23,7 +23,7 @@ from kafka import KafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
 from ioc.commands.worker import worker_topics
-from ioc.kafka_admin import admin_client, ensure_topics
+from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings, settings_for_tests
 from schemas.base import Event
 from schemas.results import Domain, KpiRecord

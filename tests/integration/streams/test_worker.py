@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from schemas.profile import Profile, load_profile
+from schemas.province.profile import Profile, load_profile
 from schemas.results import Domain, KpiRecord
 from schemas.timeutil import to_ms
 from schemas.topics import ANOMALIES
@@ -148,7 +148,7 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(stream_stack: StreamStack)
 def test_a_group_offset_ahead_of_the_state_loses_nothing(stream_stack: StreamStack) -> None:
     # faust can commit an offset the state has not applied (faust-streaming #606; a
     # partition revoked mid-batch is acked unprocessed): after a crash the worker
-    # must resume after the state's own offset (streams.resume), not the group's.
+    # must resume after the state's own offset (streams.runtime.resume), not the group's.
     stack = stream_stack
     domains = [Domain.TRAFFIC, Domain.ENERGY]
     generated = scenario.generate(

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from kafka import KafkaProducer
 
-from ioc.db.executors import ClickHouseExecutor
-from ioc.db.migrate import migrate
+from ioc.ops.db.executors import ClickHouseExecutor
+from ioc.ops.db.migrate import migrate
 from schemas.results import DataQualityRecord, Domain
 from schemas.timeutil import to_ms
 from schemas.topics import DQ, registry
-from streams.app import partitioner
+from streams.runtime.app import partitioner
 from tests import clock
 from tests import factories as f
 from tests.integration.sink.harness import drive, end_offsets, make_sink

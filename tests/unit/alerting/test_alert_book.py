@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.alerter.alerts import Renderer, alertname, labels
-from connectors.alerter.book import AlertBook
+from connectors.sinks.alerter.alerts import Renderer, alertname, labels
+from connectors.sinks.alerter.book import AlertBook
 from schemas.results import Anomaly
 from tests.factories import T0, anomaly
 

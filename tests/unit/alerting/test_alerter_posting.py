@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 
-from connectors.alerter.alerts import Renderer
-from connectors.alerter.book import AlertBook
-from connectors.alerter.metrics import AlerterMetrics
-from connectors.alerter.poster import AlertsRejectedError
-from connectors.alerter.service import Alerter, AlerterConfig
+from connectors.sinks.alerter.alerts import Renderer
+from connectors.sinks.alerter.book import AlertBook
+from connectors.sinks.alerter.metrics import AlerterMetrics
+from connectors.sinks.alerter.poster import AlertsRejectedError
+from connectors.sinks.alerter.service import Alerter, AlerterConfig
 from schemas.errors import ServiceUnavailableError
 from tests.factories import T0, anomaly
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from ioc.bench.dataset import BenchRecord, city_profile, entity_count, restamp
+from ioc.tooling.bench.dataset import BenchRecord, city_profile, entity_count, restamp
 from schemas.codec import decode
 from schemas.events import DossierStatusChange, TrafficObservation
-from schemas.profile import load_profile
+from schemas.province.profile import load_profile
 from schemas.timeutil import from_ms, to_ms
 from schemas.topics import DOSSIER_STATUS, TRAFFIC_OBS
 from tests.factories import dossier, traffic

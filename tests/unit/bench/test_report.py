@@ -10,8 +10,8 @@ import orjson
 import pytest
 from rich.console import Console
 
-from ioc.bench.profiling import summarize
-from ioc.bench.report import errors, show, verdicts, write
+from ioc.tooling.bench.profiling import summarize
+from ioc.tooling.bench.report import errors, show, verdicts, write
 
 pytestmark = pytest.mark.unit
 
@@ -81,8 +81,8 @@ def test_json_is_written_twice_sorted(tmp_path: Path) -> None:
 
 def test_profile_summary_counts_self_and_inclusive_time() -> None:
     lines = [
-        "main (a.py:1);handle (streams/runtime.py:10);process (streams/engine.py:5) 6",
-        "main (a.py:1);handle (streams/runtime.py:12);send (streams/sender.py:7) 3",
+        "main (a.py:1);handle (streams/runtime/partition.py:10);process (streams/engine.py:5) 6",
+        "main (a.py:1);handle (streams/runtime/partition.py:12);send (streams/runtime/sender.py:7) 3",
         "main (a.py:2) 1",
         "garbage line",
     ]

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from ioc.bench.stats import Spread, percentile, rate, ratio
+from ioc.tooling.bench.stats import Spread, percentile, rate, ratio
 
 pytestmark = pytest.mark.unit
 
@@ -53,7 +53,7 @@ def test_rate_and_ratio_refuse_missing_or_zero() -> None:
 
 
 def test_a_short_feed_runs_event_time_to_two_seconds_before_a_minute() -> None:
-    from ioc.bench.feed import boundary_shift
+    from ioc.tooling.bench.feed import boundary_shift
 
     for now in (0, 1_000, 57_999, 58_000, 59_999, 1_795_700_123_456):
         shift = boundary_shift(now)
@@ -62,7 +62,7 @@ def test_a_short_feed_runs_event_time_to_two_seconds_before_a_minute() -> None:
 
 
 def test_the_boundary_goes_as_late_as_a_close_still_fits_in_the_feed() -> None:
-    from ioc.bench.feed import boundary_lead_ms
+    from ioc.tooling.bench.feed import boundary_lead_ms
 
     assert boundary_lead_ms(60_000, 10_000) == 48_000  # closes at 58 s of a 60 s feed
     assert boundary_lead_ms(6_000, 3_000) == 1_000

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
-from connectors.edge import (
+from connectors.pii import PiiHasher
+from connectors.sources.edge import (
     STREAMS,
     EdgeValidator,
     TimePolicy,
@@ -16,7 +17,6 @@ from connectors.edge import (
     redact_payload,
     scrub_text,
 )
-from connectors.pii import PiiHasher
 from schemas.errors import ContractError
 from schemas.events import QrScan
 

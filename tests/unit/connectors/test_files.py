@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import ConfigurationError
-from connectors.files import _Pacer, apply_mapping, detect_format, parse_mapping, read_records
+from connectors.sources.base import ConfigurationError
+from connectors.sources.files import (
+    _Pacer,
+    apply_mapping,
+    detect_format,
+    parse_mapping,
+    read_records,
+)
 from schemas.errors import ContractError
 
 pytestmark = pytest.mark.unit

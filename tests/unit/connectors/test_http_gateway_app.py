@@ -13,10 +13,10 @@ import orjson
 import pytest
 from aiokafka.errors import KafkaTimeoutError
 
-from connectors.edge import EdgeValidator, TimePolicy, TopicRoutes
-from connectors.http.gateway import GatewayConfig, HttpGateway
-from connectors.http.keys import KeyStore, add_key
 from connectors.pii import PiiHasher
+from connectors.sources.edge import EdgeValidator, TimePolicy, TopicRoutes
+from connectors.sources.http.gateway import GatewayConfig, HttpGateway
+from connectors.sources.http.keys import KeyStore, add_key
 from schemas.errors import ServiceUnavailableError
 from schemas.timeutil import utcnow
 

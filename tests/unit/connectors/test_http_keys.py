@@ -8,14 +8,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from connectors.base import ConfigurationError
-from connectors.http.idempotency import (
+from connectors.sources.base import ConfigurationError
+from connectors.sources.http.idempotency import (
     CachedResponse,
     ReplayCache,
     idempotent_event_id,
     valid_idempotency_key,
 )
-from connectors.http.keys import KeyStore, add_key, hash_key
+from connectors.sources.http.keys import KeyStore, add_key, hash_key
 
 pytestmark = pytest.mark.unit
 

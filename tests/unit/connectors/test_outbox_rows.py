@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.edge import EdgeValidator, TimePolicy
-from connectors.outbox.position import Position
-from connectors.outbox.rows import SOURCE, map_row
-from connectors.outbox.sql import HistoryRow
 from connectors.pii import PiiHasher
+from connectors.sources.edge import EdgeValidator, TimePolicy
+from connectors.sources.outbox.position import Position
+from connectors.sources.outbox.rows import SOURCE, map_row
+from connectors.sources.outbox.sql import HistoryRow
 from schemas.events import DossierStatusChange
 
 pytestmark = pytest.mark.unit

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from ioc.grafana.build import LANGUAGES, dashboards, render_all, stale, write_all
-from ioc.grafana.model import Sql
-from ioc.grafana.provisioning import datasources, fill, placeholders
-from ioc.grafana.uids import CLICKHOUSE_UID, PROMETHEUS_UID
+from ioc.ops.grafana.build import LANGUAGES, dashboards, render_all, stale, write_all
+from ioc.ops.grafana.model import Sql
+from ioc.ops.grafana.provisioning import datasources, fill, placeholders
+from ioc.ops.grafana.uids import CLICKHOUSE_UID, PROMETHEUS_UID
 from ioc.settings import PROJECT_ROOT, Settings
-from schemas.profile import DEFAULT_PROFILE, load_profile
+from schemas.province.profile import DEFAULT_PROFILE, load_profile
 
 pytestmark = pytest.mark.unit
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ioc.grafana.macros import (
+from ioc.ops.grafana.macros import (
     ALL,
     MacroError,
     QueryContext,

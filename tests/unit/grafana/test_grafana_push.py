@@ -14,10 +14,10 @@ import pytest
 from typer.testing import CliRunner
 
 from ioc.cli import app
-from ioc.grafana.build import dashboards
-from ioc.grafana.push import client, plan_and_apply
+from ioc.ops.grafana.build import dashboards
+from ioc.ops.grafana.push import client, plan_and_apply
 from ioc.settings import Settings
-from schemas.profile import DEFAULT_PROFILE, load_profile
+from schemas.province.profile import DEFAULT_PROFILE, load_profile
 
 pytestmark = pytest.mark.unit
 

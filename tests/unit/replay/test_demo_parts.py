@@ -9,8 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
-from ioc.demo.senders import RoutingSink, device_payload
-from ioc.demo.supervisor import DemoError, Spec, Supervisor, _cmdline
+from ioc.tooling.demo.senders import RoutingSink, device_payload
+from ioc.tooling.demo.supervisor import DemoError, Spec, Supervisor, _cmdline
 from schemas.topics import DOSSIER_STATUS, ENERGY_READINGS, QR_SCANS, TRAFFIC_OBS
 from tests.factories import energy, qr_scan
 

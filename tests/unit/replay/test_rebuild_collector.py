@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ioc.replay.rebuild import RebuildPlan, _Collector
+from ioc.ops.replay.rebuild import RebuildPlan, _Collector
 from schemas.results import Domain
 from schemas.timeutil import to_ms
 from streams.engine import Outputs

@@ -11,11 +11,11 @@ import pytest
 from kafka import TopicPartition
 from kafka.admin import OffsetSpec, OffsetTimestamp
 
-from connectors.clickhouse_sink.rows import COLUMNS
-from ioc.replay import copy, reset, snapshot
-from ioc.replay.generations import parts_columns, same_parts
-from ioc.replay.kafka_io import Span
-from ioc.replay.times import ReplayUsageError, parse_instant, parse_range
+from connectors.sinks.clickhouse.rows import COLUMNS
+from ioc.ops.replay import copy, reset, snapshot
+from ioc.ops.replay.generations import parts_columns, same_parts
+from ioc.ops.replay.kafka_io import Span
+from ioc.ops.replay.times import ReplayUsageError, parse_instant, parse_range
 from ioc.settings import settings_for_tests
 from schemas.topics import TRAFFIC_OBS
 

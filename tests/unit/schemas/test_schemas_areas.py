@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from schemas_strategies import FAST, VIETNAMESE
 
-from schemas.areas import Area, AreaHierarchy
 from schemas.codec import decode
 from schemas.errors import ContractError
+from schemas.province.areas import Area, AreaHierarchy
 
 pytestmark = pytest.mark.unit
 

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from connectors.pii import PiiHasher
-from connectors.simulator import MemorySink, Simulation, SimulationConfig, run
-from connectors.simulator.runner import RunSummary
-from schemas.profile import CheckpointKind, Profile, load_profile
+from ioc.tooling.simulator import MemorySink, Simulation, SimulationConfig, run
+from ioc.tooling.simulator.runner import RunSummary
+from schemas.province.profile import CheckpointKind, Profile, load_profile
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 MONDAY = datetime(2026, 11, 2, tzinfo=LOCAL)

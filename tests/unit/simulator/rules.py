@@ -11,11 +11,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from connectors.simulator import rates
-from connectors.simulator.clock import Clock
+from ioc.tooling.simulator import rates
+from ioc.tooling.simulator.clock import Clock
 from schemas.events import DossierStatus, DossierStatusChange, EnergyReading, QrScan
 from schemas.events import TrafficObservation as Obs
-from schemas.profile import Profile
+from schemas.province.profile import Profile
 from schemas.timeutil import to_ms
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from connectors.simulator.truth import read_csv
 from ioc.cli import app
 from ioc.commands.simulate import SimulateUsageError, parse_domains, parse_duration, parse_start
+from ioc.tooling.simulator.truth import read_csv
 from schemas.topics import ENERGY_READINGS, TRAFFIC_OBS
 
 pytestmark = pytest.mark.unit

@@ -10,12 +10,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from connectors.simulator import JsonlSink, Simulation, SimulationConfig, run
-from connectors.simulator.injections import Kind
-from connectors.simulator.truth import write_csv
+from ioc.tooling.simulator import JsonlSink, Simulation, SimulationConfig, run
+from ioc.tooling.simulator.injections import Kind
+from ioc.tooling.simulator.truth import write_csv
 from schemas.codec import decode
 from schemas.events import DossierStatus, EnergyReading, TrafficObservation
-from schemas.profile import Profile
+from schemas.province.profile import Profile
 from schemas.timeutil import to_ms
 from schemas.topics import DOSSIER_STATUS, ENERGY_READINGS, EVENT_TOPICS, QR_SCANS, TRAFFIC_OBS
 from tests.unit.simulator.conftest import HASHER, MONDAY, Run, simulate

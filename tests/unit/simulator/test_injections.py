@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from connectors.simulator import energy
-from connectors.simulator.clock import Clock, DayKind
-from connectors.simulator.injections import GROUP_MARGIN_MS, Kind, Planner
-from schemas.profile import load_profile
+from ioc.tooling.simulator import energy
+from ioc.tooling.simulator.clock import Clock, DayKind
+from ioc.tooling.simulator.injections import GROUP_MARGIN_MS, Kind, Planner
+from schemas.province.profile import load_profile
 from schemas.timeutil import to_ms
 from tests.unit.simulator.conftest import LOCAL
 

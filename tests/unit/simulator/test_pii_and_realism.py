@@ -9,10 +9,10 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from connectors.pii import normalise_identifier
-from connectors.simulator import lifecycle
-from connectors.simulator.clock import Clock
+from ioc.tooling.simulator import lifecycle
+from ioc.tooling.simulator.clock import Clock
 from schemas.events import DossierStatus, QrScan
-from schemas.profile import load_profile
+from schemas.province.profile import load_profile
 from schemas.timeutil import to_ms
 from schemas.topics import DOSSIER_STATUS, ENERGY_READINGS, QR_SCANS, TRAFFIC_OBS
 from tests.unit.simulator.conftest import HASHER, LOCAL, Run

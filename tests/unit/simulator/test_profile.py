@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
-from schemas import admin_units
-from schemas.calendar import HolidayKind
 from schemas.errors import ContractError
-from schemas.profile import (
+from schemas.province import admin_units
+from schemas.province.calendar import HolidayKind
+from schemas.province.profile import (
     CheckpointKind,
     EntityKind,
     Profile,
@@ -19,7 +19,7 @@ from schemas.profile import (
     load_profile,
     profile_from_json,
 )
-from schemas.profiles import build
+from schemas.province.profiles import build
 
 pytestmark = pytest.mark.unit
 
@@ -32,7 +32,7 @@ def test_shipped_files_are_what_the_build_script_renders() -> None:
     assert sorted(rendered) == [f"{n}.json" for n in available_profiles()]
     for name, text in rendered.items():
         on_disk = (build.PROFILES_DIR / name).read_text(encoding="utf-8")
-        assert on_disk == text, f"{name} is stale: run python -m schemas.profiles.build"
+        assert on_disk == text, f"{name} is stale: run python -m schemas.province.profiles.build"
 
 
 def test_default_profile_has_what_the_issue_asks_for() -> None:

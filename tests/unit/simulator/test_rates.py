@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from connectors.simulator import injections, rates
-from connectors.simulator.clock import Clock
-from schemas.profile import CheckpointKind, CustomerClass, RoadClass, Rules, load_profile
+from ioc.tooling.simulator import injections, rates
+from ioc.tooling.simulator.clock import Clock
+from schemas.province.profile import CheckpointKind, CustomerClass, RoadClass, Rules, load_profile
 
 pytestmark = pytest.mark.unit
 

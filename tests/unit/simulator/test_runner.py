@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.simulator import (
+from ioc.tooling.simulator import (
     JsonlSink,
     KafkaSink,
     MemorySink,
@@ -18,7 +18,7 @@ from connectors.simulator import (
     Sink,
     run,
 )
-from schemas.profile import Profile
+from schemas.province.profile import Profile
 from schemas.timeutil import to_ms
 from tests.unit.simulator.conftest import HASHER, MONDAY
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.simulator.injections import Injection, Kind
-from connectors.simulator.truth import COLUMNS, read_csv, write_csv
+from ioc.tooling.simulator.injections import Injection, Kind
+from ioc.tooling.simulator.truth import COLUMNS, read_csv, write_csv
 from schemas.events import EnergyReading
-from schemas.profile import Profile
+from schemas.province.profile import Profile
 from schemas.timeutil import to_ms
 from schemas.topics import DOSSIER_STATUS, ENERGY_READINGS, QR_SCANS, TRAFFIC_OBS
 from tests.unit.simulator import rules

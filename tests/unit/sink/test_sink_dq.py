@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.clickhouse_sink.rows import COLUMNS, TOPIC_MODELS, Origin, rows_for
+from connectors.sinks.clickhouse.rows import COLUMNS, TOPIC_MODELS, Origin, rows_for
 from schemas.results import DataQualityRecord
 from schemas.topics import DQ
 

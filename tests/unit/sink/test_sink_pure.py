@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from clickhouse_driver import errors as ch_errors
 
-from connectors.clickhouse_sink.batch import Batch
-from connectors.clickhouse_sink.rows import COLUMNS, Origin, rows_for
-from connectors.clickhouse_sink.writer import OutageError, TableWriter, is_poison
+from connectors.sinks.clickhouse.batch import Batch
+from connectors.sinks.clickhouse.rows import COLUMNS, Origin, rows_for
+from connectors.sinks.clickhouse.writer import OutageError, TableWriter, is_poison
 from tests.factories import anomaly, dead_letter, dossier, energy, kpi, qr_scan, traffic
 
 pytestmark = pytest.mark.unit

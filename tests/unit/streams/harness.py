@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas.base import Event
-from schemas.profile import Profile
+from schemas.province.profile import Profile
 from schemas.results import DataQualityRecord, KpiRecord
 from schemas.timeutil import to_ms
 from schemas.topics import CONTROL_HEADER

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from schemas.base import Event
 from schemas.events import DossierStatusChange, EnergyReading, QrScan, TrafficObservation
-from schemas.profile import Profile
+from schemas.province.profile import Profile
 from schemas.timeutil import to_ms
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -20,7 +20,7 @@ from aiokafka.partitioner import murmur2
 
 from schemas.base import Event
 from schemas.events import DossierStatusChange, EnergyReading, QrScan, TrafficObservation
-from schemas.profile import Profile
+from schemas.province.profile import Profile
 from schemas.results import Domain
 from schemas.timeutil import to_ms
 

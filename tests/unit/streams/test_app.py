@@ -8,8 +8,8 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from schemas.results import Domain
-from streams.app import GroupLeaveGuard, SourceTopic, Worker, WorkerConfig, partitioner
-from streams.runtime import OutputTopics
+from streams.runtime.app import GroupLeaveGuard, SourceTopic, Worker, WorkerConfig, partitioner
+from streams.runtime.partition import OutputTopics
 from streams.topology import Topology
 from tests.unit.streams.test_kpi_reference import profile
 

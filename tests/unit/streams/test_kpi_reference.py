@@ -8,7 +8,7 @@ from functools import cache
 
 import pytest
 
-from schemas.profile import Profile, load_profile
+from schemas.province.profile import Profile, load_profile
 from schemas.results import Domain, KpiRecord
 from streams.kpi.base import DomainLogic
 from streams.kpi.dossier import DossierLogic

@@ -1,10 +1,10 @@
-"""Which record a partition's state is owed next (streams.resume)."""
+"""Which record a partition's state is owed next (streams.runtime.resume)."""
 
 from __future__ import annotations
 
 import pytest
 
-from streams.resume import REPROBE_S, Rewind, Step, needs_probe, next_step
+from streams.runtime.resume import REPROBE_S, Rewind, Step, needs_probe, next_step
 
 pytestmark = pytest.mark.unit
 

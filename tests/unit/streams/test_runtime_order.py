@@ -1,4 +1,4 @@
-"""DomainRuntime applies records in the order its state is owed them (streams.resume).
+"""DomainRuntime applies records in the order its state is owed them (streams.runtime.resume).
 
 faust is replaced by small fakes: a consumer that records seeks, a log probe over a list
 of present offsets. The records are control ticks, which every engine applies (and
@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from schemas.profile import load_profile
+from schemas.province.profile import load_profile
 from schemas.topics import CONTROL_HEADER
 from streams.kpi.traffic import TrafficLogic
-from streams.metrics import StreamMetrics
-from streams.runtime import EXIT_PROCESSING_FAILED, DomainRuntime, OutputTopics
-from streams.sender import OutRecord
+from streams.runtime.metrics import StreamMetrics
+from streams.runtime.partition import EXIT_PROCESSING_FAILED, DomainRuntime, OutputTopics
+from streams.runtime.sender import OutRecord
 from tests.unit.streams import harness
 
 pytestmark = pytest.mark.unit
@@ -148,7 +148,7 @@ def test_records_in_order_are_applied_without_asking_the_log() -> None:
 def test_a_jump_mid_run_seeks_back_and_resumes_at_the_missing_record() -> None:
     r = rig(present=list(range(20)))
     r.deliver(0, 1, 2)
-    r.deliver(10, 11)  # faust's fetch loop dropped 3..9 (streams.resume)
+    r.deliver(10, 11)  # faust's fetch loop dropped 3..9 (streams.runtime.resume)
     assert r.applied == 2  # neither applied
     assert r.probe.asked == [3]
     assert r.consumer.seeks == [3, 3]  # 11 arrived after the seek: seek again

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from streams.sender import MAX_RECORD_BYTES, BatchSender, OutRecord, RecordTooLargeError
+from streams.runtime.sender import MAX_RECORD_BYTES, BatchSender, OutRecord, RecordTooLargeError
 
 pytestmark = pytest.mark.unit
 

@@ -1,0 +1,1 @@
+"""Sink connectors: what takes results out of Kafka (ClickHouse, Alertmanager)."""

@@ -1,0 +1,326 @@
+"""The sink process: consume, buffer, write, then commit — and survive ClickHouse outages.
+
+Ordering that makes it exactly-once in effect:
+  1. records are decoded into rows and buffered with the offsets they cover;
+  2. a flush inserts every table (one columnar insert each);
+  3. only then are the covered offsets committed.
+A crash between 2 and 3 re-delivers records that are already written; the tables'
+keys collapse them. When ClickHouse fails, the batch is kept, the partitions are
+paused and the consumer keeps polling — so the group does not rebalance and Kafka
+keeps the data — until a retry with backoff succeeds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+
+from connectors.sinks.clickhouse.batch import Batch
+from connectors.sinks.clickhouse.metrics import SinkMetrics
+from connectors.sinks.clickhouse.rows import EVENT_TABLES, Origin, deadletter_row, rows_for
+from connectors.sinks.clickhouse.writer import OutageError, Rejected, TableWriter
+from schemas.base import Contract
+from schemas.codec import decode
+from schemas.errors import ContractError
+from schemas.redaction import mask_payload, mask_text
+from schemas.results import DeadLetter
+from schemas.timeutil import utcnow
+from schemas.topics import CONTROL_HEADER
+
+log = logging.getLogger(__name__)
+
+MAX_PAYLOAD = 65_536
+
+
+@dataclass(frozen=True, slots=True)
+class SinkConfig:
+    bootstrap: str
+    group_id: str
+    batch_max_rows: int = 50_000
+    batch_max_age_s: float = 1.0
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 10.0
+    session_timeout_ms: int = 30_000
+    max_poll_interval_ms: int = 300_000
+    client_id: str = "ioc-sink"
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class _Revocations(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, sink: ClickHouseSink) -> None:
+        self.sink = sink
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        if not revoked:  # called with nothing on the first join
+            return
+        self.sink.revocations += 1
+        log.warning("partitions revoked (rebalance): %s", revoked)
+        await self.sink.flush_before_revoke({(tp.topic, tp.partition) for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self.sink.assignments += 1
+        log.info("partitions assigned: %d", len(assigned))
+
+
+class ClickHouseSink:
+    """Kafka topics → ClickHouse tables, batched by size or time."""
+
+    def __init__(
+        self,
+        config: SinkConfig,
+        writer: TableWriter,
+        topics: Mapping[str, type[Contract]],
+        metrics: SinkMetrics,
+    ) -> None:
+        self.config = config
+        self.writer = writer
+        self.topics = dict(topics)
+        self.metrics = metrics
+        self.batch = Batch()
+        self.revocations = 0
+        self.assignments = 0
+        self._retry_at = 0.0
+        self._backoff = config.backoff_initial_s
+        self._paused = False
+        self._inflight: asyncio.Future[None] | None = None
+        self._inflight_batch: Batch | None = None
+        self._pending: Batch | None = None
+        self._stopping = asyncio.Event()
+        self.committed: dict[tuple[str, int], int] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        """The Kafka consumer (created in :meth:`start`, inside the event loop)."""
+        if self._consumer is None:
+            raise RuntimeError("sink not started")
+        return self._consumer
+
+    async def start(self) -> None:
+        """Connect and subscribe."""
+        config = self.config
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=config.bootstrap,
+            group_id=config.group_id,
+            client_id=config.client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=config.session_timeout_ms,
+            heartbeat_interval_ms=max(1_000, config.session_timeout_ms // 3),
+            max_poll_interval_ms=config.max_poll_interval_ms,
+        )
+        await self.consumer.start()
+        self.consumer.subscribe(list(self.topics), listener=_Revocations(self))
+
+    def request_stop(self) -> None:
+        """Ask the loop to finish its current step, flush and return."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume until asked to stop; flush what is buffered on the way out."""
+        try:
+            while not self._stopping.is_set():
+                await self.step()
+            await self.drain()
+        finally:
+            await self.consumer.stop()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing buffered, nothing being written, nothing waiting for a retry."""
+        return (
+            self._inflight is None
+            and self._pending is None
+            and not self.batch.offsets
+            and not self.batch.size
+        )
+
+    async def step(self) -> None:
+        """One poll, then move the write pipeline forward without waiting for it.
+
+        Writes run in a worker thread while this loop keeps polling: a slow or
+        hanging insert must never keep us from calling poll, or Kafka would
+        consider the consumer dead after max.poll.interval.ms and rebalance.
+        """
+        polled = await self.consumer.getmany(timeout_ms=100, max_records=10_000)
+        for records in polled.values():
+            for record in records:
+                self._accept(record)
+        if self._inflight is not None and self._inflight.done():
+            await self._finish_write()
+        if self._inflight is None:
+            if self._pending is not None:
+                if time.monotonic() >= self._retry_at:
+                    self._start_write(self._pending)
+            elif self.batch.is_due(self.config.batch_max_rows, self.config.batch_max_age_s):
+                self._start_write(self.batch)
+                self.batch = Batch()
+        # Back-pressure: stop fetching while a failed batch waits, or while the next
+        # batch is already full behind a write in flight. Polling goes on regardless.
+        blocked = self._pending is not None or (
+            self._inflight is not None and self.batch.size >= self.config.batch_max_rows
+        )
+        if blocked:
+            self._pause()
+        else:
+            self._resume()
+
+    def _start_write(self, batch: Batch) -> None:
+        self._pending = None
+        self._inflight_batch = batch
+        self._inflight = asyncio.ensure_future(asyncio.to_thread(self._write, batch))
+
+    async def _finish_write(self) -> bool:
+        task, batch = self._inflight, self._inflight_batch
+        assert task is not None
+        assert batch is not None
+        self._inflight = self._inflight_batch = None
+        try:
+            await task
+        except OutageError as exc:
+            self.metrics.retries.inc()
+            self._pending = batch
+            self._retry_at = time.monotonic() + self._backoff
+            log.warning("ClickHouse write failed, retrying in %.1fs: %s", self._backoff, exc)
+            self._backoff = min(self._backoff * 2, self.config.backoff_max_s)
+            return False
+        self._backoff = self.config.backoff_initial_s
+        if batch.offsets:
+            # Only now: the rows covering these offsets are in ClickHouse.
+            await self.consumer.commit(
+                {TopicPartition(t, p): o for (t, p), o in batch.offsets.items()}
+            )
+            self.metrics.committed.inc()
+            self.committed.update(batch.offsets)
+        return True
+
+    async def flush(self) -> bool:
+        """Write everything held (in flight, pending, buffered), in order; True if all landed."""
+        if self._inflight is not None and not await self._finish_write():
+            return False
+        if self._pending is not None:
+            self._start_write(self._pending)
+            if not await self._finish_write():
+                return False
+        if self.batch.offsets or self.batch.size:
+            self._start_write(self.batch)
+            self.batch = Batch()
+            return await self._finish_write()
+        return True
+
+    async def drain(self) -> None:
+        """On shutdown: one last attempt; what is not committed is re-read next time."""
+        await self.flush()
+
+    def _accept(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        origin = Origin(record.topic, record.partition, record.offset)
+        if any(key == CONTROL_HEADER for key, _ in record.headers or ()):
+            self.batch.covered(record.topic, record.partition, record.offset)
+            return
+        written_at = _now_ms()
+        try:
+            value = decode(self.topics[record.topic], record.value or b"")
+        except ContractError as exc:
+            self._dead_letter(origin, record, exc.reason, str(exc), written_at)
+        else:
+            for table, row in rows_for(value, origin, written_at):
+                self.batch.add(table, row, origin)
+        self.batch.covered(record.topic, record.partition, record.offset)
+
+    def _dead_letter(
+        self,
+        origin: Origin,
+        record: ConsumerRecord[bytes, bytes],
+        reason: str,
+        error: str,
+        written_at: int,
+    ) -> None:
+        # Keyed by the source position: if a worker also dead-lettered this record,
+        # both land on the same deadletter_id and count once.
+        letter = DeadLetter(
+            source_topic=origin.topic,
+            partition=origin.partition,
+            offset=origin.offset,
+            key=mask_text((record.key or b"").decode("utf-8", "replace"))[:1_024],
+            reason=reason,
+            error=mask_text(error)[:4_096],
+            # Masked like every dead letter (schemas.redaction): a topic anyone can write
+            # to may carry a raw citizen id or plate, and this row is kept for 30 days.
+            payload=mask_payload(record.value, MAX_PAYLOAD),
+            producer=self.config.client_id,
+            failed_at=utcnow(),
+            record_timestamp_ms=record.timestamp,
+        )
+        ident = f"{origin.topic}/{origin.partition}/{origin.offset}"
+        self.batch.add("deadletter", deadletter_row(letter, ident, written_at), origin)
+        self.metrics.dead_lettered.labels(reason=reason).inc()
+
+    def _write(self, batch: Batch) -> None:
+        written_at = _now_ms()
+        self.metrics.batch_rows.observe(batch.size)
+        for table, rows in list(batch.rows.items()):
+            started = time.perf_counter()
+            rejected = self.writer.write(table, rows)
+            self.metrics.insert_seconds.labels(table=table).observe(time.perf_counter() - started)
+            self.metrics.rows_written.labels(table=table).inc(len(rows) - len(rejected))
+            if table in EVENT_TABLES:
+                time_col = EVENT_TABLES[table]
+                for row in rows:
+                    self.metrics.lag_seconds.observe((written_at - row[time_col]) / 1_000)
+            if rejected:
+                self._dead_letter_rejected(table, batch, rejected, written_at)
+
+    def _dead_letter_rejected(
+        self, table: str, batch: Batch, rejected: list[Rejected], written_at: int
+    ) -> None:
+        rows = []
+        for item in rejected:
+            origin = batch.origins[table][item.index]
+            letter = DeadLetter(
+                source_topic=origin.topic,
+                partition=origin.partition,
+                offset=origin.offset,
+                reason="clickhouse_rejected",
+                error=f"{table}: {item.error}"[:4_096],
+                payload=mask_text(repr(batch.rows[table][item.index]))[:MAX_PAYLOAD],
+                producer=self.config.client_id,
+                failed_at=utcnow(),
+            )
+            ident = f"{origin.topic}/{origin.partition}/{origin.offset}"
+            rows.append(deadletter_row(letter, ident, written_at))
+            self.metrics.dead_lettered.labels(reason="clickhouse_rejected").inc()
+        still_bad = self.writer.write("deadletter", rows)
+        if still_bad:
+            raise OutageError(f"dead letters themselves were refused: {still_bad[0].error}")
+
+    def _pause(self) -> None:
+        if not self._paused:
+            self.consumer.pause(*self.consumer.assignment())
+            self._paused = True
+            self.metrics.paused.set(1)
+
+    def _resume(self) -> None:
+        if self._paused:
+            self.consumer.resume(*self.consumer.assignment())
+            self._paused = False
+            self.metrics.paused.set(0)
+
+    async def flush_before_revoke(self, revoked: set[tuple[str, int]]) -> None:
+        """Write what we hold before losing partitions; if we cannot, forget their offsets.
+
+        Forgotten offsets are simply not committed: the new owner re-reads those
+        records, and the tables' keys collapse whatever we did write.
+        """
+        if not await self.flush():
+            if self._pending is not None:
+                self._pending.drop_partitions(revoked)
+            self.batch.drop_partitions(revoked)

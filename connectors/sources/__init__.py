@@ -1,0 +1,1 @@
+"""Source connectors: what pushes city events into Kafka."""

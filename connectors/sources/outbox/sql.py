@@ -1,0 +1,109 @@
+"""SQL of the outbox connector: the DDL files, the poll and the snapshot queries."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from connectors.sources.base import ConfigurationError
+
+_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+OPEN_STATUSES = (
+    "registered",
+    "received",
+    "processing",
+    "supplement_requested",
+    "payment_requested",
+)
+"""Statuses of a dossier still being handled; the first-start snapshot emits these."""
+
+_COLUMNS = """h.id, h.dossier_id, h.procedure_code, h.agency_code, h.area_code, h.level,
+    h.channel, h.status, h.previous_status, h.applicant_id, h.changed_at, h.received_at,
+    h.due_at, h.paid_online, h.digitized"""
+
+# The previous row of the same dossier tells whether this change moved it to another
+# agency (then a transferred_out event is keyed by the old agency).
+POLL = f"""
+SELECT {_COLUMNS}, prev.agency_code AS previous_agency, prev.area_code AS previous_area
+FROM dossier_status_history h
+LEFT JOIN LATERAL (
+    SELECT p.agency_code, p.area_code FROM dossier_status_history p
+    WHERE p.dossier_id = h.dossier_id AND p.id < h.id
+    ORDER BY p.id DESC LIMIT 1
+) prev ON true
+WHERE h.id > %(low)s AND NOT (h.id = ANY(%(seen)s))
+ORDER BY h.id
+LIMIT %(limit)s
+"""
+
+SNAPSHOT = f"""
+SELECT {_COLUMNS}, NULL::text AS previous_agency, NULL::text AS previous_area
+FROM dossier d JOIN dossier_status_history h ON h.id = d.last_history_id
+WHERE d.status = ANY(%(open)s)
+ORDER BY h.id
+"""
+
+MAX_ID = "SELECT coalesce(max(id), 0) FROM dossier_status_history"
+WINDOW_IDS = "SELECT id FROM dossier_status_history WHERE id > %(low)s ORDER BY id"
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One status-history row, with the agency of the dossier's previous row."""
+
+    id: int
+    dossier_id: str
+    procedure_code: str
+    agency_code: str
+    area_code: str
+    level: int
+    channel: str
+    status: str
+    previous_status: str | None
+    applicant_id: str | None
+    changed_at: datetime
+    received_at: datetime | None
+    due_at: datetime | None
+    paid_online: bool
+    digitized: bool
+    previous_agency: str | None
+    previous_area: str | None
+
+    @classmethod
+    def from_record(cls, record: tuple[Any, ...]) -> HistoryRow:
+        """From a cursor row in the column order of POLL / SNAPSHOT."""
+        return cls(*record)
+
+
+def check_schema(schema: str) -> str:
+    """A schema name safe to put in search_path."""
+    if not _SCHEMA.match(schema):
+        raise ConfigurationError(f"invalid PostgreSQL schema name {schema!r}")
+    return schema
+
+
+def ddl_files() -> list[Path]:
+    """The numbered DDL files, in order."""
+    from ioc.assets import postgres_dir
+
+    return sorted(postgres_dir().glob("[0-9][0-9][0-9][0-9]_*.sql"))
+
+
+def apply_ddl(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+    """Create the schema and apply every DDL file in it (each is idempotent)."""
+    check_schema(schema)
+    applied = []
+    with conn.transaction():
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+        for path in ddl_files():
+            conn.execute(path.read_text())
+            applied.append(path.name)
+    return applied

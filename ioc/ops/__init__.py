@@ -1,0 +1,1 @@
+"""Operator tools: replay, database migrations, Kafka admin, Grafana dashboards."""

@@ -1,0 +1,1 @@
+"""Development tooling: benchmark, demo, quality report and the simulator."""

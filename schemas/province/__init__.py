@@ -1,0 +1,1 @@
+"""The province model: profiles, calendar, areas and administrative units."""

@@ -1,0 +1,1 @@
+"""The faust runtime around the pure engines: app, agents, delivery, metrics."""

@@ -1,0 +1,352 @@
+"""The faust app of the IOC workers: one agent per domain, control ticks, partition hooks.
+
+Built from a plain :class:`WorkerConfig` (the ``ioc worker`` command makes one from
+the settings and the province profile); nothing here reads the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import faust
+
+from schemas.results import Domain
+from schemas.topics import CONTROL_HEADER
+from streams import murmur
+from streams.detect import DetectorParams, DetectorSuite
+from streams.engine import TICK, EngineConfig
+from streams.kpi.base import DomainLogic, KpiContext
+from streams.runtime.agents import dossier, energy, qr, traffic
+from streams.runtime.metrics import StreamMetrics
+from streams.runtime.partition import DomainRuntime, OutputTopics
+from streams.runtime.resume import LogProbe
+from streams.runtime.sender import BatchSender
+from streams.topology import Topology
+from streams.windows import DAY_MS
+
+log = logging.getLogger(__name__)
+
+TABLE_SUFFIX = "-state"
+"""Table ``<domain>-state``; its changelog is ``<app id>-<domain>-state-changelog``."""
+
+
+@dataclass(frozen=True)
+class SourceTopic:
+    name: str
+    partitions: int
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Everything a worker process needs."""
+
+    app_id: str
+    bootstrap: str
+    sources: dict[Domain, SourceTopic]
+    outputs: OutputTopics
+    topology: Topology = field(default_factory=Topology)
+    detector_params: DetectorParams | None = None
+    generation: int = 1
+    lateness_ms: int = 120_000
+    max_skew_ms: int = 300_000
+    replay_horizon_ms: int = 30 * DAY_MS
+    dossier_retention_ms: int = 45 * DAY_MS
+    lag_threshold_s: float = 60.0
+    store: str = "memory://"
+    datadir: str = "{conf.name}-data"
+    """faust's working directory (this default, faust's own, is relative to the current one)."""
+    batch_size: int = 1_000
+    batch_within_s: float = 0.2
+    commit_interval_s: float = 2.0
+    tick_interval_s: float = 10.0
+    empty_state_from_group: bool = False
+    """A partition whose state applied nothing starts at the group's offset, not the log's
+    start (an operator's choice, to skip a backlog; decision 0014)."""
+    session_timeout_s: float = 30.0
+    max_poll_interval_s: float = 300.0
+    request_timeout_s: float = 30.0
+    replication_factor: int = 1
+    recovery_delay_s: float = 0.0
+
+
+def partitioner(partitions: int) -> Callable[[str], int]:
+    """Kafka's default (murmur2) partition of a key: what our producers and Java use."""
+
+    def partition_of(key: str) -> int:
+        return murmur.partition_of(key.encode(), partitions)
+
+    return partition_of
+
+
+def _now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+def make_app(config: WorkerConfig) -> faust.App:
+    """The bare faust app with the project's guarantees."""
+    return faust.App(
+        config.app_id,
+        broker=f"kafka://{config.bootstrap}",
+        store=config.store,
+        datadir=config.datadir,
+        autodiscover=False,
+        web_enabled=False,
+        processing_guarantee="at_least_once",
+        producer_acks=-1,
+        table_standby_replicas=0,
+        topic_replication_factor=config.replication_factor,
+        topic_disable_leader=True,
+        broker_commit_interval=config.commit_interval_s,
+        broker_session_timeout=config.session_timeout_s,
+        broker_heartbeat_interval=max(0.5, config.session_timeout_s / 5),
+        broker_max_poll_interval=config.max_poll_interval_s,
+        broker_request_timeout=config.request_timeout_s,
+        consumer_auto_offset_reset="earliest",
+        stream_recovery_delay=config.recovery_delay_s,
+        # Never ack a record because its handler raised or was cancelled: an ack makes
+        # the offset committable, and that record's results may not exist.
+        stream_ack_exceptions=False,
+        stream_ack_cancelled_tasks=False,
+    )
+
+
+class ExitOnLog(logging.Handler):
+    """Ends the process when a library logs a failure and then carries on half-alive.
+
+    A subclass names the message's start, the exit code and why; a restart (systemd,
+    Kubernetes, ``ioc demo``) resumes from the state, and the log says what happened.
+    """
+
+    prefix: ClassVar[str]
+    code: ClassVar[int]
+    why: ClassVar[str]
+    threshold: ClassVar[int] = logging.WARNING
+
+    def __init__(self, exit_: Callable[[int], None] = os._exit) -> None:
+        super().__init__(level=self.threshold)
+        self._exit = exit_
+
+    def ignored(self) -> bool:
+        """True when the message is expected right now (e.g. during a shutdown)."""
+        return False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Exit on the message, unless :meth:`ignored`."""
+        message = record.getMessage()
+        if message.startswith(self.prefix) and not self.ignored():
+            log.critical("%s (%s); exiting with %d", self.why, message, self.code)
+            self._exit(self.code)
+
+
+class RecoveryGuard(ExitOnLog):
+    """faust failed to apply a changelog record during recovery.
+
+    faust logs it as a warning and carries on (``Recovery._restart_recovery`` catches
+    every exception), which would leave a partition computing from partial state —
+    double counts or losses that nothing would notice.
+    """
+
+    prefix = "Error in recovery"
+    code = 70
+    why = "table recovery failed"
+
+
+EXIT_LEFT_GROUP = 75
+"""EX_TEMPFAIL: the consumer left its group while running; a restart resumes cleanly."""
+
+
+class GroupLeaveGuard(ExitOnLog):
+    """The consumer left the group while the worker still runs.
+
+    aiokafka leaves the group when the app has not fetched for the max poll interval
+    (a long CPU-bound stretch fills faust's stream buffers, and the fetcher waits for
+    room), and faust then never rejoins (faust-streaming #138, aiokafka #1187): the
+    process would sit there alive, owning nothing, committing nothing, with no error.
+    Exiting also hands its partitions to the group at once (decision 0016). The same
+    message during a normal shutdown is ignored.
+    """
+
+    prefix = "LeaveGroup request succeeded"
+    code = EXIT_LEFT_GROUP
+    why = (
+        "the consumer left its group while the worker runs (no fetch within the max poll "
+        "interval, IOC_CONSUMER_MAX_POLL_INTERVAL_MS)"
+    )
+    threshold = logging.INFO
+
+    def __init__(
+        self, stopping: Callable[[], bool], exit_: Callable[[int], None] = os._exit
+    ) -> None:
+        super().__init__(exit_)
+        self._stopping = stopping
+
+    def ignored(self) -> bool:
+        """A shutdown leaves the group too."""
+        return self._stopping()
+
+
+class Worker:
+    """The app and its domain runtimes."""
+
+    def __init__(self, config: WorkerConfig, metrics: StreamMetrics | None = None) -> None:
+        if not config.store.startswith("memory://"):
+            # The runtime writes the store with an explicit partition; faust's RocksDB
+            # store would pick its database from "the current event" instead.
+            raise ValueError(f"stream store {config.store!r} is not supported; use memory://")
+        self.config = config
+        self.metrics = metrics or StreamMetrics()
+        if "{" not in config.datadir:  # faust makes the directory, not its parents
+            Path(config.datadir).parent.mkdir(parents=True, exist_ok=True)
+        self.app = make_app(config)
+        self.suite = DetectorSuite(config.detector_params)
+        self.sender = BatchSender(
+            config.bootstrap,
+            client_id=f"{config.app_id}-results",
+            request_timeout_ms=int(config.request_timeout_s * 1000),
+        )
+        self.probe = LogProbe(config.bootstrap, client_id=f"{config.app_id}-probe")
+        self.runtimes: dict[Domain, DomainRuntime] = {}
+        registrars = {
+            Domain.TRAFFIC: traffic.register,
+            Domain.ENERGY: energy.register,
+            Domain.QR: qr.register,
+            Domain.DOSSIER: dossier.register,
+        }
+        for domain, source in config.sources.items():
+            self.runtimes[domain] = registrars[domain](self, source)
+        self._hooks()
+
+    def install_guards(self) -> None:
+        """Make this process exit loudly on the failures faust only logs.
+
+        Called once by ``ioc worker``: the guards end the process, so they belong to the
+        process, not to every Worker (a test's Worker must not install them).
+        """
+        logging.getLogger("faust.tables.recovery").addHandler(RecoveryGuard())
+        coordinator = logging.getLogger("aiokafka.consumer.group_coordinator")
+        coordinator.addHandler(GroupLeaveGuard(lambda: bool(self.app.should_stop)))
+        # The guard needs aiokafka's INFO records even under --loglevel warning (group
+        # membership changes are worth a line in the log anyway).
+        coordinator.setLevel(logging.INFO)
+
+    # --- wiring used by the agent modules ---------------------------------------------
+
+    def runtime(
+        self, domain: Domain, logic_type: type[DomainLogic], source: SourceTopic
+    ) -> DomainRuntime:
+        """Table, engine configuration and expected entities of one domain."""
+        config = self.config
+        table = self.app.Table(
+            f"{domain.value}{TABLE_SUFFIX}",
+            # Keys "<partition>|<record key>" and values plain JSON: no key/value types,
+            # since faust would try ``dict.from_data`` on recovery.
+            partitions=source.partitions,
+        )
+        engine_config = EngineConfig(
+            kpi=KpiContext(
+                topology=config.topology,
+                lateness_ms=config.lateness_ms,
+                generation=config.generation,
+                now=_now,
+                dossier_retention_ms=config.dossier_retention_ms,
+            ),
+            producer=config.app_id,
+            max_skew_ms=config.max_skew_ms,
+            replay_horizon_ms=config.replay_horizon_ms,
+            suite=self.suite,
+        )
+        partition_of = partitioner(source.partitions)
+        kind = {Domain.TRAFFIC: ("sensor", "segment"), Domain.ENERGY: ("meter", "feeder")}.get(
+            domain
+        )
+
+        def expected(partition: int) -> list[tuple[str, str, str, int]]:
+            # Never-seen entities count too: the profile says which groups hash here.
+            if kind is None:
+                return []
+            groups = frozenset(
+                g for g in config.topology.groups_of(kind[1]) if partition_of(g) == partition
+            )
+            return config.topology.expected_in(kind[0], groups)
+
+        return DomainRuntime(
+            app=self.app,
+            table=table,
+            topic=source.name,
+            stream_name=domain.value,
+            logic_type=logic_type,
+            engine_config=engine_config,
+            outputs=self.config.outputs,
+            partition_of=partition_of,
+            expected=expected,
+            lag_threshold_s=config.lag_threshold_s,
+            metrics=self.metrics,
+            sender=self.sender,
+            probe=self.probe,
+            empty_state_from_group=config.empty_state_from_group,
+        )
+
+    def source_topic(self, source: SourceTopic) -> Any:
+        """A source topic read as raw bytes: decoding is ours, so nothing can crash faust."""
+        return self.app.topic(
+            source.name,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=source.partitions,
+        )
+
+    # --- partitions and ticks -----------------------------------------------------------
+
+    def _by_topic(self, tps: Any) -> dict[str, list[int]]:
+        found: dict[str, list[int]] = {}
+        for tp in tps:
+            found.setdefault(tp.topic, []).append(tp.partition)
+        return found
+
+    def _hooks(self) -> None:
+        app = self.app
+
+        # faust calls receivers as (app, tps, signal=...); mode's annotation of
+        # ``connect`` (a union of callables) rejects any async def, hence the ignores.
+        @app.on_partitions_revoked.connect  # type: ignore[arg-type]
+        async def on_revoked(sender: Any, *args: Any, signal: Any, **_: Any) -> None:
+            by_topic = self._by_topic(args[0] if args else ())
+            for runtime in self.runtimes.values():
+                runtime.revoke(by_topic.get(runtime.topic, []))
+
+        @app.on_partitions_assigned.connect  # type: ignore[arg-type]
+        async def on_assigned(sender: Any, *args: Any, signal: Any, **_: Any) -> None:
+            by_topic = self._by_topic(args[0] if args else ())
+            for runtime in self.runtimes.values():
+                runtime.assigned(by_topic.get(runtime.topic, []))
+
+        @app.on_before_shutdown.connect  # type: ignore[arg-type]
+        async def on_shutdown(sender: Any, *args: Any, signal: Any, **_: Any) -> None:
+            await self.sender.stop()
+            await self.probe.stop()
+
+        if self.config.tick_interval_s > 0:
+            interval = max(0.2, min(1.0, self.config.tick_interval_s / 4))
+            app.timer(interval, name="ioc-control-ticks")(self._tick)
+
+    async def _tick(self) -> None:
+        """Produce a control tick into every owned partition idle for the tick interval."""
+        now = time.monotonic()
+        stamp = time.time() - self.config.max_skew_ms / 1000
+        for runtime in self.runtimes.values():
+            for partition in sorted(runtime.owned()):
+                last = runtime.last_activity.setdefault(partition, now)
+                if now - last < self.config.tick_interval_s:
+                    continue
+                runtime.last_activity[partition] = now
+                await self.app.producer.send(
+                    runtime.topic, None, b"", partition, stamp, [(CONTROL_HEADER, TICK)]
+                )
+                self.metrics.ticks.labels(runtime.stream_name).inc()

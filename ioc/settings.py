@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     )
 
     environment: Environment = "dev"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="Service logs on stderr: text lines, or one JSON object per line (for Loki)",
+    )
     data_dir: Path = Field(
         default_factory=default_data_dir,
         description="Where local services keep data, logs and PIDs (checkout: .cache)",

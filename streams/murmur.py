@@ -11,6 +11,7 @@ keys of every length.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 _SEED = 0x9747B28C
 _M = 0x5BD1E995
@@ -44,3 +45,12 @@ def murmur2(data: bytes) -> int:
 def partition_of(key: bytes, partitions: int) -> int:
     """Kafka's default partition of ``key``: what our producers and the Java clients use."""
     return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def partitioner(partitions: int) -> Callable[[str], int]:
+    """Kafka's default (murmur2) partition of a string key: what our producers and Java use."""
+
+    def of(key: str) -> int:
+        return partition_of(key.encode(), partitions)
+
+    return of

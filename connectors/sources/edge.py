@@ -22,31 +22,14 @@ import orjson
 from connectors.pii import PiiHasher
 from schemas.base import Event
 from schemas.codec import decode
+from schemas.domains import CONTRACTS, DomainContract
 from schemas.errors import ContractError
-from schemas.events import DossierStatusChange, EnergyReading, QrScan, TrafficObservation
 from schemas.results import DeadLetter
 from schemas.timeutil import utcnow
-from schemas.topics import DEADLETTER, DOSSIER_STATUS, ENERGY_READINGS, QR_SCANS, TRAFFIC_OBS
+from schemas.topics import DEADLETTER
 
-
-@dataclass(frozen=True, slots=True)
-class StreamSpec:
-    """One event stream as the connectors see it: a short name, a contract, a topic."""
-
-    name: str
-    model: type[Event]
-    topic: str
-
-
-STREAMS: dict[str, StreamSpec] = {
-    s.name: s
-    for s in (
-        StreamSpec("qr", QrScan, QR_SCANS),
-        StreamSpec("traffic", TrafficObservation, TRAFFIC_OBS),
-        StreamSpec("energy", EnergyReading, ENERGY_READINGS),
-        StreamSpec("dossier", DossierStatusChange, DOSSIER_STATUS),
-    )
-}
+STREAMS: dict[str, DomainContract] = {c.name: c for c in CONTRACTS.values()}
+"""The event streams by the short name clients use."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +225,7 @@ class EdgeValidator:
 
     def validate(
         self,
-        stream: StreamSpec,
+        stream: DomainContract,
         item: Any,
         *,
         source: str,

@@ -20,10 +20,11 @@ import orjson
 from prometheus_client import CollectorRegistry
 
 from connectors.sources.base import ConfigurationError, Connector, ConnectorError
-from connectors.sources.edge import STREAMS, EdgeValidator, StreamSpec, TopicRoutes
+from connectors.sources.edge import STREAMS, EdgeValidator, TopicRoutes
 from connectors.sources.link import KafkaLink
 from connectors.sources.producer import EventProducer
 from schemas.base import Event
+from schemas.domains import DomainContract
 from schemas.errors import ContractError
 from schemas.results import DeadLetter
 
@@ -127,7 +128,7 @@ class _Replay:
     """One run's state: what is pending for the next write, and the tally."""
 
     job: FileJob
-    spec: StreamSpec
+    spec: DomainContract
     topic: str
     pacer: _Pacer = field(init=False)
     report: FileReport = field(default_factory=FileReport)

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
-import signal
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -16,12 +13,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from connectors.sources.edge import STREAMS
+from ioc import process
 from ioc.settings import Settings
-from ioc.version import register_build_info, serve_metrics
+from ioc.version import register_build_info
 from schemas.timeutil import utcnow
 
 if TYPE_CHECKING:
-    from connectors.sources.base import Connector
+    pass
 
 # Connector modules (aiohttp, paho, psycopg, aiokafka) are imported inside each command, so
 # every other `ioc` command starts without them.
@@ -41,36 +39,6 @@ def _settings(ctx: typer.Context) -> Settings:
     return settings
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-
-
-async def _serve(connector: Connector, wait: Callable[[], Awaitable[None]] | None = None) -> None:
-    """Start, run until SIGINT/SIGTERM (or until ``wait`` returns), then stop cleanly."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await connector.start()
-    waiters: list[asyncio.Future[object]] = [asyncio.ensure_future(stop.wait())]
-    if wait is not None:
-        waiters.append(asyncio.ensure_future(wait()))
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-        await connector.stop()
-    for waiter in waiters[1:]:  # a background task that died: exit non-zero, loudly
-        if waiter.done() and not waiter.cancelled() and waiter.exception() is not None:
-            raise waiter.exception()  # type: ignore[misc]
-
-
-def _metrics_server(connector: Connector, port: int) -> None:
-    if port:
-        serve_metrics(port, connector.registry, addr="127.0.0.1")
-
-
 # --- http ------------------------------------------------------------------------------
 
 
@@ -84,12 +52,12 @@ def http_serve(
     ] = False,
 ) -> None:
     """Serve POST /v1/streams/{stream}/events, /health, /metrics, /openapi.json."""
-    from ioc.commands import connector_wiring as wire
+    from ioc.wiring import connectors as wire
 
-    _logging()
     settings = _settings(ctx)
     if keys_file is not None:
         settings = settings.model_copy(update={"http_api_keys_file": str(keys_file)})
+    process.configure_logging(settings)
     wire.check_topics(settings, create=create_topics)
     gateway = wire.gateway(settings, port=port)
     register_build_info(gateway.registry)  # its own /metrics route serves this registry
@@ -97,7 +65,7 @@ def http_serve(
         console.print(f"[yellow]no API keys in {wire.keys_path(settings)}: every POST gets 401[/]")
 
     console.print(f"gateway listening on {settings.http_host}:{port or settings.http_port}")
-    asyncio.run(_serve(gateway))
+    asyncio.run(process.serve(process.Connected(gateway)))
 
 
 @http_app.command("add-key")
@@ -109,7 +77,7 @@ def http_add_key(
 ) -> None:
     """Create an API key; only its SHA-256 is stored, the key is printed once."""
     from connectors.sources.http.keys import add_key
-    from ioc.commands import connector_wiring as wire
+    from ioc.wiring import connectors as wire
 
     path = keys_file or wire.keys_path(_settings(ctx))
     raw = add_key(path, source, [s.strip() for s in streams.split(",") if s.strip()])
@@ -154,15 +122,16 @@ def mqtt_command(
     ] = False,
 ) -> None:
     """Bridge MQTT telemetry (QoS 1, persistent session) into Kafka."""
-    from ioc.commands import connector_wiring as wire
+    from ioc.wiring import connectors as wire
 
-    _logging()
     settings = _settings(ctx)
+    process.configure_logging(settings)
     wire.check_topics(settings, create=create_topics)
     bridge = wire.bridge(settings)
-    port = settings.mqtt_metrics_port if metrics_port is None else metrics_port
-    _metrics_server(bridge, port)
-    asyncio.run(_serve(bridge, bridge.stopped))
+    process.expose_metrics(
+        settings.mqtt_metrics_port if metrics_port is None else metrics_port, bridge.registry
+    )
+    asyncio.run(process.serve(process.Connected(bridge, bridge.stopped)))
 
 
 # --- outbox ----------------------------------------------------------------------------
@@ -179,16 +148,16 @@ def outbox_run(
     ] = False,
 ) -> None:
     """Poll the dossier status history into Kafka (snapshot of open dossiers first time)."""
-    from ioc.commands import connector_wiring as wire
+    from ioc.wiring import connectors as wire
 
-    _logging()
     settings = _settings(ctx)
+    process.configure_logging(settings)
     wire.check_topics(settings, create=create_topics)
     poller = wire.poller(settings)
-    port = settings.outbox_metrics_port if metrics_port is None else metrics_port
-    _metrics_server(poller, port)
-
-    asyncio.run(_serve(poller, poller.wait))
+    process.expose_metrics(
+        settings.outbox_metrics_port if metrics_port is None else metrics_port, poller.registry
+    )
+    asyncio.run(process.serve(process.Connected(poller, poller.wait)))
 
 
 @outbox_app.command("init-db")
@@ -197,7 +166,7 @@ def outbox_init_db(ctx: typer.Context) -> None:
     import psycopg
 
     from connectors.sources.outbox.sql import apply_ddl
-    from ioc.commands import connector_wiring as wire
+    from ioc.wiring import connectors as wire
 
     settings = _settings(ctx)
     with psycopg.connect(**wire.pg_conninfo(settings)) as conn:
@@ -216,7 +185,7 @@ def outbox_seed(
     import psycopg
 
     from connectors.sources.outbox.seed import seed as write_seed
-    from ioc.commands import connector_wiring as wire
+    from ioc.wiring import connectors as wire
 
     settings = _settings(ctx)
     with psycopg.connect(
@@ -257,7 +226,7 @@ def file_command(
 ) -> None:
     """Replay a file into a topic; bad rows are dead-lettered with their line number."""
     from connectors.sources.files import FileJob, detect_format, parse_mapping
-    from ioc.commands import connector_wiring as wire
+    from ioc.wiring import connectors as wire
 
     settings = _settings(ctx)
     if fmt not in (None, "jsonl", "csv"):

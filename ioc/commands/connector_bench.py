@@ -91,7 +91,7 @@ async def run_bench(
     settings: Settings, events: int, batch_size: int, concurrency: int
 ) -> BenchResult:
     """Start a gateway process, post ``events`` in batches, report accepted events/s."""
-    from ioc.commands.connector_wiring import check_topics
+    from ioc.wiring.connectors import check_topics
 
     suffix = f".bench-{uuid.uuid4().hex[:8]}"
     port = _free_port()

@@ -54,11 +54,7 @@ def _specs(
     from ioc.tooling.demo.supervisor import Spec
 
     py = sys.executable
-    sink = (
-        [py, "-m", "ioc.tooling.demo.sink"]
-        if settings.stream_topic_suffix
-        else [py, "-m", "ioc", "sink"]
-    )
+    sink = [py, "-m", "ioc", "sink", "--topic-suffix", settings.stream_topic_suffix]
     return [
         Spec("sink", sink, settings.sink_metrics_port),
         Spec(

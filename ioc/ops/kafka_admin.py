@@ -7,17 +7,18 @@ break the per-partition state of the workers — a mismatch is reported instead.
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from ioc.errors import ServiceUnavailableError
+from ioc.errors import IocError, ServiceUnavailableError
 from ioc.settings import Settings
-from schemas.topics import TopicSpec
+from schemas.topics import TopicSpec, registry
 
 Action = Literal["created", "altered", "ok", "partition-mismatch"]
 
@@ -140,3 +141,37 @@ def _wait_for_configs(admin: KafkaAdminClient, wanted: dict[str, dict[str, str]]
         if time.monotonic() > deadline:
             raise ServiceUnavailableError(f"topic configs not applied after 15 s: {wanted}")
         time.sleep(0.2)
+
+
+def check_topics(
+    settings: Settings,
+    names: Mapping[str, str],
+    *,
+    create: bool,
+    missing_error: type[IocError] = IocError,
+) -> None:
+    """Fail at start, not at the first produce timeout: the broker does not auto-create.
+
+    ``names`` maps each topic a process writes (suffix included) to the registry topic
+    it is a copy of; with ``create``, missing ones are created from the registry
+    (partitions, retention, cleanup), else ``missing_error`` names them.
+    """
+    admin = admin_client(settings)
+    try:
+        missing = set(names) - set(admin.list_topics())
+        if missing and not create:
+            raise missing_error(
+                f"missing topics {', '.join(sorted(missing))}: run `ioc topics create` "
+                "(registry topics) or pass --create-topics"
+            )
+        specs = {spec.name: spec for spec in registry(settings.replay_horizon_days)}
+        wanted = [dataclasses.replace(specs[names[n]], name=n) for n in sorted(missing)]
+        if wanted:
+            ensure_topics(
+                admin,
+                wanted,
+                profile=settings.partition_profile,
+                replication_factor=settings.replication_factor,
+            )
+    finally:
+        admin.close()

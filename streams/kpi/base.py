@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from schemas.base import Event
+from schemas.domains import CONTRACTS
 from schemas.results import Domain, KpiParts, KpiRecord, WindowSize
 from schemas.timeutil import from_ms, to_ms
 from streams.book import WindowBook
@@ -39,8 +40,13 @@ class DomainLogic:
 
     domain: ClassVar[Domain]
     model: ClassVar[type[Event]]
+    """The domain's contract (:data:`schemas.domains.CONTRACTS`), set from ``domain``."""
     drops_late: ClassVar[bool] = True
     """Telemetry events behind the watermark are not applied; dossier facts always are."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.model = CONTRACTS[cls.domain].model
 
     def __init__(self, ctx: KpiContext, state: PartitionState) -> None:
         self.ctx = ctx

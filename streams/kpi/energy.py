@@ -76,7 +76,6 @@ def energy_rates(p: EnergyParts) -> dict[str, float | None]:
 
 class EnergyLogic(DomainLogic):
     domain: ClassVar[Domain] = Domain.ENERGY
-    model: ClassVar[type[Event]] = EnergyReading
 
     def _chain_contributions(
         self, ev: EnergyReading, ts: int, offset: int

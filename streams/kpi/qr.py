@@ -56,7 +56,6 @@ def qr_rates(p: QrParts) -> dict[str, float | None]:
 
 class QrLogic(DomainLogic):
     domain: ClassVar[Domain] = Domain.QR
-    model: ClassVar[type[Event]] = QrScan
 
     def _seen(self, ev: QrScan, ts: int, offset: int) -> list[int]:
         """Minutes (starts) the subject was seen here that day, added below ``offset``."""

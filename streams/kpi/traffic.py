@@ -91,7 +91,6 @@ def traffic_rates(p: TrafficParts) -> dict[str, float | None]:
 
 class TrafficLogic(DomainLogic):
     domain: ClassVar[Domain] = Domain.TRAFFIC
-    model: ClassVar[type[Event]] = TrafficObservation
 
     @override
     def _apply(self, event: Event, offset: int, wm: int | None) -> None:

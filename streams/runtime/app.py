@@ -19,11 +19,11 @@ import faust
 
 from schemas.results import Domain
 from schemas.topics import CONTROL_HEADER
-from streams import murmur
 from streams.detect import DetectorParams, DetectorSuite
+from streams.domains import DOMAINS, EngineFactory
 from streams.engine import TICK, EngineConfig
-from streams.kpi.base import DomainLogic, KpiContext
-from streams.runtime.agents import dossier, energy, qr, traffic
+from streams.kpi.base import KpiContext
+from streams.runtime import agents
 from streams.runtime.metrics import StreamMetrics
 from streams.runtime.partition import DomainRuntime, OutputTopics
 from streams.runtime.resume import LogProbe
@@ -76,17 +76,27 @@ class WorkerConfig:
     recovery_delay_s: float = 0.0
 
 
-def partitioner(partitions: int) -> Callable[[str], int]:
-    """Kafka's default (murmur2) partition of a key: what our producers and Java use."""
-
-    def partition_of(key: str) -> int:
-        return murmur.partition_of(key.encode(), partitions)
-
-    return partition_of
-
-
 def _now() -> datetime:
     return datetime.now(tz=UTC)
+
+
+def engine_config(
+    config: WorkerConfig, suite: DetectorSuite, now: Callable[[], datetime]
+) -> EngineConfig:
+    """What every partition engine of a worker (or of a replay of it) is built with."""
+    return EngineConfig(
+        kpi=KpiContext(
+            topology=config.topology,
+            lateness_ms=config.lateness_ms,
+            generation=config.generation,
+            now=now,
+            dossier_retention_ms=config.dossier_retention_ms,
+        ),
+        producer=config.app_id,
+        max_skew_ms=config.max_skew_ms,
+        replay_horizon_ms=config.replay_horizon_ms,
+        suite=suite,
+    )
 
 
 def make_app(config: WorkerConfig) -> faust.App:
@@ -213,14 +223,10 @@ class Worker:
         )
         self.probe = LogProbe(config.bootstrap, client_id=f"{config.app_id}-probe")
         self.runtimes: dict[Domain, DomainRuntime] = {}
-        registrars = {
-            Domain.TRAFFIC: traffic.register,
-            Domain.ENERGY: energy.register,
-            Domain.QR: qr.register,
-            Domain.DOSSIER: dossier.register,
-        }
+        kpi = engine_config(config, self.suite, _now)
         for domain, source in config.sources.items():
-            self.runtimes[domain] = registrars[domain](self, source)
+            factory = EngineFactory(DOMAINS[domain], kpi, config.topology, source.partitions)
+            self.runtimes[domain] = agents.register(self, factory, source)
         self._hooks()
 
     def install_guards(self) -> None:
@@ -236,61 +242,27 @@ class Worker:
         # membership changes are worth a line in the log anyway).
         coordinator.setLevel(logging.INFO)
 
-    # --- wiring used by the agent modules ---------------------------------------------
+    # --- wiring used by the agents --------------------------------------------------
 
-    def runtime(
-        self, domain: Domain, logic_type: type[DomainLogic], source: SourceTopic
-    ) -> DomainRuntime:
-        """Table, engine configuration and expected entities of one domain."""
-        config = self.config
+    def runtime(self, factory: EngineFactory, source: SourceTopic) -> DomainRuntime:
+        """The table and engines of one domain."""
         table = self.app.Table(
-            f"{domain.value}{TABLE_SUFFIX}",
+            f"{factory.spec.domain.value}{TABLE_SUFFIX}",
             # Keys "<partition>|<record key>" and values plain JSON: no key/value types,
             # since faust would try ``dict.from_data`` on recovery.
             partitions=source.partitions,
         )
-        engine_config = EngineConfig(
-            kpi=KpiContext(
-                topology=config.topology,
-                lateness_ms=config.lateness_ms,
-                generation=config.generation,
-                now=_now,
-                dossier_retention_ms=config.dossier_retention_ms,
-            ),
-            producer=config.app_id,
-            max_skew_ms=config.max_skew_ms,
-            replay_horizon_ms=config.replay_horizon_ms,
-            suite=self.suite,
-        )
-        partition_of = partitioner(source.partitions)
-        kind = {Domain.TRAFFIC: ("sensor", "segment"), Domain.ENERGY: ("meter", "feeder")}.get(
-            domain
-        )
-
-        def expected(partition: int) -> list[tuple[str, str, str, int]]:
-            # Never-seen entities count too: the profile says which groups hash here.
-            if kind is None:
-                return []
-            groups = frozenset(
-                g for g in config.topology.groups_of(kind[1]) if partition_of(g) == partition
-            )
-            return config.topology.expected_in(kind[0], groups)
-
         return DomainRuntime(
             app=self.app,
             table=table,
             topic=source.name,
-            stream_name=domain.value,
-            logic_type=logic_type,
-            engine_config=engine_config,
+            factory=factory,
             outputs=self.config.outputs,
-            partition_of=partition_of,
-            expected=expected,
-            lag_threshold_s=config.lag_threshold_s,
+            lag_threshold_s=self.config.lag_threshold_s,
             metrics=self.metrics,
             sender=self.sender,
             probe=self.probe,
-            empty_state_from_group=config.empty_state_from_group,
+            empty_state_from_group=self.config.empty_state_from_group,
         )
 
     def source_topic(self, source: SourceTopic) -> Any:

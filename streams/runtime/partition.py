@@ -36,8 +36,8 @@ from aiokafka.errors import KafkaError, KafkaTimeoutError
 from faust.exceptions import ProducerSendError
 
 from schemas.timeutil import to_ms
-from streams.engine import EngineConfig, Outputs, PartitionEngine, SourceRecord
-from streams.kpi.base import DomainLogic
+from streams.domains import EngineFactory
+from streams.engine import Outputs, PartitionEngine, SourceRecord
 from streams.runtime.metrics import StreamMetrics
 from streams.runtime.resume import LogProbe, Rewind, Step, next_step
 from streams.runtime.sender import BatchSender, OutRecord, RecordTooLargeError
@@ -90,12 +90,8 @@ class DomainRuntime:
         app: Any,
         table: Any,
         topic: str,
-        stream_name: str,
-        logic_type: type[DomainLogic],
-        engine_config: EngineConfig,
+        factory: EngineFactory,
         outputs: OutputTopics,
-        partition_of: Callable[[str], int],
-        expected: Callable[[int], list[tuple[str, str, str, int]]],
         lag_threshold_s: float,
         metrics: StreamMetrics,
         sender: BatchSender,
@@ -105,12 +101,9 @@ class DomainRuntime:
         self.app = app
         self.table = table
         self.topic = topic
-        self.stream_name = stream_name
-        self.logic_type = logic_type
-        self.engine_config = engine_config
+        self.factory = factory
+        self.stream_name = factory.spec.domain.value
         self.outputs = outputs
-        self.partition_of = partition_of
-        self.expected = expected
         self.lag_threshold_s = lag_threshold_s
         self.metrics = metrics
         self.sender = sender
@@ -136,14 +129,7 @@ class DomainRuntime:
             for k, v in list(self.table.data.items())
             if str(k).startswith(prefix) and v is not None
         ]
-        engine = PartitionEngine(
-            self.logic_type,
-            self.engine_config,
-            partition,
-            records,
-            partition_of=self.partition_of,
-            expected=self.expected(partition),
-        )
+        engine = self.factory.engine(partition, records)
         started = engine.start()
         out.extend(started)
         self.engines[partition] = engine

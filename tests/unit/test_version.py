@@ -82,18 +82,28 @@ def test_serve_metrics_exposes_build_info_beside_the_process_metrics() -> None:
 @pytest.mark.parametrize(
     ("module", "needle"),
     [
-        ("ioc/commands/worker.py", "serve_metrics(settings.stream_metrics_port, metrics.registry)"),
-        ("ioc/commands/sink.py", "serve_metrics(settings.sink_metrics_port"),
-        ("ioc/commands/alerter.py", "serve_metrics(settings.alerter_metrics_port"),
-        ("ioc/commands/connector.py", "serve_metrics(port, connector.registry"),
+        ("ioc/commands/worker.py", "process.expose_metrics(settings.stream_metrics_port"),
+        ("ioc/commands/sink.py", "metrics_port=settings.sink_metrics_port"),
+        ("ioc/commands/alerter.py", "metrics_port=settings.alerter_metrics_port"),
+        ("ioc/commands/connector.py", "process.expose_metrics("),
         ("ioc/commands/connector.py", "register_build_info(gateway.registry)"),
-        ("ioc/tooling/demo/sink.py", "serve_metrics(settings.sink_metrics_port"),
+        ("ioc/process.py", "serve_metrics(metrics_port, registry"),
     ],
 )
 def test_every_process_serves_metrics_through_serve_metrics(module: str, needle: str) -> None:
     text = (PROJECT_ROOT / module).read_text(encoding="utf-8")
     assert needle in text
     assert "start_http_server" not in text
+
+
+def test_only_the_process_module_calls_serve_metrics() -> None:
+    found = sorted(
+        str(p.relative_to(PROJECT_ROOT))
+        for top in ("ioc", "streams", "connectors")
+        for p in (PROJECT_ROOT / top).rglob("*.py")
+        if "serve_metrics(" in p.read_text(encoding="utf-8")
+    )
+    assert found == ["ioc/process.py", "ioc/version.py"]
 
 
 def test_no_metrics_server_is_started_elsewhere() -> None:

@@ -82,7 +82,19 @@ class Alerter:
         return self._consumer
 
     async def start(self) -> None:
-        """Connect, learn the live generation, replay the topic, decide final states."""
+        """Connect, learn the live generation, replay the topic, decide final states.
+
+        A start that fails releases what it opened (the process then exits non-zero).
+        """
+        try:
+            await self._connect()
+        except BaseException:
+            await self.close()
+            raise
+        self.ready.set()
+        self.metrics.ready.set(1)
+
+    async def _connect(self) -> None:
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=self.config.bootstrap,
             group_id=None,  # no commits: the topic itself is the state
@@ -95,8 +107,6 @@ class Alerter:
         self.consumer.assign(self._partitions)
         await self._refresh_generation(force=True)
         await self._replay()
-        self.ready.set()
-        self.metrics.ready.set(1)
 
     async def _topic_partitions(self) -> list[TopicPartition]:
         deadline = time.monotonic() + self.config.topic_wait_s

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from schemas.base import Contract
+from schemas.domains import CONTRACTS
 from schemas.events import (
     EXCLUDED_STATUSES,
     FINISHED_STATUSES,
@@ -25,12 +26,8 @@ from schemas.timeutil import to_ms
 from schemas.topics import (
     ANOMALIES,
     DEADLETTER,
-    DOSSIER_STATUS,
     DQ,
-    ENERGY_READINGS,
     KPI,
-    QR_SCANS,
-    TRAFFIC_OBS,
 )
 
 Row = tuple[Any, ...]
@@ -257,10 +254,7 @@ def rows_for(value: Contract, origin: Origin, written_at_ms: int) -> list[tuple[
 
 
 TOPIC_MODELS: dict[str, type[Contract]] = {
-    QR_SCANS: QrScan,
-    TRAFFIC_OBS: TrafficObservation,
-    ENERGY_READINGS: EnergyReading,
-    DOSSIER_STATUS: DossierStatusChange,
+    **{c.topic: c.model for c in CONTRACTS.values()},
     KPI: KpiRecord,
     ANOMALIES: Anomaly,
     DEADLETTER: DeadLetter,

@@ -17,11 +17,12 @@ import orjson
 from aiokafka.errors import KafkaError
 
 from connectors.sources.base import ConnectorMetrics
-from connectors.sources.edge import EdgeValidator, StreamSpec, TopicRoutes
+from connectors.sources.edge import EdgeValidator, TopicRoutes
 from connectors.sources.http.idempotency import idempotent_event_id
 from connectors.sources.http.keys import ApiKey
 from connectors.sources.link import KafkaLink
 from schemas.base import Event
+from schemas.domains import DomainContract
 from schemas.errors import ContractError, ServiceUnavailableError
 from schemas.results import DeadLetter
 
@@ -97,7 +98,7 @@ class Ingestor:
         raise ContractError("invalid_shape", "expected a JSON object or an array of objects")
 
     def _check_one(
-        self, stream: StreamSpec, key: ApiKey, item: Any, event_id: uuid.UUID | None
+        self, stream: DomainContract, key: ApiKey, item: Any, event_id: uuid.UUID | None
     ) -> Event:
         if isinstance(item, dict) and "source" in item and item["source"] != key.source:
             # A key writes as its own source only: sources are how data quality is tracked.
@@ -107,7 +108,7 @@ class Ingestor:
         return self._validator.validate(stream, item, source=key.source, event_id=event_id)
 
     async def ingest(
-        self, stream: StreamSpec, key: ApiKey, body: bytes, idempotency_key: str | None
+        self, stream: DomainContract, key: ApiKey, body: bytes, idempotency_key: str | None
     ) -> IngestResult:
         """Validate and write one request; ServiceUnavailableError when Kafka does not ack."""
         topic = self._routes.topic(stream.name)
@@ -141,7 +142,7 @@ class Ingestor:
 
     async def _write(
         self,
-        stream: StreamSpec,
+        stream: DomainContract,
         topic: str,
         key: ApiKey,
         events: list[Event],
@@ -179,7 +180,7 @@ class Ingestor:
 
     def _answer(
         self,
-        stream: StreamSpec,
+        stream: DomainContract,
         accepted: list[tuple[int, Event]],
         rejected: list[_Rejected],
         *,

@@ -14,22 +14,10 @@ from dataclasses import dataclass
 from schemas.results import Domain
 from schemas.timeutil import utcnow
 from streams.detect import DetectorSuite
-from streams.engine import EngineConfig, Outputs, PartitionEngine, SourceRecord
-from streams.kpi.base import DomainLogic, KpiContext
-from streams.kpi.dossier import DossierLogic
-from streams.kpi.energy import EnergyLogic
-from streams.kpi.qr import QrLogic
-from streams.kpi.traffic import TrafficLogic
-from streams.runtime.app import WorkerConfig, partitioner
+from streams.domains import DOMAINS, EngineFactory
+from streams.engine import Outputs, PartitionEngine, SourceRecord
+from streams.runtime.app import WorkerConfig, engine_config
 from streams.state import Record
-
-LOGIC: dict[Domain, type[DomainLogic]] = {
-    Domain.TRAFFIC: TrafficLogic,
-    Domain.ENERGY: EnergyLogic,
-    Domain.QR: QrLogic,
-    Domain.DOSSIER: DossierLogic,
-}
-_MEMBER_KINDS = {Domain.TRAFFIC: ("sensor", "segment"), Domain.ENERGY: ("meter", "feeder")}
 
 
 @dataclass
@@ -52,23 +40,6 @@ class DomainEngines:
             engine.drain()
 
 
-def engine_config(config: WorkerConfig, suite: DetectorSuite) -> EngineConfig:
-    """What ``streams.runtime.app.Worker.runtime`` builds for a live partition, minus faust."""
-    return EngineConfig(
-        kpi=KpiContext(
-            topology=config.topology,
-            lateness_ms=config.lateness_ms,
-            generation=config.generation,
-            now=utcnow,
-            dossier_retention_ms=config.dossier_retention_ms,
-        ),
-        producer=config.app_id,
-        max_skew_ms=config.max_skew_ms,
-        replay_horizon_ms=config.replay_horizon_ms,
-        suite=suite,
-    )
-
-
 def build(
     config: WorkerConfig,
     domain: Domain,
@@ -77,28 +48,12 @@ def build(
 ) -> tuple[DomainEngines, Outputs]:
     """Engines for a domain's partitions (optionally seeded with state), started."""
     source = config.sources[domain]
-    suite = DetectorSuite(config.detector_params)
-    ec = engine_config(config, suite)
-    partition_of = partitioner(source.partitions)
-    kinds = _MEMBER_KINDS.get(domain)
+    kpi = engine_config(config, DetectorSuite(config.detector_params), utcnow)
+    factory = EngineFactory(DOMAINS[domain], kpi, config.topology, source.partitions)
     started = Outputs()
     engines: dict[int, PartitionEngine] = {}
     for partition in partitions:
-        expected: list[tuple[str, str, str, int]] = []
-        if kinds is not None:
-            # As the worker does: the profile's entities whose group hashes here.
-            groups = frozenset(
-                g for g in config.topology.groups_of(kinds[1]) if partition_of(g) == partition
-            )
-            expected = config.topology.expected_in(kinds[0], groups)
-        engine = PartitionEngine(
-            LOGIC[domain],
-            ec,
-            partition,
-            (seeds or {}).get(partition, []),
-            partition_of=partition_of,
-            expected=expected,
-        )
+        engine = factory.engine(partition, (seeds or {}).get(partition, []))
         started.extend(engine.start())
         engines[partition] = engine
     return DomainEngines(domain, source.name, engines), started

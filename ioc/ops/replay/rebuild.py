@@ -42,6 +42,8 @@ from ioc.ops.replay.generations import (
 from ioc.ops.replay.kafka_io import Span
 from ioc.ops.replay.times import ReplayUsageError
 from ioc.settings import Settings
+from ioc.wiring.worker import build_config
+from schemas.domains import CONTRACTS
 from schemas.results import Anomaly, Domain, KpiRecord
 from schemas.timeutil import to_ms, utcnow
 from streams.engine import Outputs, SourceRecord
@@ -122,16 +124,14 @@ def plan(
     domains: list[Domain] | None = None,
 ) -> RebuildPlan:
     """Generation, offsets and target of a rebuild (nothing is written)."""
-    from ioc.commands.worker import SOURCES
-
     if promote and into_database:
         raise ReplayUsageError("--promote applies to an in-place rebuild, not --into-database")
     lookback, lateness, skew = _ms(settings)
     read_from = from_ms - lookback - lateness - skew
     read_to = to_ms + 2 * lateness + skew
     generation = Registry(client, settings.clickhouse_database).next_generation()
-    chosen = domains or list(SOURCES)
-    topics = {d: SOURCES[d] + settings.stream_topic_suffix for d in chosen}
+    chosen = domains or list(CONTRACTS)
+    topics = {d: CONTRACTS[d].topic + settings.stream_topic_suffix for d in chosen}
     return RebuildPlan(
         generation=generation,
         app_id=f"{settings.stream_app_id}-rebuild-{generation}",
@@ -220,8 +220,6 @@ class _Collector:
 
 
 def _worker_config(settings: Settings, plan_: RebuildPlan) -> WorkerConfig:
-    from ioc.commands.worker import build_config
-
     rebuild_settings = settings.model_copy(
         update={"generation": plan_.generation, "stream_app_id": plan_.app_id}
     )

@@ -21,17 +21,10 @@ import orjson
 
 from connectors.pii import PiiHasher
 from ioc.tooling.simulator import Simulation, SimulationConfig
+from schemas.domains import BY_TOPIC
 from schemas.province.profile import Profile, load_profile
 from schemas.timeutil import from_ms, to_ms
-from schemas.topics import DOSSIER_STATUS, ENERGY_READINGS, QR_SCANS, TRAFFIC_OBS
 
-# The payload field holding each topic's event time; the live phase re-stamps it.
-TIME_FIELD: dict[str, str] = {
-    TRAFFIC_OBS: "observed_at",
-    ENERGY_READINGS: "measured_at",
-    QR_SCANS: "scanned_at",
-    DOSSIER_STATUS: "changed_at",
-}
 # Dossier times that move with the change time, so a re-stamped change stays consistent.
 _SHIFTED_WITH = ("received_at", "due_at")
 
@@ -159,7 +152,7 @@ def generate(
 def restamp(record: BenchRecord, at_ms: int) -> BenchRecord:
     """The same event happening at ``at_ms`` (same id and key): for the fixed-rate phase."""
     payload = orjson.loads(record.value)
-    name = TIME_FIELD[record.topic]
+    name = BY_TOPIC[record.topic].model.TIME_FIELD  # re-stamped by the live phase
     delta = at_ms - to_ms(datetime.fromisoformat(payload[name]))
     payload[name] = from_ms(at_ms).isoformat()
     for other in _SHIFTED_WITH:

@@ -17,30 +17,19 @@ from pathlib import Path
 
 import orjson
 
-from ioc.commands.worker import SOURCES
-from schemas.province.profile import load_profile
+from ioc.settings import Settings
+from ioc.wiring.worker import worker_config
+from schemas.domains import CONTRACTS
 from schemas.results import Domain
 from schemas.topics import CONTROL_HEADER
 from streams.detect import DetectorSuite
-from streams.detect.profile import params_from_profile
-from streams.engine import TICK, EngineConfig, Outputs, PartitionEngine, SourceRecord
-from streams.kpi.base import DomainLogic, KpiContext
-from streams.kpi.dossier import DossierLogic
-from streams.kpi.energy import EnergyLogic
-from streams.kpi.qr import QrLogic
-from streams.kpi.traffic import TrafficLogic
-from streams.runtime.app import partitioner
+from streams.domains import DOMAINS, EngineFactory
+from streams.engine import TICK, Outputs, PartitionEngine, SourceRecord
+from streams.murmur import partitioner
+from streams.runtime.app import engine_config
 from streams.runtime.gctune import tune_gc
-from streams.topology import Topology
 from streams.windows import DAY_MS, MINUTE_MS
 
-LOGIC: dict[Domain, type[DomainLogic]] = {
-    Domain.TRAFFIC: TrafficLogic,
-    Domain.ENERGY: EnergyLogic,
-    Domain.QR: QrLogic,
-    Domain.DOSSIER: DossierLogic,
-}
-GROUP_KINDS = {Domain.TRAFFIC: ("sensor", "segment"), Domain.ENERGY: ("meter", "feeder")}
 PARTITIONS = 3
 
 
@@ -49,7 +38,7 @@ def _peak_mb() -> float:
 
 
 def _records(path: Path) -> list[tuple[Domain, SourceRecord]]:
-    domain_of = {topic: domain for domain, topic in SOURCES.items()}
+    domain_of = {c.topic: d for d, c in CONTRACTS.items()}
     part = partitioner(PARTITIONS)
     offsets: dict[tuple[str, int], int] = {}
     out = []
@@ -70,35 +59,26 @@ def _records(path: Path) -> list[tuple[Domain, SourceRecord]]:
     return out
 
 
+def _now() -> datetime:
+    return datetime.now(tz=UTC)
+
+
 def run(data: Path, profile_path: Path, batch: int) -> dict[str, float | int]:
     """Drive the engines; figures of the processing alone."""
     tune_gc()  # as ``ioc worker`` does
-    profile = load_profile(profile_path)
-    topology = Topology.from_profile(profile)
-    config = EngineConfig(
-        kpi=KpiContext(topology, 120_000, 1, lambda: datetime.now(tz=UTC)),
-        producer="bench",
-        max_skew_ms=300_000,
-        replay_horizon_ms=30 * DAY_MS,
-        suite=DetectorSuite(params_from_profile(profile)),
-    )
-    part = partitioner(PARTITIONS)
+    # The worker's own configuration (settings' defaults) on the given profile.
+    settings = Settings(province_profile=str(profile_path))
+    config = worker_config(settings, dict.fromkeys(Domain, PARTITIONS))
+    engine_settings = engine_config(config, DetectorSuite(config.detector_params), _now)
+    factories = {
+        d: EngineFactory(DOMAINS[d], engine_settings, config.topology, PARTITIONS) for d in Domain
+    }
     engines: dict[tuple[Domain, int], PartitionEngine] = {}
 
     def engine(domain: Domain, partition: int) -> PartitionEngine:
         found = engines.get((domain, partition))
         if found is None:
-            kinds = GROUP_KINDS.get(domain)
-            groups = (
-                frozenset(g for g in topology.groups_of(kinds[1]) if part(g) == partition)
-                if kinds
-                else frozenset()
-            )
-            expected = topology.expected_in(kinds[0], groups) if kinds else []
-            found = PartitionEngine(
-                LOGIC[domain], config, partition, partition_of=part, expected=expected
-            )
-            engines[(domain, partition)] = found
+            found = engines[(domain, partition)] = factories[domain].engine(partition)
         return found
 
     records = _records(data)

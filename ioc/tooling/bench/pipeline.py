@@ -10,10 +10,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ioc.commands.worker import SOURCES
 from ioc.tooling.bench.kafka_ops import Offsets, TopicPlan, create_topics, delete_run_topics
 from ioc.tooling.bench.procs import Proc, sample_all, spawn, stop_all
 from ioc.tooling.bench.stack import PhaseNames, RunContext, python
+from schemas.domains import CONTRACTS
 from schemas.results import Domain
 from schemas.topics import ANOMALIES, DEADLETTER, DQ, KPI
 
@@ -50,7 +50,7 @@ class PipelinePhase:
     @property
     def sources(self) -> dict[Domain, str]:
         """Source topic per domain (with the phase's suffix)."""
-        return {d: SOURCES[d] + self.names.suffix for d in self.domains}
+        return {d: CONTRACTS[d].topic + self.names.suffix for d in self.domains}
 
     @property
     def outputs(self) -> list[str]:
@@ -59,7 +59,7 @@ class PipelinePhase:
 
     def create(self, *, log_append_kpi: bool = False, database: bool = True) -> None:
         """Topics (every source, so the sink can subscribe) and the database."""
-        plans = [TopicPlan(SOURCES[d] + self.names.suffix, SOURCES[d]) for d in Domain]
+        plans = [TopicPlan(c.topic + self.names.suffix, c.topic) for c in CONTRACTS.values()]
         plans += [
             TopicPlan(KPI + self.names.suffix, KPI, log_append_time=log_append_kpi),
             TopicPlan(ANOMALIES + self.names.suffix, ANOMALIES),
@@ -94,9 +94,11 @@ class PipelinePhase:
         workdir.mkdir(parents=True, exist_ok=True)
         if sink:
             env = self.ctx.env(
-                clickhouse_database=self.names.database, sink_group_id=self.names.sink_group
+                clickhouse_database=self.names.database,
+                sink_group_id=self.names.sink_group,
+                sink_metrics_port=0,  # beside a running stack's sink
             )
-            argv = [python(), "-m", "ioc.tooling.bench.sink_proc", self.names.suffix]
+            argv = [python(), "-m", "ioc", "sink", "--topic-suffix", self.names.suffix]
             self.procs.append(spawn(f"{self.names.phase}-sink", argv, env, workdir, self.ctx.logs))
         domains: list[str] = []
         for d in self.domains:

@@ -17,11 +17,11 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
 from connectors.sinks.clickhouse.metrics import SinkMetrics
-from ioc.commands.sink import build_sink
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.db.migrate import migrate
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
+from ioc.wiring.sink import build_sink
 from schemas.events import TrafficObservation
 from schemas.timeutil import to_ms
 from schemas.topics import TRAFFIC_OBS, registry
@@ -83,7 +83,9 @@ async def _produce(settings: Settings, topic: str, rows: int) -> float:
 async def _drain(
     settings: Settings, topic: str, database: str, rows: int, executor: ClickHouseExecutor
 ) -> float:
-    sink = build_sink(settings, SinkMetrics(CollectorRegistry()), {topic: TrafficObservation})
+    sink = build_sink(
+        settings, SinkMetrics(CollectorRegistry()), topics={topic: TrafficObservation}
+    )
     await sink.start()
     started = time.perf_counter()
     try:

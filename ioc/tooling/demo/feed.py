@@ -18,10 +18,10 @@ from pathlib import Path
 import orjson
 
 from connectors.pii import PiiHasher
-from ioc.commands.connector_wiring import pg_conninfo
 from ioc.settings import Settings
 from ioc.tooling.demo.senders import HttpSink, MqttSink, OutboxSink, RoutingSink
 from ioc.tooling.simulator import RealTime, Simulation, SimulationConfig, run
+from ioc.wiring.connectors import pg_conninfo
 from schemas.province.profile import load_profile
 from schemas.timeutil import utcnow
 

@@ -14,13 +14,13 @@ import psycopg
 
 from connectors.sources.http.keys import add_key
 from connectors.sources.outbox.sql import apply_ddl
-from ioc.commands.connector_wiring import pg_conninfo
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.db.maintenance import load_entities
 from ioc.ops.db.migrate import migrate
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
 from ioc.tooling.demo.supervisor import DemoError, port_open
+from ioc.wiring.connectors import pg_conninfo
 from schemas.province.profile import load_profile
 from schemas.topics import registry
 

@@ -18,15 +18,19 @@ from ioc.tooling.simulator.context import Context, Stream
 from ioc.tooling.simulator.identities import IdentityBook
 from ioc.tooling.simulator.injections import DEFAULT_PER_WEEK, Injection, Planner, Schedule
 from schemas.base import Event
+from schemas.domains import CONTRACTS
 from schemas.province.profile import Profile
+from schemas.results import Domain
 from schemas.timeutil import to_ms
-from schemas.topics import DOSSIER_STATUS, ENERGY_READINGS, QR_SCANS, TRAFFIC_OBS
 
 DOMAINS: dict[str, tuple[str, Callable[[Context], Stream]]] = {
-    "traffic": (TRAFFIC_OBS, traffic.generate),
-    "energy": (ENERGY_READINGS, energy.generate),
-    "qr": (QR_SCANS, qr.generate),
-    "dossier": (DOSSIER_STATUS, dossier.generate),
+    c.name: (c.topic, generate)
+    for c, generate in (
+        (CONTRACTS[Domain.TRAFFIC], traffic.generate),
+        (CONTRACTS[Domain.ENERGY], energy.generate),
+        (CONTRACTS[Domain.QR], qr.generate),
+        (CONTRACTS[Domain.DOSSIER], dossier.generate),
+    )
 }
 """Domain name → (topic, generator). Order is the tie-break of equal event times."""
 SOURCE = "simulator"

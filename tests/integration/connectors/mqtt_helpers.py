@@ -8,8 +8,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from connectors.sources.mqtt.bridge import MqttBridge
-from ioc.commands import connector_wiring as wire
 from ioc.settings import Settings
+from ioc.wiring import connectors as wire
 from schemas.timeutil import utcnow
 from tests.integration.connectors.conftest import LoopThread, counter
 

@@ -14,8 +14,8 @@ import pytest
 
 from connectors.sources.edge import TopicRoutes
 from connectors.sources.files import FileJob
-from ioc.commands import connector_wiring as wire
 from ioc.settings import Settings
+from ioc.wiring import connectors as wire
 from schemas.timeutil import utcnow
 from tests.integration.connectors.conftest import (
     LoopThread,

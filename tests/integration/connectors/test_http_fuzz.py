@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 
 from connectors.sources.edge import TopicRoutes
 from connectors.sources.http.keys import add_key
-from ioc.commands import connector_wiring as wire
 from ioc.settings import Settings
+from ioc.wiring import connectors as wire
 from schemas.timeutil import utcnow
 from tests.integration.connectors.conftest import LoopThread, read_topic, values
 from tests.integration.connectors.hostile import bodies

@@ -8,8 +8,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from connectors.sources.edge import TopicRoutes
-from ioc.commands import connector_wiring as wire
 from ioc.settings import Settings
+from ioc.wiring import connectors as wire
 from tests.integration.conftest import free_port
 from tests.integration.connectors.conftest import (
     LoopThread,

@@ -21,8 +21,8 @@ from connectors.sources.edge import TopicRoutes
 from connectors.sources.outbox.poller import OutboxPoller
 from connectors.sources.outbox.seed import StatusChange, record_change, seed
 from connectors.sources.outbox.sql import OPEN_STATUSES, apply_ddl
-from ioc.commands import connector_wiring as wire
 from ioc.settings import Settings
+from ioc.wiring import connectors as wire
 from schemas.timeutil import utcnow
 from tests.integration.conftest import require_port
 from tests.integration.connectors.conftest import (

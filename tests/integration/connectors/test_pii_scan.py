@@ -18,9 +18,9 @@ from connectors.sources.files import FileJob
 from connectors.sources.http.keys import add_key
 from connectors.sources.outbox.seed import StatusChange, record_change
 from connectors.sources.outbox.sql import apply_ddl
-from ioc.commands import connector_wiring as wire
 from ioc.ops.kafka_admin import admin_client
 from ioc.settings import Settings
+from ioc.wiring import connectors as wire
 from schemas.timeutil import utcnow
 from tests.integration.connectors.conftest import LoopThread, read_topic, wait_until
 from tests.integration.connectors.mqtt_helpers import fiware_traffic, handled, publish, start

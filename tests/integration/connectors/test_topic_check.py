@@ -11,9 +11,9 @@ import uuid
 import pytest
 from kafka import KafkaConsumer
 
-from ioc.commands.connector_wiring import check_topics
 from ioc.ops.kafka_admin import admin_client
 from ioc.settings import Settings
+from ioc.wiring.connectors import check_topics
 
 pytestmark = pytest.mark.integration
 

@@ -24,11 +24,12 @@ from clickhouse_driver import Client
 from kafka import KafkaProducer, TopicPartition
 from kafka.admin import OffsetSpec
 
-from ioc.commands.worker import SOURCES, worker_topics
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.db.migrate import migrate
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings, settings_for_tests
+from ioc.wiring.worker import worker_topics
+from schemas.domains import CONTRACTS
 from schemas.province.profile import load_profile
 from schemas.topics import ANOMALIES, CONTROL_HEADER, KPI, registry
 from tests import clock
@@ -131,7 +132,7 @@ class Pipeline:
 def _ticks(pipe: Pipeline, at_ms: int) -> None:
     producer = KafkaProducer(bootstrap_servers=pipe.settings.kafka_bootstrap, acks="all")
     try:
-        for topic in SOURCES.values():
+        for topic in (c.topic for c in CONTRACTS.values()):
             for p in producer.partitions_for(pipe.topic(topic)):
                 producer.send(pipe.topic(topic), value=b"", partition=p, timestamp_ms=at_ms,
                               headers=[(CONTROL_HEADER, b"tick")])  # fmt: skip
@@ -214,7 +215,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
             [sys.executable, "-m", "ioc", "worker", "--loglevel", "warning"],
             cwd=work, env=pipe.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
-        sources = [pipe.topic(t) for t in SOURCES.values()]
+        sources = [pipe.topic(c.topic) for c in CONTRACTS.values()]
         wait_for(lambda: worker.poll() is None and pipe.caught_up(settings.stream_app_id, sources),
                  90, "the worker to commit every source record")  # fmt: skip
         worker.terminate()

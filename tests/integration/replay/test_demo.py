@@ -16,10 +16,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ioc.commands.connector_wiring import pg_conninfo
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.kafka_admin import admin_client
 from ioc.settings import settings_for_tests
+from ioc.wiring.connectors import pg_conninfo
 from tests.integration.conftest import require_port
 
 pytestmark = pytest.mark.integration

@@ -22,9 +22,9 @@ from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import SecretStr
 
-from ioc.commands.worker import worker_topics
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings, settings_for_tests
+from ioc.wiring.worker import worker_topics
 from schemas.base import Event
 from schemas.results import Domain, KpiRecord
 from schemas.timeutil import to_ms

@@ -19,7 +19,7 @@ from ioc.ops.db.migrate import migrate
 from schemas.results import DataQualityRecord, Domain
 from schemas.timeutil import to_ms
 from schemas.topics import DQ, registry
-from streams.runtime.app import partitioner
+from streams.murmur import partitioner
 from tests import clock
 from tests import factories as f
 from tests.integration.sink.harness import drive, end_offsets, make_sink

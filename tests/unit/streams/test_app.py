@@ -8,7 +8,8 @@ import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from schemas.results import Domain
-from streams.runtime.app import GroupLeaveGuard, SourceTopic, Worker, WorkerConfig, partitioner
+from streams.murmur import partitioner
+from streams.runtime.app import GroupLeaveGuard, SourceTopic, Worker, WorkerConfig
 from streams.runtime.partition import OutputTopics
 from streams.topology import Topology
 from tests.unit.streams.test_kpi_reference import profile
@@ -37,12 +38,12 @@ def test_every_expected_entity_is_checked_by_exactly_one_partition() -> None:
     worker = Worker(config())
     for domain, kind in ((Domain.TRAFFIC, "sensor"), (Domain.ENERGY, "meter")):
         runtime = worker.runtimes[domain]
-        seen = [e for p in range(3) for e in runtime.expected(p)]
+        seen = [e for p in range(3) for e in runtime.factory.expected(p)]
         listed = [e for e in worker.config.topology.expected if e[0] == kind]
         assert sorted(seen) == sorted(listed)
         for p in range(3):
-            assert all(partitioner(3)(group) == p for _, _, group, _ in runtime.expected(p))
-    assert worker.runtimes[Domain.QR].expected(0) == []
+            assert all(partitioner(3)(group) == p for _, _, group, _ in runtime.factory.expected(p))
+    assert worker.runtimes[Domain.QR].factory.expected(0) == []
 
 
 def test_only_the_memory_store_is_accepted() -> None:

@@ -14,12 +14,16 @@ from typing import Any
 
 import pytest
 
+from schemas.domains import CONTRACTS
 from schemas.province.profile import load_profile
+from schemas.results import Domain
 from schemas.topics import CONTROL_HEADER
+from streams.domains import DomainSpec, EngineFactory
 from streams.kpi.traffic import TrafficLogic
 from streams.runtime.metrics import StreamMetrics
 from streams.runtime.partition import EXIT_PROCESSING_FAILED, DomainRuntime, OutputTopics
 from streams.runtime.sender import OutRecord
+from streams.topology import Topology
 from tests.unit.streams import harness
 
 pytestmark = pytest.mark.unit
@@ -117,16 +121,20 @@ def rig(present: list[int], *, empty_state_from_group: bool = False) -> Rig:
     table = SimpleNamespace(
         data={}, changelog_topic=SimpleNamespace(get_topic_name=lambda: "changelog")
     )
+    profile = load_profile()
+    factory = EngineFactory(
+        DomainSpec(CONTRACTS[Domain.TRAFFIC], TrafficLogic),  # no expected entities
+        harness.engine_config(profile, 120_000, detect=False),
+        Topology.from_profile(profile),
+        partitions=3,
+    )
+    factory.partition_of = lambda group: PARTITION
     runtime = DomainRuntime(
         app=SimpleNamespace(consumer=consumer, in_recovery=False),
         table=table,
         topic=TOPIC,
-        stream_name="traffic",
-        logic_type=TrafficLogic,
-        engine_config=harness.engine_config(load_profile(), 120_000, detect=False),
+        factory=factory,
         outputs=OutputTopics(kpi="kpi", anomalies="anomalies", deadletter="dlq", dq="dq"),
-        partition_of=lambda group: PARTITION,
-        expected=lambda partition: [],
         lag_threshold_s=60.0,
         metrics=StreamMetrics(),
         sender=FakeSender(),  # type: ignore[arg-type]

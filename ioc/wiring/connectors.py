@@ -1,4 +1,4 @@
-"""Settings -> connectors. The one place that knows both (the composition root)."""
+"""Settings -> source connectors."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from connectors.pii import PiiHasher
-from connectors.sources.edge import EdgeValidator, TimePolicy, TopicRoutes
+from connectors.sources.base import ConfigurationError
+from connectors.sources.edge import STREAMS, EdgeValidator, TimePolicy, TopicRoutes
 from connectors.sources.files import FileConnector
 from connectors.sources.http.gateway import GatewayConfig, HttpGateway
 from connectors.sources.http.keys import KeyStore
@@ -18,7 +19,9 @@ from connectors.sources.mqtt.bridge import BridgeConfig, MqttBridge
 from connectors.sources.outbox.poller import OutboxConfig, OutboxPoller
 from connectors.sources.outbox.position import KafkaTail
 from connectors.sources.producer import EventProducer
+from ioc.ops import kafka_admin
 from ioc.settings import Settings
+from schemas.topics import DEADLETTER
 
 
 def hasher(settings: Settings) -> PiiHasher:
@@ -156,39 +159,12 @@ def file_connector(
 
 
 def check_topics(settings: Settings, *, create: bool, extra: dict[str, str] | None = None) -> None:
-    """Fail at start, not at the first produce timeout: the broker does not auto-create.
+    """Check (or create) every topic the connectors write, suffix included.
 
-    Checks every topic the connectors write (suffix included) and ``extra`` (a topic name
-    -> the registry topic it copies, e.g. a file connector's --topic); with ``create``,
-    missing ones are created from the registry (partitions, retention, cleanup).
+    ``extra`` maps a topic name to the registry topic it copies (a file connector's --topic).
     """
-    import dataclasses
-
-    from connectors.sources.base import ConfigurationError
-    from connectors.sources.edge import STREAMS
-    from ioc.ops.kafka_admin import admin_client, ensure_topics
-    from schemas.topics import DEADLETTER, registry
-
     targets = routes(settings)
     names = {targets.topic(s): spec.topic for s, spec in STREAMS.items()}
     names[targets.deadletter] = DEADLETTER
     names.update(extra or {})
-    admin = admin_client(settings)
-    try:
-        missing = set(names) - set(admin.list_topics())
-        if missing and not create:
-            raise ConfigurationError(
-                f"missing topics {', '.join(sorted(missing))}: run `ioc topics create` "
-                "(registry topics) or pass --create-topics"
-            )
-        specs = {spec.name: spec for spec in registry(settings.replay_horizon_days)}
-        wanted = [dataclasses.replace(specs[names[n]], name=n) for n in sorted(missing)]
-        if wanted:
-            ensure_topics(
-                admin,
-                wanted,
-                profile=settings.partition_profile,
-                replication_factor=settings.replication_factor,
-            )
-    finally:
-        admin.close()
+    kafka_admin.check_topics(settings, names, create=create, missing_error=ConfigurationError)

@@ -101,7 +101,7 @@ def http_bench(
     concurrency: Annotated[int, typer.Option(help="Requests in flight")] = 8,
 ) -> None:
     """Measure accepted events/s of a gateway subprocess on fresh topics (deleted after)."""
-    from ioc.commands.connector_bench import run_bench
+    from ioc.tooling.bench.gateway import run_bench
 
     result = asyncio.run(run_bench(_settings(ctx), events, batch_size, concurrency))
     console.print(result.table())

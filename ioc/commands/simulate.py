@@ -182,41 +182,17 @@ def simulate_command(
     sim = Simulation(config, hasher)
     if isinstance(sink, KafkaSink):
         actual = {topic: sink.topic(topic) for topic in sim.topics()}
-        _check_topics(settings, actual, create=create_topics)
+        from ioc.ops import kafka_admin
+
+        kafka_admin.check_topics(
+            settings,
+            {written: base for base, written in actual.items()},
+            create=create_topics,
+            missing_error=SimulateUsageError,
+        )
     summary = _run_with_progress(sim, sink, pace)
     written = write_csv(truth, sim.truth_rows(until_ms=summary.reached_ms)) if truth else 0
     _print_summary(sim, summary, sink, truth, written)
-
-
-def _check_topics(settings: Settings, names: dict[str, str], *, create: bool) -> None:
-    """Fail before simulating, not after a produce timeout: the broker does not auto-create.
-
-    ``names`` maps each registry topic to the name written (with the suffix).
-    """
-    from ioc.ops.kafka_admin import admin_client, ensure_topics
-    from schemas.topics import registry
-
-    admin = admin_client(settings)
-    try:
-        missing = set(names.values()) - set(admin.list_topics())
-        if missing and not create:
-            raise SimulateUsageError(
-                f"missing topics {', '.join(sorted(missing))}: run `ioc topics create` "
-                "(registry topics) or pass --create-topics"
-            )
-        specs = {spec.name: spec for spec in registry(settings.replay_horizon_days)}
-        wanted = [
-            replace(specs[base], name=name) for base, name in names.items() if name in missing
-        ]
-        if wanted:
-            ensure_topics(
-                admin,
-                wanted,
-                profile=settings.partition_profile,
-                replication_factor=settings.replication_factor,
-            )
-    finally:
-        admin.close()
 
 
 def _plan(

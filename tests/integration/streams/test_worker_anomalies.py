@@ -43,8 +43,8 @@ import orjson
 import pytest
 
 from connectors.pii import PiiHasher
-from ioc.commands.quality import METRIC_ALIASES, kind_of, truth_of
 from ioc.settings import Settings
+from ioc.tooling.quality import METRIC_ALIASES, kind_of, truth_of
 from ioc.tooling.simulator import Simulation, SimulationConfig
 from ioc.tooling.simulator.injections import Kind
 from ioc.tooling.simulator.truth import TruthRow

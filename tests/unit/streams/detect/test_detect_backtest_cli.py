@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ioc.cli import app
-from ioc.commands.backtest import parse_timestamp
+from ioc.tooling.backtest import parse_timestamp
 from schemas.timeutil import LOCAL_TZ, to_ms
 
 pytestmark = pytest.mark.unit

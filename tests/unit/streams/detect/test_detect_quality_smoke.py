@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 
-from ioc.commands.quality import QualityConfig, run_quality
+from ioc.tooling.quality import QualityConfig, run_quality
 
 pytestmark = pytest.mark.unit
 

@@ -25,13 +25,13 @@ from connectors.sources.producer import EventProducer
 from ioc.settings import Settings
 from ioc.tooling.simulator import (
     DOMAINS,
-    JsonlSink,
-    KafkaSink,
+    JsonlOutput,
+    KafkaOutput,
+    Output,
     RealTime,
     RunSummary,
     Simulation,
     SimulationConfig,
-    Sink,
     run,
 )
 from ioc.tooling.simulator.injections import DEFAULT_PER_WEEK
@@ -81,7 +81,7 @@ def parse_domains(text: str) -> tuple[str, ...]:
     return chosen
 
 
-def make_sink(target: str, settings: Settings, topic_suffix: str, batch_size: int) -> Sink:
+def make_output(target: str, settings: Settings, topic_suffix: str, batch_size: int) -> Output:
     """``kafka`` or ``jsonl:DIR``."""
     if target == "kafka":
 
@@ -92,17 +92,17 @@ def make_sink(target: str, settings: Settings, topic_suffix: str, batch_size: in
                 request_timeout_ms=settings.request_timeout_ms,
             )
 
-        return KafkaSink(producer, batch_size=batch_size, topic_suffix=topic_suffix)
+        return KafkaOutput(producer, batch_size=batch_size, topic_suffix=topic_suffix)
     if target.startswith("jsonl:") and len(target) > len("jsonl:"):
-        return JsonlSink(Path(target.removeprefix("jsonl:")))
+        return JsonlOutput(Path(target.removeprefix("jsonl:")))
     if target.startswith("connectors:") and len(target) > len("connectors:"):
         # Through the real connectors: QR scans to the HTTP gateway (API key from the
         # file), telemetry to Mosquitto for the MQTT bridge, dossiers into the
         # one-stop-shop outbox table for the poller. They must be running.
-        from ioc.tooling.demo.feed import build_sink as connector_sink
+        from ioc.tooling.demo.feed import build_output as connector_output
 
         api_key = Path(target.removeprefix("connectors:")).read_text(encoding="utf-8").strip()
-        return connector_sink(settings, api_key)
+        return connector_output(settings, api_key)
     raise SimulateUsageError(
         f"--to: expected kafka, jsonl:DIR or connectors:API_KEY_FILE, got {target!r}"
     )
@@ -175,12 +175,12 @@ def simulate_command(
     config, pace = _plan(profile, seed, start, period, fast, duration, rate, domains)
     config = replace(config, anomalies=anomalies, injections_per_week=per_week)
     suffix = topic_suffix if topic_suffix is not None else settings.connector_topic_suffix
-    sink = make_sink(to, settings, suffix, batch_size)
-    if truth is None and isinstance(sink, JsonlSink):
+    sink = make_output(to, settings, suffix, batch_size)
+    if truth is None and isinstance(sink, JsonlOutput):
         truth = sink.directory / "truth.csv"
     hasher = PiiHasher(settings.pii_hmac_key.get_secret_value().encode(), settings.pii_key_id)
     sim = Simulation(config, hasher)
-    if isinstance(sink, KafkaSink):
+    if isinstance(sink, KafkaOutput):
         actual = {topic: sink.topic(topic) for topic in sim.topics()}
         from ioc.ops import kafka_admin
 
@@ -238,7 +238,7 @@ def _plan(
     return config, pace
 
 
-def _run_with_progress(sim: Simulation, sink: Sink, pace: RealTime | None) -> RunSummary:
+def _run_with_progress(sim: Simulation, sink: Output, pace: RealTime | None) -> RunSummary:
     began = time.monotonic()
     columns = (
         TextColumn("[bold]simulating[/bold] {task.fields[at]}"),
@@ -261,11 +261,11 @@ def _run_with_progress(sim: Simulation, sink: Sink, pace: RealTime | None) -> Ru
 
 
 def _print_summary(
-    sim: Simulation, summary: RunSummary, sink: Sink, truth: Path | None, written: int
+    sim: Simulation, summary: RunSummary, sink: Output, truth: Path | None, written: int
 ) -> None:
     table = Table("topic", "events", title="events written")
     for topic in sim.topics():
-        name = sink.topic(topic) if isinstance(sink, KafkaSink) else topic
+        name = sink.topic(topic) if isinstance(sink, KafkaOutput) else topic
         table.add_row(name, f"{summary.events.get(topic, 0):,}")
     table.add_row("[bold]total[/bold]", f"[bold]{summary.total:,}[/bold]")
     console.print(table)

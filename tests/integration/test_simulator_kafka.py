@@ -25,7 +25,7 @@ from kafka.partitioner.default import murmur2
 from connectors.pii import PiiHasher, normalise_identifier
 from ioc.ops.kafka_admin import admin_client
 from ioc.settings import PROJECT_ROOT, Settings
-from ioc.tooling.simulator import MemorySink, Simulation, SimulationConfig, run
+from ioc.tooling.simulator import MemoryOutput, Simulation, SimulationConfig, run
 from schemas.codec import decode
 from schemas.province.profile import load_profile
 from schemas.timeutil import to_ms
@@ -58,7 +58,7 @@ def expected_events(seed: int) -> tuple[Simulation, list[tuple[str, object]]]:
         remember_identities=True,
     )
     sim = Simulation(config, PiiHasher(KEY.encode(), KEY_ID))
-    sink = MemorySink()
+    sink = MemoryOutput()
     asyncio.run(run(sim, sink))
     return sim, sink.events  # type: ignore[return-value]
 

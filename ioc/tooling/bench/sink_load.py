@@ -1,4 +1,4 @@
-"""Sink throughput: pre-load N traffic events into a fresh topic, then time the sink.
+"""Output throughput: pre-load N traffic events into a fresh topic, then time the sink.
 
 Only the sink is timed (consume → decode → columnar insert → commit), from its
 start until the last row is in ClickHouse; producing the load is not counted.

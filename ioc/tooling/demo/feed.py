@@ -19,26 +19,26 @@ import orjson
 
 from connectors.pii import PiiHasher
 from ioc.settings import Settings
-from ioc.tooling.demo.senders import HttpSink, MqttSink, OutboxSink, RoutingSink
+from ioc.tooling.demo.senders import HttpOutput, MqttOutput, OutboxOutput, RoutingOutput
 from ioc.tooling.simulator import RealTime, Simulation, SimulationConfig, run
 from ioc.wiring.connectors import pg_conninfo
 from schemas.province.profile import load_profile
 from schemas.timeutil import utcnow
 
 
-def build_sink(settings: Settings, api_key: str) -> RoutingSink:
+def build_output(settings: Settings, api_key: str) -> RoutingOutput:
     """The three connector sinks, addressed from the settings."""
-    http = HttpSink(f"http://{settings.http_host}:{settings.http_port}", api_key)
+    http = HttpOutput(f"http://{settings.http_host}:{settings.http_port}", api_key)
     patterns = {
         "traffic": settings.mqtt_traffic_topics.split(",")[0].strip(),
         "energy": settings.mqtt_energy_topics.split(",")[0].strip(),
     }
-    mqtt_sink = MqttSink("127.0.0.1", settings.mosquitto_port, patterns, "ioc-demo-feed")
-    outbox = OutboxSink(pg_conninfo(settings), settings.outbox_schema)
-    return RoutingSink(http, mqtt_sink, outbox)
+    mqtt_sink = MqttOutput("127.0.0.1", settings.mosquitto_port, patterns, "ioc-demo-feed")
+    outbox = OutboxOutput(pg_conninfo(settings), settings.outbox_schema)
+    return RoutingOutput(http, mqtt_sink, outbox)
 
 
-async def feed(settings: Settings, args: argparse.Namespace) -> RoutingSink:
+async def feed(settings: Settings, args: argparse.Namespace) -> RoutingOutput:
     """Run until the duration ends or SIGTERM/SIGINT; the sink flushes either way."""
     api_key = Path(args.key_file).read_text().strip()
     profile = load_profile(args.profile or settings.province_profile)
@@ -49,7 +49,7 @@ async def feed(settings: Settings, args: argparse.Namespace) -> RoutingSink:
         ),
         PiiHasher(settings.pii_hmac_key.get_secret_value().encode(), settings.pii_key_id),
     )
-    sink = build_sink(settings, api_key)
+    sink = build_output(settings, api_key)
     status = Path(args.status_file)
 
     def progress(t_ms: int, sent: int) -> None:

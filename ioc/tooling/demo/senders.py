@@ -1,10 +1,10 @@
-"""Simulator sinks that go through the real connectors (docs/simulator.md, ``Sink``).
+"""Simulator outputs that go through the real connectors (docs/simulator.md, ``Output``).
 
-- :class:`HttpSink`: QR scans, as a check-point app would POST them to the gateway;
-- :class:`MqttSink`: traffic and energy telemetry, as sensors publish it (QoS 1);
-- :class:`OutboxSink`: dossier status changes, written into the one-stop-shop
+- :class:`HttpOutput`: QR scans, as a check-point app would POST them to the gateway;
+- :class:`MqttOutput`: traffic and energy telemetry, as sensors publish it (QoS 1);
+- :class:`OutboxOutput`: dossier status changes, written into the one-stop-shop
   database through its own write path, for the outbox poller to pick up;
-- :class:`RoutingSink`: each topic to its sink.
+- :class:`RoutingOutput`: each topic to its sink.
 
 Events arrive validated and hashed; what a device would not send (our ``source``, the
 simulator's derived ids) is left out, so each connector stamps and derives its own.
@@ -41,7 +41,7 @@ def device_payload(event: Event, keep_id: bool = False) -> dict[str, Any]:
     return data
 
 
-class HttpSink:
+class HttpOutput:
     """Batches of QR scans to ``POST /v1/streams/qr/events``, with an Idempotency-Key."""
 
     def __init__(self, base_url: str, api_key: str, *, batch_size: int = 200) -> None:
@@ -95,7 +95,7 @@ class HttpSink:
                 await self._client.aclose()
 
 
-class MqttSink:
+class MqttOutput:
     """Telemetry at QoS 1 on ``city/traffic/<sensor>/obs`` and ``city/energy/<meter>/reading``.
 
     Topics come from the bridge's own subscription patterns (the ``+`` is the device),
@@ -145,7 +145,7 @@ class MqttSink:
             self._client.loop_stop()
 
 
-class OutboxSink:
+class OutboxOutput:
     """Dossier changes through the one-stop-shop system's write path (``record_change``).
 
     A change already in the history (same dossier, status and time — a second demo
@@ -224,17 +224,17 @@ class OutboxSink:
                 self._conn.close()
 
 
-class RoutingSink:
+class RoutingOutput:
     """One simulator sink over the three connectors."""
 
-    def __init__(self, http: HttpSink, mqtt_sink: MqttSink, outbox: OutboxSink) -> None:
+    def __init__(self, http: HttpOutput, mqtt_sink: MqttOutput, outbox: OutboxOutput) -> None:
         self.routes: dict[str, Any] = {
             QR_SCANS: http,
             TRAFFIC_OBS: mqtt_sink,
             ENERGY_READINGS: mqtt_sink,
             DOSSIER_STATUS: outbox,
         }
-        self.sinks: list[HttpSink | MqttSink | OutboxSink] = [http, mqtt_sink, outbox]
+        self.sinks: list[HttpOutput | MqttOutput | OutboxOutput] = [http, mqtt_sink, outbox]
         self.sent: dict[str, int] = {}
 
     async def start(self) -> None:

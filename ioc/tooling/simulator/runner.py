@@ -15,8 +15,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from ioc.tooling.simulator.outputs import Output
 from ioc.tooling.simulator.simulation import Simulation
-from ioc.tooling.simulator.sinks import Sink
 from schemas.timeutil import to_ms, utcnow
 
 PROGRESS_EVERY = 5_000
@@ -62,7 +62,7 @@ class RunSummary:
 
 async def run(
     sim: Simulation,
-    sink: Sink,
+    sink: Output,
     *,
     realtime: RealTime | None = None,
     on_progress: Progress | None = None,
@@ -89,7 +89,7 @@ async def run(
 
 
 async def _fast(
-    sim: Simulation, sink: Sink, summary: RunSummary, on_progress: Progress | None
+    sim: Simulation, sink: Output, summary: RunSummary, on_progress: Progress | None
 ) -> None:
     sent = 0
     for t, topic, event in sim.events():
@@ -105,7 +105,7 @@ async def _fast(
 
 async def _paced(
     sim: Simulation,
-    sink: Sink,
+    sink: Output,
     summary: RunSummary,
     pace: RealTime,
     on_progress: Progress | None,

@@ -34,7 +34,7 @@ from schemas.province.profile import load_profile
 from schemas.topics import ANOMALIES, CONTROL_HEADER, KPI, registry
 from tests import clock
 from tests.integration.conftest import require_port
-from tests.integration.sink.harness import drive, make_sink
+from tests.integration.sink.harness import drive, make_output
 
 PROJECT = Path(__file__).resolve().parents[3]
 KPI_TABLES = ("kpi_traffic", "kpi_energy", "kpi_qr", "kpi_dossier")
@@ -93,7 +93,7 @@ class Pipeline:
             for s in registry(30)
             if s.name in (KPI, ANOMALIES)
         }
-        sink = make_sink(self.settings, specs, self.db, self.sink_group)
+        sink = make_output(self.settings, specs, self.db, self.sink_group)
         topics = [self.topic(KPI), self.topic(ANOMALIES)]
         assert drive(sink, lambda: self.caught_up(self.sink_group, topics), timeout_s), "sink"
 

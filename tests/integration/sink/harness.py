@@ -75,7 +75,7 @@ def end_offsets(settings: Settings, topics: list[str]) -> dict[tuple[str, int], 
     return {(tp.topic, tp.partition): o for tp, o in ends.items() if o > 0}
 
 
-def make_sink(
+def make_output(
     settings: Settings,
     specs: dict[str, TopicSpec],
     database: str,

@@ -29,7 +29,7 @@ from tests.factories import (
     subject_hash,
     traffic,
 )
-from tests.integration.sink.harness import drive, end_offsets, make_sink, produce, unique_topics
+from tests.integration.sink.harness import drive, end_offsets, make_output, produce, unique_topics
 
 pytestmark = pytest.mark.integration
 
@@ -104,7 +104,7 @@ def test_sink_writes_each_record_once_and_a_replay_changes_nothing(
     def all_written() -> bool:
         return all(count(clickhouse, database, t) >= n for t, n in expected.items())
 
-    sink = make_sink(settings, specs, database, f"sink-{unique}")
+    sink = make_output(settings, specs, database, f"sink-{unique}")
     assert drive(sink, all_written, timeout_s=60), {
         t: count(clickhouse, database, t) for t in expected
     }
@@ -151,7 +151,7 @@ def test_sink_writes_each_record_once_and_a_replay_changes_nothing(
     ) == [(1,)]
 
     # Replay everything under a new group: the tables' keys collapse it.
-    replay = make_sink(settings, specs, database, f"replay-{unique}")
+    replay = make_output(settings, specs, database, f"replay-{unique}")
     ends = end_offsets(settings, [s.name for s in specs.values()])
     assert drive(replay, lambda: replay.committed == ends, 60), (replay.committed, ends)
     assert {t: count(clickhouse, database, t) for t in expected} == expected
@@ -172,7 +172,7 @@ def test_poison_row_is_dead_lettered_and_its_batch_mates_written(
             and count(clickhouse, database, "deadletter") >= 1
         )
 
-    sink = make_sink(settings, specs, database, f"sink-{unique}")
+    sink = make_output(settings, specs, database, f"sink-{unique}")
     assert drive(sink, written, timeout_s=60)
     assert count(clickhouse, database, "events_traffic") == 20
     assert count(clickhouse, database, "events_traffic", "sensor_id = 'TS-poison'") == 0

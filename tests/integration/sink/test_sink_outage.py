@@ -20,7 +20,7 @@ from ioc.settings import PROJECT_ROOT, Settings
 from schemas.topics import KPI, TRAFFIC_OBS
 from tests.factories import T0, kpi, traffic
 from tests.integration.conftest import free_port
-from tests.integration.sink.harness import drive, make_sink, produce, unique_topics
+from tests.integration.sink.harness import drive, make_output, produce, unique_topics
 
 pytestmark = pytest.mark.integration
 
@@ -121,7 +121,7 @@ def test_outage_longer_than_poll_interval_loses_nothing_and_keeps_the_group(
             and count("kpi_traffic") == n_kpis
         )
 
-    sink = make_sink(settings, specs, database, f"sink-{unique}", port=private_clickhouse.port)
+    sink = make_output(settings, specs, database, f"sink-{unique}", port=private_clickhouse.port)
     controller = threading.Thread(target=outage, daemon=True)
     feeder.start()
     controller.start()

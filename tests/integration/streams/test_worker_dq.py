@@ -22,7 +22,7 @@ from schemas.topics import DQ, registry
 from streams.murmur import partitioner
 from tests import clock
 from tests import factories as f
-from tests.integration.sink.harness import drive, end_offsets, make_sink
+from tests.integration.sink.harness import drive, end_offsets, make_output
 from tests.integration.streams.conftest import StreamStack, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.scenario_date]
@@ -168,7 +168,7 @@ def test_dq_rows_in_clickhouse_equal_the_counts_and_re_emission_doubles_nothing(
 
     def sink_everything(group: str) -> None:
         """The real sink over the dq topic until it committed the topic's end."""
-        sink = make_sink(stack.settings, specs, database, group)
+        sink = make_output(stack.settings, specs, database, group)
         ends = end_offsets(stack.settings, [stack.topic(DQ)])
         assert drive(sink, lambda: sink.committed == ends, 60), (sink.committed, ends)
 

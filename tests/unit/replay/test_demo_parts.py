@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from ioc.tooling.demo.senders import RoutingSink, device_payload
+from ioc.tooling.demo.senders import RoutingOutput, device_payload
 from ioc.tooling.demo.supervisor import DemoError, Spec, Supervisor, _cmdline
 from schemas.topics import DOSSIER_STATUS, ENERGY_READINGS, QR_SCANS, TRAFFIC_OBS
 from tests.factories import energy, qr_scan
@@ -44,7 +44,7 @@ def test_each_stream_goes_to_its_connector() -> None:
     import asyncio
 
     http, mqtt, outbox = Recorder(), Recorder(), Recorder()
-    sink = RoutingSink(http, mqtt, outbox)  # type: ignore[arg-type]
+    sink = RoutingOutput(http, mqtt, outbox)  # type: ignore[arg-type]
     for topic in (QR_SCANS, TRAFFIC_OBS, ENERGY_READINGS, DOSSIER_STATUS):
         asyncio.run(sink.send(topic, None))  # type: ignore[arg-type]
     assert (http.got, mqtt.got, outbox.got) == (

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from connectors.pii import PiiHasher
-from ioc.tooling.simulator import MemorySink, Simulation, SimulationConfig, run
+from ioc.tooling.simulator import MemoryOutput, Simulation, SimulationConfig, run
 from ioc.tooling.simulator.runner import RunSummary
 from schemas.province.profile import CheckpointKind, Profile, load_profile
 
@@ -69,7 +69,7 @@ def simulate(profile: Profile, start: datetime, hours: float, **kw: object) -> R
         **kw,  # type: ignore[arg-type]
     )
     sim = Simulation(config, HASHER)
-    sink = MemorySink()
+    sink = MemoryOutput()
     summary = asyncio.run(run(sim, sink))
     return Run(sim, summary, sink.events)  # type: ignore[arg-type]
 

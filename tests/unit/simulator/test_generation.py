@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ioc.tooling.simulator import JsonlSink, Simulation, SimulationConfig, run
+from ioc.tooling.simulator import JsonlOutput, Simulation, SimulationConfig, run
 from ioc.tooling.simulator.injections import Kind
 from ioc.tooling.simulator.truth import write_csv
 from schemas.codec import decode
@@ -34,7 +34,7 @@ def write_run(profile: Profile, seed: int, out: Path, **kw: object) -> dict[str,
         **kw,  # type: ignore[arg-type]
     )
     sim = Simulation(config, HASHER)
-    asyncio.run(run(sim, JsonlSink(out)))
+    asyncio.run(run(sim, JsonlOutput(out)))
     write_csv(out / "truth.csv", sim.truth_rows())
     return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from ioc.tooling.simulator import (
-    JsonlSink,
-    KafkaSink,
-    MemorySink,
+    JsonlOutput,
+    KafkaOutput,
+    MemoryOutput,
+    Output,
     RealTime,
     Simulation,
     SimulationConfig,
-    Sink,
     run,
 )
 from schemas.province.profile import Profile
@@ -40,7 +40,7 @@ class FakeTime:
         self.slept += seconds
 
 
-class CountingSink(MemorySink):
+class CountingOutput(MemoryOutput):
     def __init__(self) -> None:
         super().__init__()
         self.flushes = 0
@@ -66,7 +66,7 @@ def sim(profile: Profile, hours: float = 1.0) -> Simulation:
 
 def test_real_time_keeps_the_rate_and_stops_at_the_duration(small: Profile) -> None:
     clock = FakeTime()
-    sink = CountingSink()
+    sink = CountingOutput()
     s = sim(small, hours=24)
     summary = asyncio.run(
         run(
@@ -95,7 +95,7 @@ def s_next_event_time(s: Simulation, n: int):  # type: ignore[no-untyped-def]
 
 def test_real_time_never_sends_an_event_before_its_time(small: Profile) -> None:
     clock = FakeTime()
-    sink = CountingSink()
+    sink = CountingOutput()
     s = sim(small)
     wall_start = s.start_ms
 
@@ -119,7 +119,9 @@ def test_real_time_never_sends_an_event_before_its_time(small: Profile) -> None:
 def test_fast_mode_sends_everything_and_reports(small: Profile, tmp_path: Path) -> None:
     s = sim(small, hours=0.5)
     seen: list[tuple[int, int]] = []
-    summary = asyncio.run(run(s, JsonlSink(tmp_path), on_progress=lambda t, n: seen.append((t, n))))
+    summary = asyncio.run(
+        run(s, JsonlOutput(tmp_path), on_progress=lambda t, n: seen.append((t, n)))
+    )
     assert summary.reached_ms == s.end_ms
     assert seen[-1] == (s.end_ms, summary.total)
     for topic in s.topics():
@@ -128,10 +130,10 @@ def test_fast_mode_sends_everything_and_reports(small: Profile, tmp_path: Path) 
 
 
 def test_sinks_implement_the_interface() -> None:
-    assert isinstance(MemorySink(), Sink)
-    assert isinstance(JsonlSink(Path("x")), Sink)
-    kafka = KafkaSink(lambda: None, topic_suffix=".t")  # type: ignore[arg-type, return-value]
-    assert isinstance(kafka, Sink)
+    assert isinstance(MemoryOutput(), Output)
+    assert isinstance(JsonlOutput(Path("x")), Output)
+    kafka = KafkaOutput(lambda: None, topic_suffix=".t")  # type: ignore[arg-type, return-value]
+    assert isinstance(kafka, Output)
     assert kafka.topic("ioc.qr.scans.v1") == "ioc.qr.scans.v1.t"
     asyncio.run(kafka.close())  # never started: nothing to flush or stop
 

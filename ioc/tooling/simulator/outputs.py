@@ -1,9 +1,9 @@
-"""Where simulated events go: the small Sink interface and its implementations.
+"""Where simulated events go: the small Output interface and its implementations.
 
-A sink receives already-validated, already-hashed events with the topic they belong
+An output receives already-validated, already-hashed events with the topic they belong
 to. ``send`` may buffer; ``flush`` returns only when everything sent so far is
-durable (on disk, acknowledged by Kafka); ``close`` flushes and releases. A sink that
-cannot deliver raises — the runner never drops an event silently. Sinks that go
+durable (on disk, acknowledged by Kafka); ``close`` flushes and releases. An output that
+cannot deliver raises — the runner never drops an event silently. Outputs that go
 through the real connectors (HTTP gateway, MQTT bridge, PostgreSQL outbox) implement
 the same four methods; docs/simulator.md shows how.
 """
@@ -20,7 +20,7 @@ from schemas.base import Event
 
 
 @runtime_checkable
-class Sink(Protocol):
+class Output(Protocol):
     """The output side of the simulator."""
 
     async def start(self) -> None:
@@ -36,7 +36,7 @@ class Sink(Protocol):
         """Flush, then release connections and files."""
 
 
-class JsonlSink:
+class JsonlOutput:
     """One JSON Lines file per topic (``<dir>/<topic>.jsonl``), for the file connector and tests."""
 
     def __init__(self, directory: Path) -> None:
@@ -74,7 +74,7 @@ class JsonlSink:
             self._files.clear()
 
 
-class KafkaSink:
+class KafkaOutput:
     """Straight to Kafka through :class:`EventProducer`: keyed by group, stamped with event time.
 
     Events are batched per topic and each batch is awaited before the next is sent, so
@@ -119,7 +119,7 @@ class KafkaSink:
         if not batch:
             return
         if self._producer is None:
-            raise RuntimeError("KafkaSink.start() was not called")
+            raise RuntimeError("KafkaOutput.start() was not called")
         # Cleared only after the acknowledgement: a failed batch stays visible to the caller.
         await self._producer.send_events(self.topic(topic), batch)
         self.acknowledged[self.topic(topic)] += len(batch)
@@ -141,7 +141,7 @@ class KafkaSink:
             await producer.stop()
 
 
-class MemorySink:
+class MemoryOutput:
     """Keeps events in a list: for tests and for embedding the simulator in other code."""
 
     def __init__(self) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -19,7 +20,7 @@ from ioc.version import register_build_info
 from schemas.timeutil import utcnow
 
 if TYPE_CHECKING:
-    pass
+    from connectors.sources.base import Connector
 
 # Connector modules (aiohttp, paho, psycopg, aiokafka) are imported inside each command, so
 # every other `ioc` command starts without them.
@@ -37,6 +38,25 @@ def _settings(ctx: typer.Context) -> Settings:
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
     return settings
+
+
+def _with_task(connector: Connector, task: str) -> process.Connected:
+    # The bridge's worker (``stopped``), the poller's loop (``wait``): when it ends, so does
+    # the process.
+    return process.Connected(connector, getattr(connector, task))
+
+
+def _run(
+    settings: Settings, create_topics: bool, metrics_port: int, build: Callable[[], Any]
+) -> None:
+    """A long-running connector: topics checked, then the process runner."""
+    from ioc.wiring import connectors as wire
+
+    process.configure_logging(settings)
+    wire.check_topics(settings, create=create_topics)
+    service = build()
+    process.expose_metrics(metrics_port, service.registry)
+    asyncio.run(process.serve(service))
 
 
 # --- http ------------------------------------------------------------------------------
@@ -125,13 +145,8 @@ def mqtt_command(
     from ioc.wiring import connectors as wire
 
     settings = _settings(ctx)
-    process.configure_logging(settings)
-    wire.check_topics(settings, create=create_topics)
-    bridge = wire.bridge(settings)
-    process.expose_metrics(
-        settings.mqtt_metrics_port if metrics_port is None else metrics_port, bridge.registry
-    )
-    asyncio.run(process.serve(process.Connected(bridge, bridge.stopped)))
+    port = settings.mqtt_metrics_port if metrics_port is None else metrics_port
+    _run(settings, create_topics, port, lambda: _with_task(wire.bridge(settings), "stopped"))
 
 
 # --- outbox ----------------------------------------------------------------------------
@@ -151,13 +166,8 @@ def outbox_run(
     from ioc.wiring import connectors as wire
 
     settings = _settings(ctx)
-    process.configure_logging(settings)
-    wire.check_topics(settings, create=create_topics)
-    poller = wire.poller(settings)
-    process.expose_metrics(
-        settings.outbox_metrics_port if metrics_port is None else metrics_port, poller.registry
-    )
-    asyncio.run(process.serve(process.Connected(poller, poller.wait)))
+    port = settings.outbox_metrics_port if metrics_port is None else metrics_port
+    _run(settings, create_topics, port, lambda: _with_task(wire.poller(settings), "wait"))
 
 
 @outbox_app.command("init-db")

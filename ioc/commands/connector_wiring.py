@@ -9,7 +9,6 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from connectors.pii import PiiHasher
 from connectors.sources.edge import EdgeValidator, TimePolicy, TopicRoutes
 from connectors.sources.files import FileConnector
 from connectors.sources.http.gateway import GatewayConfig, HttpGateway
@@ -19,6 +18,7 @@ from connectors.sources.outbox.poller import OutboxConfig, OutboxPoller
 from connectors.sources.outbox.position import KafkaTail
 from connectors.sources.producer import EventProducer
 from ioc.settings import Settings
+from schemas.privacy import PiiHasher
 
 
 def hasher(settings: Settings) -> PiiHasher:

@@ -22,10 +22,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from connectors.pii import PiiHasher
 from ioc.assets import default_data_dir
 from ioc.tooling.simulator import DOMAINS, Simulation, SimulationConfig
 from ioc.tooling.simulator.truth import TruthRow
+from schemas.privacy import PiiHasher
 from schemas.province.profile import DEFAULT_PROFILE, load_profile
 from streams.detect.model import AnomalyUpdate
 from streams.detect.offline import Topology

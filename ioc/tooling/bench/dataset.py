@@ -19,8 +19,8 @@ from typing import Any
 
 import orjson
 
-from connectors.pii import PiiHasher
 from ioc.tooling.simulator import Simulation, SimulationConfig
+from schemas.privacy import PiiHasher
 from schemas.province.profile import Profile, load_profile
 from schemas.timeutil import from_ms, to_ms
 from schemas.topics import DOSSIER_STATUS, ENERGY_READINGS, QR_SCANS, TRAFFIC_OBS

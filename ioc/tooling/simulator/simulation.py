@@ -11,13 +11,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from connectors.pii import PiiHasher
 from ioc.tooling.simulator import dossier, energy, qr, traffic, truth
 from ioc.tooling.simulator.clock import Clock
 from ioc.tooling.simulator.context import Context, Stream
 from ioc.tooling.simulator.identities import IdentityBook
 from ioc.tooling.simulator.injections import DEFAULT_PER_WEEK, Injection, Planner, Schedule
 from schemas.base import Event
+from schemas.privacy import PiiHasher
 from schemas.province.profile import Profile
 from schemas.timeutil import to_ms
 from schemas.topics import DOSSIER_STATUS, ENERGY_READINGS, QR_SCANS, TRAFFIC_OBS

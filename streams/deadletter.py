@@ -2,9 +2,10 @@
 
 Workers read topics other tools can write to (kcat, kafka-console-producer), so a
 rejected payload may hold raw personal data. Connectors hash it before producing;
-here, where the HMAC key is not needed for anything else, identifiers are *masked*:
-values of personal-data fields are replaced and long digit runs (citizen ids, phone
-numbers) blanked, before the payload is truncated into the dead letter.
+here, where the HMAC key is not needed for anything else, identifiers are *masked*
+(schemas.privacy): values of personal-data fields are replaced and long digit runs
+(citizen ids, phone numbers) and plates blanked, before the payload is truncated into
+the dead letter.
 """
 
 from __future__ import annotations
@@ -12,13 +13,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from schemas.redaction import MASK, mask_payload, mask_text
+from schemas.privacy import MAX_PAYLOAD, mask_error, mask_key, mask_payload
 from schemas.results import DeadLetter
 
-__all__ = ["MASK", "dead_letter", "redact"]
-
-MAX_PAYLOAD = 4_096
-MAX_ERROR = 4_000
+__all__ = ["dead_letter", "redact"]
 
 
 def redact(raw: bytes | None) -> str:
@@ -44,9 +42,9 @@ def dead_letter(
         source_topic=topic,
         partition=partition,
         offset=offset,
-        key=None if key is None else mask_text(key.decode("utf-8", errors="replace"))[:1_024],
+        key=None if key is None else mask_key(key),
         reason=reason if re.fullmatch(r"[A-Za-z0-9_.:\-/]{1,64}", reason) else "invalid",
-        error=mask_text(error)[:MAX_ERROR],
+        error=mask_error(error),
         payload=redact(value),
         producer=producer,
         failed_at=failed_at,

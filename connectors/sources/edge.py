@@ -8,22 +8,17 @@ with its personal data redacted.
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
-
-from connectors.pii import PiiHasher
 from schemas.base import Event
 from schemas.codec import decode
 from schemas.domains import CONTRACTS, DomainContract
 from schemas.errors import ContractError
+from schemas.privacy import MAX_ERROR, MAX_KEY, PERSON_FIELDS, VEHICLE_FIELDS, PiiHasher
 from schemas.results import DeadLetter
 from schemas.timeutil import utcnow
 from schemas.topics import DEADLETTER
@@ -51,19 +46,10 @@ class TopicRoutes:
 
 # --- personal data -------------------------------------------------------------------
 
-_PERSON_FIELDS = frozenset(
-    {"citizen_id", "cccd", "cmnd", "id_number", "national_id", "identity_number", "subject_id"}
-)
-_VEHICLE_FIELDS = frozenset({"licence_plate", "license_plate", "plate", "plate_number", "bien_so"})
-_APPLICANT_FIELDS = _PERSON_FIELDS | {"applicant_id"}
+# Which identifiers each stream takes is the connectors' business; what personal data
+# looks like, how it is hashed and how a dead letter is redacted is schemas.privacy's.
+_APPLICANT_FIELDS = PERSON_FIELDS | {"applicant_id"}
 MAX_IDENTIFIER_CHARS = 64
-
-# Free text (a body that is not JSON, an error message) can still hold an identifier:
-# 9-digit CMND / 12-digit CCCD numbers, and plates such as 61A-123.45 or 51F1 12345.
-_ID_NUMBER = re.compile(r"(?<!\d)(?:\d{12}|\d{9})(?!\d)")
-_PLATE = re.compile(
-    r"(?<![0-9A-Za-z])\d{2}[A-Za-z]{1,2}\d?[\s.\-]{0,2}\d{3}[\s.]?\d{1,2}(?![0-9A-Za-z])"
-)
 
 
 def _identifier(payload: Mapping[str, Any], name: str) -> str:
@@ -91,7 +77,7 @@ def hash_personal_data(
     data = dict(payload)
     lowered = {str(k).lower(): k for k in data}
     if stream == "qr":
-        present = [lowered[n] for n in sorted(_PERSON_FIELDS | _VEHICLE_FIELDS) if n in lowered]
+        present = [lowered[n] for n in sorted(PERSON_FIELDS | VEHICLE_FIELDS) if n in lowered]
         if not present:
             return data
         if len(present) > 1 or "subject_hash" in data:
@@ -104,7 +90,7 @@ def hash_personal_data(
         del data[name]
         data["subject_hash"] = hasher.hash(raw)
         data["pii_key_id"] = hasher.key_id
-        kind = "vehicle" if str(name).lower() in _VEHICLE_FIELDS else "person"
+        kind = "vehicle" if str(name).lower() in VEHICLE_FIELDS else "person"
         data.setdefault("subject_kind", kind)
     elif stream == "dossier":
         present = [lowered[n] for n in sorted(_APPLICANT_FIELDS) if n in lowered]
@@ -117,69 +103,6 @@ def hash_personal_data(
             del data[present[0]]
             data["applicant_hash"] = hasher.hash(raw)
     return data
-
-
-def scrub_text(text: str, hasher: PiiHasher) -> str:
-    """Replace identifier-looking substrings of free text by their keyed hash."""
-
-    def _sub(match: re.Match[str]) -> str:
-        return f"hmac:{hasher.hash(match.group(0))}"
-
-    return _PLATE.sub(_sub, _ID_NUMBER.sub(_sub, text))
-
-
-def _scrub_strings(value: Any, hasher: PiiHasher) -> Any:
-    if isinstance(value, str):
-        return scrub_text(value, hasher)
-    if isinstance(value, dict):
-        return {scrub_text(str(k), hasher): _scrub_strings(v, hasher) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_scrub_strings(v, hasher) for v in value]
-    return value
-
-
-MAX_DEAD_LETTER_PAYLOAD = 16_384
-
-
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-
-
-def _readable(raw: bytes) -> str:
-    """Bytes as text a person (or the scrubber) can read, whatever the sender's encoding."""
-    text = None
-    for bom, encoding in _BOMS:
-        if raw.startswith(bom):
-            # A BOM followed by garbage falls through to the lossy UTF-8 reading below.
-            with contextlib.suppress(UnicodeDecodeError):
-                text = raw.decode(encoding)
-            break
-    if text is None:
-        text = raw.decode("utf-8", errors="replace")
-    # NULs are what UTF-16/32 without a BOM leave between ASCII digits (and that is valid
-    # UTF-8): drop them, so an identifier in there is still seen and scrubbed.
-    return text.replace("\x00", "")
-
-
-def redact_payload(raw: Any, hasher: PiiHasher) -> str:
-    """The text a dead letter stores: personal fields hashed, free text scrubbed, truncated."""
-    if isinstance(raw, bytes | bytearray | memoryview):
-        text = scrub_text(_readable(bytes(raw)), hasher)
-    elif isinstance(raw, str):
-        text = scrub_text(raw, hasher)
-    else:
-        try:
-            text = orjson.dumps(_scrub_strings(hasher.redact(raw), hasher)).decode()
-        except TypeError:
-            text = scrub_text(repr(raw), hasher)
-    if len(text) > MAX_DEAD_LETTER_PAYLOAD:
-        cut = len(text) - MAX_DEAD_LETTER_PAYLOAD
-        text = f"{text[:MAX_DEAD_LETTER_PAYLOAD]}...[truncated {cut} characters]"
-    return text
 
 
 # --- validation ----------------------------------------------------------------------
@@ -263,10 +186,10 @@ class EdgeValidator:
             source_topic=source_topic,
             partition=partition,
             offset=offset,
-            key=scrub_text(key, self.hasher)[:1_024] if key else None,
+            key=self.hasher.scrub_text(key)[:MAX_KEY] if key else None,
             reason=reason,
-            error=scrub_text(error, self.hasher)[:4_096],
-            payload=redact_payload(payload, self.hasher),
+            error=self.hasher.scrub_text(error)[:MAX_ERROR],
+            payload=self.hasher.redact_payload(payload),
             producer=producer,
             failed_at=self.clock(),
         )

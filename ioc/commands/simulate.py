@@ -20,7 +20,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connectors.pii import PiiHasher
 from connectors.sources.producer import EventProducer
 from ioc.settings import Settings
 from ioc.tooling.simulator import (
@@ -37,6 +36,7 @@ from ioc.tooling.simulator import (
 from ioc.tooling.simulator.injections import DEFAULT_PER_WEEK
 from ioc.tooling.simulator.truth import write_csv
 from schemas.errors import IocError
+from schemas.privacy import PiiHasher
 from schemas.province.profile import DEFAULT_PROFILE, load_profile
 from schemas.timeutil import from_ms, to_ms, utcnow
 

@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from connectors.pii import PiiHasher
 from ioc.tooling.simulator import DOMAINS, Simulation, SimulationConfig
 from ioc.tooling.simulator.truth import TruthRow
+from schemas.privacy import PiiHasher
 from schemas.province.profile import DEFAULT_PROFILE, load_profile
 from streams.detect.model import AnomalyUpdate
 from streams.detect.offline import Topology

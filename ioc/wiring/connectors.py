@@ -9,7 +9,6 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from connectors.pii import PiiHasher
 from connectors.sources.base import ConfigurationError
 from connectors.sources.edge import STREAMS, EdgeValidator, TimePolicy, TopicRoutes
 from connectors.sources.files import FileConnector
@@ -21,6 +20,7 @@ from connectors.sources.outbox.position import KafkaTail
 from connectors.sources.producer import EventProducer
 from ioc.ops import kafka_admin
 from ioc.settings import Settings
+from schemas.privacy import PiiHasher
 from schemas.topics import DEADLETTER
 
 

@@ -22,11 +22,11 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.partitioner.default import murmur2
 
-from connectors.pii import PiiHasher, normalise_identifier
 from ioc.ops.kafka_admin import admin_client
 from ioc.settings import PROJECT_ROOT, Settings
 from ioc.tooling.simulator import MemoryOutput, Simulation, SimulationConfig, run
 from schemas.codec import decode
+from schemas.privacy import PiiHasher, normalise_identifier
 from schemas.province.profile import load_profile
 from schemas.timeutil import to_ms
 from schemas.topics import EVENT_TOPICS

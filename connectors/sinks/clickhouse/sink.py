@@ -28,14 +28,12 @@ from connectors.sinks.clickhouse.writer import OutageError, Rejected, TableWrite
 from schemas.base import Contract
 from schemas.codec import decode
 from schemas.errors import ContractError
-from schemas.redaction import mask_payload, mask_text
+from schemas.privacy import MAX_ERROR, MAX_PAYLOAD, mask_error, mask_key, mask_payload, mask_text
 from schemas.results import DeadLetter
 from schemas.timeutil import utcnow
 from schemas.topics import CONTROL_HEADER
 
 log = logging.getLogger(__name__)
-
-MAX_PAYLOAD = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,10 +248,10 @@ class ClickHouseSink:
             source_topic=origin.topic,
             partition=origin.partition,
             offset=origin.offset,
-            key=mask_text((record.key or b"").decode("utf-8", "replace"))[:1_024],
+            key=mask_key(record.key or b""),
             reason=reason,
-            error=mask_text(error)[:4_096],
-            # Masked like every dead letter (schemas.redaction): a topic anyone can write
+            error=mask_error(error),
+            # Masked like every dead letter (schemas.privacy): a topic anyone can write
             # to may carry a raw citizen id or plate, and this row is kept for 30 days.
             payload=mask_payload(record.value, MAX_PAYLOAD),
             producer=self.config.client_id,
@@ -290,7 +288,7 @@ class ClickHouseSink:
                 partition=origin.partition,
                 offset=origin.offset,
                 reason="clickhouse_rejected",
-                error=f"{table}: {item.error}"[:4_096],
+                error=f"{table}: {item.error}"[:MAX_ERROR],
                 payload=mask_text(repr(batch.rows[table][item.index]))[:MAX_PAYLOAD],
                 producer=self.config.client_id,
                 failed_at=utcnow(),

@@ -19,6 +19,7 @@ from clickhouse_driver import errors as ch_errors
 
 from connectors.sinks.clickhouse.rows import COLUMNS, Row
 from schemas.errors import IocError
+from schemas.privacy import MAX_ERROR
 
 # Server error codes that mean "this data is wrong", not "the server is unwell".
 _DATA_ERROR_CODES = frozenset(
@@ -110,7 +111,8 @@ class TableWriter:
             if not is_poison(exc):
                 raise OutageError(f"insert into {table} failed: {exc}") from exc
             if len(rows) == 1:
-                return [Rejected(start, f"{type(exc).__name__}: {exc}"[:4_000])]
+                # It becomes a dead letter's error: cut at the same limit as every other.
+                return [Rejected(start, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])]
             middle = len(rows) // 2
             return self.write(table, rows[:middle], start) + self.write(
                 table, rows[middle:], start + middle

@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 
-from connectors.pii import PiiHasher
 from ioc.tooling.simulator import Simulation, SimulationConfig
 from schemas.domains import BY_TOPIC
+from schemas.privacy import PiiHasher
 from schemas.province.profile import Profile, load_profile
 from schemas.timeutil import from_ms, to_ms
 

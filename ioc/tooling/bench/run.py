@@ -24,7 +24,6 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
-from connectors.pii import PiiHasher
 from ioc.assets import CHECKOUT_ROOT
 from ioc.settings import Settings
 from ioc.tooling.bench import dataset, machine, report
@@ -33,6 +32,7 @@ from ioc.tooling.bench.latency import run_latency
 from ioc.tooling.bench.peer import run_peer
 from ioc.tooling.bench.saturation import run_baseline, run_engine_only, run_saturation
 from ioc.tooling.bench.stack import RunContext
+from schemas.privacy import PiiHasher
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import orjson
 
-from connectors.pii import PiiHasher
 from ioc.settings import Settings
 from ioc.tooling.demo.senders import HttpOutput, MqttOutput, OutboxOutput, RoutingOutput
 from ioc.tooling.simulator import RealTime, Simulation, SimulationConfig, run
 from ioc.wiring.connectors import pg_conninfo
+from schemas.privacy import PiiHasher
 from schemas.province.profile import load_profile
 from schemas.timeutil import utcnow
 

@@ -2,7 +2,7 @@
 
 The simulator plays a QR app and a one-stop shop, so it has raw citizen ID numbers
 (12-digit CCCD) and licence plates, exactly like a real source. They go through
-:class:`connectors.pii.PiiHasher` before anything leaves this module; events carry
+:class:`schemas.privacy.PiiHasher` before anything leaves this module; events carry
 only the keyed hash and the key id. Raw values are derived from (seed, index), so a
 test can re-create the ones a run used and prove none of them reached the output.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from connectors.pii import PiiHasher
+from schemas.privacy import PiiHasher
 
 PERSONS = 200_000
 """Distinct citizens a profile's check-points and one-stop shops see."""

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from connectors.pii import PiiHasher
 from ioc.tooling.simulator import dossier, energy, qr, traffic, truth
 from ioc.tooling.simulator.clock import Clock
 from ioc.tooling.simulator.context import Context, Stream
@@ -19,6 +18,7 @@ from ioc.tooling.simulator.identities import IdentityBook
 from ioc.tooling.simulator.injections import DEFAULT_PER_WEEK, Injection, Planner, Schedule
 from schemas.base import Event
 from schemas.domains import CONTRACTS
+from schemas.privacy import PiiHasher
 from schemas.province.profile import Profile
 from schemas.results import Domain
 from schemas.timeutil import to_ms

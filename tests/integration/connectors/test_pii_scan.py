@@ -12,7 +12,6 @@ import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 
-from connectors.pii import normalise_identifier
 from connectors.sources.edge import TopicRoutes
 from connectors.sources.files import FileJob
 from connectors.sources.http.keys import add_key
@@ -21,6 +20,7 @@ from connectors.sources.outbox.sql import apply_ddl
 from ioc.ops.kafka_admin import admin_client
 from ioc.settings import Settings
 from ioc.wiring import connectors as wire
+from schemas.privacy import normalise_identifier
 from schemas.timeutil import utcnow
 from tests.integration.connectors.conftest import LoopThread, read_topic, wait_until
 from tests.integration.connectors.mqtt_helpers import fiware_traffic, handled, publish, start

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.sinks.clickhouse.sink import MAX_PAYLOAD
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.settings import Settings
+from schemas.privacy import MAX_PAYLOAD
 from schemas.topics import (
     ANOMALIES,
     DEADLETTER,

@@ -42,13 +42,13 @@ from typing import Any
 import orjson
 import pytest
 
-from connectors.pii import PiiHasher
 from ioc.settings import Settings
 from ioc.tooling.quality import METRIC_ALIASES, kind_of, truth_of
 from ioc.tooling.simulator import Simulation, SimulationConfig
 from ioc.tooling.simulator.injections import Kind
 from ioc.tooling.simulator.truth import TruthRow
 from schemas.base import Event
+from schemas.privacy import PiiHasher
 from schemas.province.profile import load_profile
 from schemas.results import Domain
 from schemas.timeutil import from_ms, to_ms

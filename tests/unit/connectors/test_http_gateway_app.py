@@ -13,11 +13,11 @@ import orjson
 import pytest
 from aiokafka.errors import KafkaTimeoutError
 
-from connectors.pii import PiiHasher
 from connectors.sources.edge import EdgeValidator, TimePolicy, TopicRoutes
 from connectors.sources.http.gateway import GatewayConfig, HttpGateway
 from connectors.sources.http.keys import KeyStore, add_key
 from schemas.errors import ServiceUnavailableError
+from schemas.privacy import PiiHasher
 from schemas.timeutil import utcnow
 
 pytestmark = pytest.mark.unit

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.pii import PiiHasher
 from connectors.sources.edge import STREAMS, EdgeValidator, TimePolicy
 from connectors.sources.mqtt.mapping import map_energy, map_traffic
 from schemas.errors import ContractError
 from schemas.events import EnergyReading, TrafficObservation
+from schemas.privacy import PiiHasher
 
 pytestmark = pytest.mark.unit
 

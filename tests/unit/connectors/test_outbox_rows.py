@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.pii import PiiHasher
 from connectors.sources.edge import EdgeValidator, TimePolicy
 from connectors.sources.outbox.position import Position
 from connectors.sources.outbox.rows import SOURCE, map_row
 from connectors.sources.outbox.sql import HistoryRow
 from schemas.events import DossierStatusChange
+from schemas.privacy import PiiHasher
 
 pytestmark = pytest.mark.unit
 

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connectors.pii import PiiHasher
 from ioc.tooling.simulator import MemoryOutput, Simulation, SimulationConfig, run
 from ioc.tooling.simulator.runner import RunSummary
+from schemas.privacy import PiiHasher
 from schemas.province.profile import CheckpointKind, Profile, load_profile
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")

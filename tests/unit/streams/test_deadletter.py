@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams.deadletter import MASK, dead_letter, redact
+from schemas.privacy import MASK
+from streams.deadletter import dead_letter, redact
 from tests.factories import T0
 
 pytestmark = pytest.mark.unit

@@ -200,17 +200,27 @@ class PiiHasher:
 
         return PLATE.sub(_sub, ID_NUMBER.sub(_sub, text))
 
-    def scrub(self, value: Any) -> Any:
-        """A copy of a decoded payload with every string in it, keys too, scrubbed.
+    def scrub(self, value: Any, depth: int = 0) -> Any:
+        """:meth:`redact`, with every other string in the payload (keys too) scrubbed.
 
-        Meant for the output of :meth:`redact`, whose nesting is already cut.
+        One pass, so a hash just put in a personal field is never scrubbed (hashed) again:
+        a dead letter's ``hmac:`` value stays the one the events carry.
         """
+        if isinstance(value, Mapping | list) and depth >= MAX_DEPTH:
+            return TOO_DEEP
+        if isinstance(value, Mapping):
+            return {
+                self.scrub_text(str(k)): (
+                    self._redact_leaf(v)
+                    if str(k).lower() in PII_FIELDS
+                    else self.scrub(v, depth + 1)
+                )
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self.scrub(v, depth + 1) for v in value]
         if isinstance(value, str):
             return self.scrub_text(value)
-        if isinstance(value, dict):
-            return {self.scrub_text(str(k)): self.scrub(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.scrub(v) for v in value]
         return value
 
     def redact_payload(self, raw: Any) -> str:
@@ -221,7 +231,7 @@ class PiiHasher:
             text = self.scrub_text(raw)
         else:
             try:
-                text = orjson.dumps(self.scrub(self.redact(raw))).decode()
+                text = orjson.dumps(self.scrub(raw)).decode()
             except TypeError:
                 text = self.scrub_text(repr(raw))
         return truncate(text, MAX_PAYLOAD)
@@ -260,13 +270,13 @@ def mask_payload(raw: bytes | None, limit: int = MAX_PAYLOAD) -> str:
     try:
         text = orjson.dumps(mask_value(orjson.loads(raw))).decode()
     except (orjson.JSONDecodeError, UnicodeDecodeError, TypeError):
-        text = mask_text(raw.decode("utf-8", errors="replace"))
+        text = mask_text(readable(raw))  # UTF-16/32 too: digits apart by NULs are still seen
     return text[:limit]
 
 
 def mask_key(raw: bytes) -> str:
     """A record key as a dead letter keeps it: decoded, masked, at most :data:`MAX_KEY`."""
-    return mask_text(raw.decode("utf-8", errors="replace"))[:MAX_KEY]
+    return mask_text(readable(raw))[:MAX_KEY]
 
 
 def mask_error(text: str) -> str:

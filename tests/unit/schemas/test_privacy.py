@@ -158,3 +158,22 @@ def test_truncate_says_how_much_it_cut_within_the_limit(size: int) -> None:
     assert len(out) <= MAX_PAYLOAD
     kept = len(out) - len(out.lstrip("x"))
     assert out == "x" * kept + f"...[truncated {size - kept} characters]"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-16-le", "utf-32-be"])
+def test_masking_without_a_key_sees_through_other_encodings(encoding: str) -> None:
+    # A worker's or the sink's dead letter of a record written with kcat in UTF-16.
+    raw = f'{{"note": "id {CITIZEN}"}}'.encode(encoding)
+    assert CITIZEN not in mask_payload(raw)
+    assert CITIZEN not in mask_key(f"{CITIZEN}".encode(encoding))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="0123456789ABCDEFGHKLMNPSTUVXYZ-. ", min_size=4, max_size=14))
+def test_a_hashed_field_is_the_events_hash_not_hashed_again(plate: str) -> None:
+    # The dead letter of a rejected event carries the same pseudonym as the events do,
+    # whatever the raw value looked like (a hash with a long digit run was hashed again).
+    text = HASHER.redact_payload({"licence_plate": plate, "citizen_id": CITIZEN, "n": 1})
+    out = orjson.loads(text)
+    assert out["licence_plate"] == f"hmac:{HASHER.hash(plate)}"
+    assert out["citizen_id"] == f"hmac:{HASHER.hash(CITIZEN)}"

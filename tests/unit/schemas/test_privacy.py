@@ -164,8 +164,8 @@ def test_truncate_says_how_much_it_cut_within_the_limit(size: int) -> None:
 def test_masking_without_a_key_sees_through_other_encodings(encoding: str) -> None:
     # A worker's or the sink's dead letter of a record written with kcat in UTF-16.
     raw = f'{{"note": "id {CITIZEN}"}}'.encode(encoding)
-    assert CITIZEN not in mask_payload(raw)
-    assert CITIZEN not in mask_key(f"{CITIZEN}".encode(encoding))
+    assert CITIZEN not in mask_payload(raw).replace("\x00", "")
+    assert CITIZEN not in mask_key(f"{CITIZEN}".encode(encoding)).replace("\x00", "")
 
 
 @settings(max_examples=200, deadline=None)

@@ -8,11 +8,12 @@ local stack.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ioc.tooling.children import terminate
 
 
 def _status_kb(pid: int, name: str) -> int | None:
@@ -62,13 +63,7 @@ class Proc:
     def stop(self, timeout_s: float = 20.0) -> None:
         """SIGTERM, then SIGKILL after ``timeout_s``; figures are read first."""
         self.sample()
-        if self.alive():
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=5)
+        terminate(self.popen, timeout_s)
 
     def tail(self, chars: int = 3_000) -> str:
         """The end of its log (for a failure message)."""

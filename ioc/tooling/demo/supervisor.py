@@ -20,6 +20,7 @@ from pathlib import Path
 
 import orjson
 
+from ioc.tooling.children import terminate
 from schemas.errors import IocError
 
 
@@ -159,13 +160,7 @@ class Supervisor:
         """SIGTERM each process, last started first, then SIGKILL what did not exit in time."""
         stopped = []
         for r in reversed(self.running):
-            if r.process.poll() is None:
-                r.process.send_signal(signal.SIGTERM)
-            try:
-                r.process.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                r.process.kill()
-                r.process.wait(timeout=5)
+            terminate(r.process, timeout_s)
             stopped.append(f"{r.spec.name} ({r.process.pid})")
         self.running.clear()
         if self.pid_file.exists():

@@ -14,6 +14,7 @@ import psycopg
 
 from connectors.sources.http.keys import add_key
 from connectors.sources.outbox.sql import apply_ddl
+from ioc.assets import postgres_dir
 from ioc.commands.connector_wiring import pg_conninfo
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.db.maintenance import load_entities
@@ -75,7 +76,7 @@ def prepare(settings: Settings, work: Path) -> dict[str, str]:
     finally:
         admin.close()
     with psycopg.connect(**pg_conninfo(settings)) as conn:
-        apply_ddl(conn, settings.outbox_schema)
+        apply_ddl(conn, settings.outbox_schema, postgres_dir())
     done["outbox"] = f"schema {settings.outbox_schema} ready"
     keys = work / "http-api-keys.json"
     keys.unlink(missing_ok=True)  # one fresh key per demo start, nothing left lying around

@@ -18,7 +18,7 @@ from ioc.ops.grafana.uids import ANOMALIES, DOMAIN_DASHBOARDS
 from ioc.settings import Settings
 from ioc.version import serve_metrics
 from schemas.errors import ServiceUnavailableError
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 
 
 def clickhouse_live_generation(settings: Settings) -> LiveGeneration:

@@ -26,7 +26,7 @@ from connectors.pii import PiiHasher
 from ioc.assets import default_data_dir
 from ioc.tooling.simulator import DOMAINS, Simulation, SimulationConfig
 from ioc.tooling.simulator.truth import TruthRow
-from schemas.province.profile import DEFAULT_PROFILE, load_profile
+from schemas.province.loading import DEFAULT_PROFILE, load_profile
 from streams.detect.model import AnomalyUpdate
 from streams.detect.offline import Topology
 from streams.detect.params import SEASONAL

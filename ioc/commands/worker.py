@@ -52,7 +52,7 @@ def build_config(settings: Settings, domains: list[Domain] | None = None) -> Wor
     counts: the tables' changelogs must have exactly as many partitions.
     """
     from ioc.ops.kafka_admin import admin_client, ensure_topics
-    from schemas.province.profile import load_profile
+    from schemas.province.loading import load_profile
     from streams.detect.profile import params_from_profile
     from streams.runtime.app import SourceTopic, WorkerConfig
     from streams.runtime.partition import OutputTopics

@@ -21,7 +21,8 @@ import orjson
 
 from connectors.pii import PiiHasher
 from ioc.tooling.simulator import Simulation, SimulationConfig
-from schemas.province.profile import Profile, load_profile
+from schemas.province.loading import load_profile
+from schemas.province.profile import Profile
 from schemas.timeutil import from_ms, to_ms
 from schemas.topics import DOSSIER_STATUS, ENERGY_READINGS, QR_SCANS, TRAFFIC_OBS
 

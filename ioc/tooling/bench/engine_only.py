@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 
 from ioc.commands.worker import SOURCES
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from schemas.results import Domain
 from schemas.topics import CONTROL_HEADER
 from streams.detect import DetectorSuite

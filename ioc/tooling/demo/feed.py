@@ -22,7 +22,7 @@ from ioc.commands.connector_wiring import pg_conninfo
 from ioc.settings import Settings
 from ioc.tooling.demo.senders import HttpSink, MqttSink, OutboxSink, RoutingSink
 from ioc.tooling.simulator import RealTime, Simulation, SimulationConfig, run
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from schemas.timeutil import utcnow
 
 

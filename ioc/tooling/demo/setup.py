@@ -22,7 +22,7 @@ from ioc.ops.db.migrate import migrate
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
 from ioc.tooling.demo.supervisor import DemoError, port_open
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from schemas.topics import registry
 
 QR_APP_SOURCE = "qr-app"

@@ -16,7 +16,8 @@ from ioc.tooling.simulator import dossier, energy, qr, traffic, truth
 from ioc.tooling.simulator.clock import Clock
 from ioc.tooling.simulator.context import Context, Stream
 from ioc.tooling.simulator.identities import IdentityBook
-from ioc.tooling.simulator.injections import DEFAULT_PER_WEEK, Injection, Planner, Schedule
+from ioc.tooling.simulator.injections import Injection, Schedule
+from ioc.tooling.simulator.planner import DEFAULT_PER_WEEK, Planner
 from schemas.base import Event
 from schemas.province.profile import Profile
 from schemas.timeutil import to_ms

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from schemas.topics import CONTROL_HEADER
 from streams.kpi.traffic import TrafficLogic
 from streams.runtime.metrics import StreamMetrics

@@ -64,10 +64,11 @@ topics: install ## Create/align Kafka topics from the registry (idempotent)
 schemas: install ## Re-export the JSON Schema files in schemas/json/
 	$(IOC) schemas export
 
-lint: install ## ruff + mypy
+lint: install ## ruff + mypy + lint-imports (the layering contracts of pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 test-unit: install ## Unit tests only (no services)
 	$(PY) -m pytest -m unit -q

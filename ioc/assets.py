@@ -6,7 +6,7 @@ Migrations (``clickhouse/migrations``), dashboards and Grafana provisioning
 where the local stack scripts and the compose file use them. A wheel carries copies in
 the package, ``ioc/_deploy/`` (``setup.py`` puts them there), so an installed ``ioc``
 finds them through :mod:`importlib.resources` whatever the current directory.
-Profiles are package data of :mod:`schemas` already (``schemas.province.profile``).
+Profiles are package data of :mod:`schemas` already (``schemas.province.loading``).
 """
 
 from __future__ import annotations

@@ -147,7 +147,7 @@ def db_load_entities(
     """Load the profile's areas (with ancestor paths) and entities into ClickHouse."""
     from ioc.ops.db.executors import ClickHouseExecutor
     from ioc.ops.db.maintenance import load_entities
-    from schemas.province.profile import load_profile
+    from schemas.province.loading import load_profile
 
     settings = _settings(ctx)
     executor = ClickHouseExecutor.from_settings(settings)

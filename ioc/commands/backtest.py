@@ -15,7 +15,7 @@ from ioc.tooling.backtest import (
     backtest_events,
     detector_params,
 )
-from schemas.province.profile import DEFAULT_PROFILE, load_profile
+from schemas.province.loading import DEFAULT_PROFILE, load_profile
 
 
 def _zone(name: str) -> ZoneInfo:

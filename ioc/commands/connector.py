@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from connectors.sources.edge import STREAMS
 from ioc import process
+from ioc.assets import postgres_dir
 from ioc.settings import Settings
 from ioc.version import register_build_info
 from schemas.timeutil import utcnow
@@ -180,7 +181,7 @@ def outbox_init_db(ctx: typer.Context) -> None:
 
     settings = _settings(ctx)
     with psycopg.connect(**wire.pg_conninfo(settings)) as conn:
-        for name in apply_ddl(conn, settings.outbox_schema):
+        for name in apply_ddl(conn, settings.outbox_schema, postgres_dir()):
             console.print(f"applied {name} in schema {settings.outbox_schema}")
 
 

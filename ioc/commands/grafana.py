@@ -39,7 +39,7 @@ def build(
 ) -> None:
     """Regenerate <dir>/dashboards/<language>/*.json and <dir>/provisioning (deploy/grafana)."""
     from ioc.ops.grafana.build import stale, write_all
-    from schemas.province.profile import load_profile
+    from schemas.province.loading import load_profile
 
     if out is None and not check and assets.is_packaged():
         console.print(f"[red]error:[/red] the installed files ({assets.grafana_dir()}) are "
@@ -68,7 +68,7 @@ def push(
     from ioc.ops.grafana.build import dashboards
     from ioc.ops.grafana.push import client, offline_plan, plan_and_apply
     from schemas.errors import ServiceUnavailableError
-    from schemas.province.profile import load_profile
+    from schemas.province.loading import load_profile
 
     settings = _settings(ctx)
     profile = load_profile(settings.province_profile)

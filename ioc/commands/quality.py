@@ -28,7 +28,7 @@ from ioc.tooling.quality import (
     run_quality,
 )
 from ioc.tooling.simulator import DOMAINS
-from schemas.province.profile import DEFAULT_PROFILE
+from schemas.province.loading import DEFAULT_PROFILE
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:

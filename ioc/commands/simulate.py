@@ -33,11 +33,11 @@ from ioc.tooling.simulator import (
     SimulationConfig,
     run,
 )
-from ioc.tooling.simulator.injections import DEFAULT_PER_WEEK
+from ioc.tooling.simulator.planner import DEFAULT_PER_WEEK
 from ioc.tooling.simulator.truth import write_csv
 from schemas.errors import IocError
 from schemas.privacy import PiiHasher
-from schemas.province.profile import DEFAULT_PROFILE, load_profile
+from schemas.province.loading import DEFAULT_PROFILE, load_profile
 from schemas.timeutil import from_ms, to_ms, utcnow
 
 console = Console()

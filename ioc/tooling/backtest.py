@@ -11,7 +11,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from schemas.errors import IocError
-from schemas.province.profile import DEFAULT_PROFILE, Profile, load_profile
+from schemas.province.loading import DEFAULT_PROFILE, load_profile
+from schemas.province.profile import Profile
 from schemas.timeutil import from_ms, to_ms
 from streams.detect.model import AnomalyUpdate, Observation
 from streams.detect.observations import KPI_METRICS

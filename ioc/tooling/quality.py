@@ -11,7 +11,7 @@ from typing import Any
 from ioc.tooling.simulator import DOMAINS, Simulation, SimulationConfig
 from ioc.tooling.simulator.truth import TruthRow
 from schemas.privacy import PiiHasher
-from schemas.province.profile import DEFAULT_PROFILE, load_profile
+from schemas.province.loading import DEFAULT_PROFILE, load_profile
 from streams.detect.model import AnomalyUpdate
 from streams.detect.offline import Topology
 from streams.detect.params import SEASONAL

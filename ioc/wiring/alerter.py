@@ -13,7 +13,7 @@ from connectors.sinks.alerter.service import Alerter, AlerterConfig, LiveGenerat
 from ioc.ops.grafana.uids import ANOMALIES, DOMAIN_DASHBOARDS
 from ioc.settings import Settings
 from schemas.errors import ServiceUnavailableError
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 
 
 def clickhouse_live_generation(settings: Settings) -> LiveGeneration:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from ioc.settings import Settings
 from schemas.domains import CONTRACTS
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from schemas.results import Domain
 from schemas.topics import ANOMALIES, DEADLETTER, DQ, KPI, TopicSpec, registry
 from streams.detect.profile import params_from_profile

@@ -7,7 +7,9 @@ free-flow speed, targets) and which days are holidays. Connectors, workers and t
 simulator read it; nothing hard-codes an entity, a level name or a depth.
 
 Entities, names and coordinates of the shipped profiles are illustrative (and marked
-so); area codes are official, from :mod:`schemas.province.admin_units`.
+so); area codes are official, from :mod:`schemas.province.admin_units`. The entity
+models are in :mod:`schemas.province.entities`; reading profile files is
+:mod:`schemas.province.loading`.
 """
 
 from __future__ import annotations
@@ -16,124 +18,25 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date
-from enum import StrEnum
-from importlib import resources
-from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from schemas.base import Code, HandEdited
-from schemas.codec import describe
-from schemas.errors import ContractError, IocError
 from schemas.province.areas import AreaHierarchy
 from schemas.province.calendar import Holiday, HolidayCalendar, YearCalendar, year_calendar
-
-PROFILES_PACKAGE = "schemas.province"
-PROFILES_DIR = "profiles"
-DEFAULT_PROFILE = "binh-phuoc-2021"
-
-Latitude = Annotated[float, Field(ge=-90, le=90)]
-Longitude = Annotated[float, Field(ge=-180, le=180)]
-Label = Annotated[str, Field(min_length=1, max_length=200)]
-PeriodS = Annotated[int, Field(gt=0, le=86_400, description="Expected reporting period")]
-
-
-class EntityKind(StrEnum):
-    SEGMENT = "segment"
-    SENSOR = "sensor"
-    FEEDER = "feeder"
-    METER = "meter"
-    CHECKPOINT = "checkpoint"
-    AGENCY = "agency"
-
-
-class RoadClass(StrEnum):
-    NATIONAL = "national"
-    PROVINCIAL = "provincial"
-    URBAN = "urban"
-
-
-class CustomerClass(StrEnum):
-    RESIDENTIAL = "residential"
-    COMMERCIAL = "commercial"
-    INDUSTRIAL = "industrial"
-
-
-class CheckpointKind(StrEnum):
-    GATE = "gate"
-    HOSPITAL = "hospital"
-    MARKET = "market"
-    BUS_STATION = "bus_station"
-    INDUSTRIAL_PARK = "industrial_park"
-
-
-class _Located(HandEdited):
-    latitude: Latitude
-    longitude: Longitude
-
-
-class RoadSegment(_Located):
-    """A stretch of road between two junctions: the group of its traffic sensors."""
-
-    segment_id: Code
-    road: Label = Field(description="Road number as signed, e.g. QL13, QL14, ĐT741")
-    name: Label
-    road_class: RoadClass
-    area_code: Code
-    free_flow_kmh: float = Field(gt=0, le=130)
-
-
-class TrafficSensor(_Located):
-    sensor_id: Code
-    segment_id: Code
-    lanes: int = Field(ge=1, le=8)
-    period_s: PeriodS = 60
-
-
-class Feeder(_Located):
-    """A medium-voltage feeder: the group of the meters it supplies."""
-
-    feeder_id: Code
-    name: Label
-    area_code: Code
-
-
-class EnergyMeter(_Located):
-    meter_id: Code
-    feeder_id: Code
-    area_code: Code
-    customer_class: CustomerClass
-    phases: Literal[1, 3]
-    nominal_voltage_v: float = Field(default=220.0, gt=0, le=1_000)
-    register_max_kwh: float = Field(
-        gt=0, description="The register wraps to 0 on reaching this value (a rollover)"
-    )
-    period_s: PeriodS = 60
-
-
-class Checkpoint(_Located):
-    checkpoint_id: Code
-    kind: CheckpointKind
-    name: Label
-    area_code: Code
-
-
-class Agency(_Located):
-    """A one-stop shop (bộ phận một cửa) or a provincial department receiving dossiers."""
-
-    agency_code: Code
-    name: Label
-    area_code: Code
-    level: Code = Field(description="The area level it serves, one of the hierarchy's levels")
+from schemas.province.entities import (
+    ID_FIELD,
+    Agency,
+    Checkpoint,
+    EnergyMeter,
+    Entity,
+    EntityKind,
+    Feeder,
+    RoadSegment,
+    TrafficSensor,
+)
 
 
 class Rules(HandEdited):
@@ -184,18 +87,6 @@ class Rules(HandEdited):
         if self.resolve_score >= self.open_score:
             raise ValueError("resolve_score must be below open_score (hysteresis)")
         return self
-
-
-Entity = RoadSegment | TrafficSensor | Feeder | EnergyMeter | Checkpoint | Agency
-
-_ID_FIELD: dict[EntityKind, str] = {
-    EntityKind.SEGMENT: "segment_id",
-    EntityKind.SENSOR: "sensor_id",
-    EntityKind.FEEDER: "feeder_id",
-    EntityKind.METER: "meter_id",
-    EntityKind.CHECKPOINT: "checkpoint_id",
-    EntityKind.AGENCY: "agency_code",
-}
 
 
 class Profile(HandEdited):
@@ -302,7 +193,7 @@ class Profile(HandEdited):
     @staticmethod
     def id_of(kind: EntityKind | str, entity: Entity) -> str:
         """The id of an entity of a kind (segment_id, meter_id, agency_code, …)."""
-        value: str = getattr(entity, _ID_FIELD[EntityKind(kind)])
+        value: str = getattr(entity, ID_FIELD[EntityKind(kind)])
         return value
 
     def __eq__(self, other: object) -> bool:
@@ -405,43 +296,6 @@ class Profile(HandEdited):
         """The canonical file form: stable key order, indented, UTF-8, trailing newline."""
         data = self.model_dump(mode="json", exclude_none=False)
         return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
-
-
-class ProfileNotFoundError(IocError, KeyError):
-    """No shipped profile has that name and no file has that path."""
-
-
-def available_profiles() -> list[str]:
-    """Names of the profiles shipped as package data."""
-    folder = resources.files(PROFILES_PACKAGE) / PROFILES_DIR
-    return sorted(
-        p.name.removesuffix(".json") for p in folder.iterdir() if p.name.endswith(".json")
-    )
-
-
-def profile_from_json(text: str | bytes) -> Profile:
-    """Parse and validate a profile document; ContractError names every bad field."""
-    try:
-        data: Any = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ContractError("invalid_json", f"profile is not valid JSON: {exc}") from None
-    try:
-        return Profile.model_validate(data)
-    except ValidationError as exc:
-        reason, fields, message = describe(exc)
-        raise ContractError(reason, f"invalid profile: {message}", fields) from None
-
-
-def load_profile(name_or_path: str | Path = DEFAULT_PROFILE) -> Profile:
-    """A shipped profile by name (``binh-phuoc-2021``) or any profile file by path."""
-    path = Path(name_or_path)
-    if path.suffix == ".json" or path.exists():
-        return profile_from_json(path.read_bytes())
-    resource = resources.files(PROFILES_PACKAGE) / PROFILES_DIR / f"{name_or_path}.json"
-    if not resource.is_file():
-        known = ", ".join(available_profiles())
-        raise ProfileNotFoundError(f"no profile named {name_or_path!r}; shipped: {known}")
-    return profile_from_json(resource.read_bytes())
 
 
 def ids(entities: Iterable[Entity], kind: EntityKind | str) -> list[str]:

@@ -27,7 +27,7 @@ from ioc.settings import PROJECT_ROOT, Settings
 from ioc.tooling.simulator import MemoryOutput, Simulation, SimulationConfig, run
 from schemas.codec import decode
 from schemas.privacy import PiiHasher, normalise_identifier
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from schemas.timeutil import to_ms
 from schemas.topics import EVENT_TOPICS
 from tests.unit.simulator.rules import leaked

@@ -14,7 +14,7 @@ from schemas.province.calendar import (
     national,
     year_calendar,
 )
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 
 pytestmark = pytest.mark.unit
 

@@ -89,21 +89,23 @@ def check_schema(schema: str) -> str:
     return schema
 
 
-def ddl_files() -> list[Path]:
-    """The numbered DDL files, in order."""
-    from ioc.assets import postgres_dir
-
-    return sorted(postgres_dir().glob("[0-9][0-9][0-9][0-9]_*.sql"))
+def ddl_files(ddl_dir: Path) -> list[Path]:
+    """The numbered DDL files of ``ddl_dir``, in order."""
+    return sorted(ddl_dir.glob("[0-9][0-9][0-9][0-9]_*.sql"))
 
 
-def apply_ddl(conn: psycopg.Connection[Any], schema: str) -> list[str]:
-    """Create the schema and apply every DDL file in it (each is idempotent)."""
+def apply_ddl(conn: psycopg.Connection[Any], schema: str, ddl_dir: Path) -> list[str]:
+    """Create the schema and apply every DDL file of ``ddl_dir`` in it (each is idempotent).
+
+    ``ddl_dir`` is the deploy files' ``postgres/`` (``ioc.assets.postgres_dir()``): the
+    composition root knows where they are, the connector does not.
+    """
     check_schema(schema)
     applied = []
     with conn.transaction():
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
         conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-        for path in ddl_files():
+        for path in ddl_files(ddl_dir):
             conn.execute(path.read_text())
             applied.append(path.name)
     return applied

@@ -15,7 +15,8 @@ import orjson
 
 from ioc.errors import MigrationError
 from ioc.ops.db.executors import SqlExecutor
-from schemas.province.profile import EntityKind, Profile
+from schemas.province.entities import EntityKind
+from schemas.province.profile import Profile
 from schemas.timeutil import LOCAL_TZ
 
 RAW_TABLES = ("events_qr", "events_traffic", "events_energy", "events_dossier")

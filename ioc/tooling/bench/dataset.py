@@ -22,7 +22,8 @@ import orjson
 from ioc.tooling.simulator import Simulation, SimulationConfig
 from schemas.domains import BY_TOPIC
 from schemas.privacy import PiiHasher
-from schemas.province.profile import Profile, load_profile
+from schemas.province.loading import load_profile
+from schemas.province.profile import Profile
 from schemas.timeutil import from_ms, to_ms
 
 # Dossier times that move with the change time, so a re-stamped change stays consistent.

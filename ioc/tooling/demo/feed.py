@@ -22,7 +22,7 @@ from ioc.tooling.demo.senders import HttpOutput, MqttOutput, OutboxOutput, Routi
 from ioc.tooling.simulator import RealTime, Simulation, SimulationConfig, run
 from ioc.wiring.connectors import pg_conninfo
 from schemas.privacy import PiiHasher
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from schemas.timeutil import utcnow
 
 

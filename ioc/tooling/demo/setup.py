@@ -14,6 +14,7 @@ import psycopg
 
 from connectors.sources.http.keys import add_key
 from connectors.sources.outbox.sql import apply_ddl
+from ioc.assets import postgres_dir
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.db.maintenance import load_entities
 from ioc.ops.db.migrate import migrate
@@ -21,7 +22,7 @@ from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
 from ioc.tooling.demo.supervisor import DemoError, port_open
 from ioc.wiring.connectors import pg_conninfo
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from schemas.topics import registry
 
 QR_APP_SOURCE = "qr-app"
@@ -75,7 +76,7 @@ def prepare(settings: Settings, work: Path) -> dict[str, str]:
     finally:
         admin.close()
     with psycopg.connect(**pg_conninfo(settings)) as conn:
-        apply_ddl(conn, settings.outbox_schema)
+        apply_ddl(conn, settings.outbox_schema, postgres_dir())
     done["outbox"] = f"schema {settings.outbox_schema} ready"
     keys = work / "http-api-keys.json"
     keys.unlink(missing_ok=True)  # one fresh key per demo start, nothing left lying around

@@ -22,7 +22,7 @@ from ioc.tooling.simulator.injections import Kind, overdue_schedule
 from ioc.tooling.simulator.lifecycle import Procedure, Step, plan, plan_overdue, procedures
 from ioc.tooling.simulator.rng import poisson, stream
 from schemas.events import DossierStatusChange
-from schemas.province.profile import Agency
+from schemas.province.entities import Agency
 from schemas.timeutil import from_ms
 
 HISTORY_DAYS = 21

@@ -22,7 +22,8 @@ from ioc.tooling.simulator.injections import OUTAGE_MAX_V, RESET_MAX_KWH, UNDERV
 from ioc.tooling.simulator.rng import Ar1, stream
 from ioc.tooling.simulator.truth import TruthRow
 from schemas.events import EnergyReading, PhaseValues
-from schemas.province.profile import CustomerClass, EnergyMeter, Profile
+from schemas.province.entities import CustomerClass, EnergyMeter
+from schemas.province.profile import Profile
 from schemas.timeutil import from_ms
 
 PHASE_NOISE_V = 0.6

@@ -22,7 +22,7 @@ from ioc.tooling.simulator.identities import PERSONS, VEHICLES
 from ioc.tooling.simulator.injections import SURGE_FACTOR, Kind
 from ioc.tooling.simulator.rng import poisson, stream
 from schemas.events import QrScan
-from schemas.province.profile import Checkpoint, CheckpointKind
+from schemas.province.entities import Checkpoint, CheckpointKind
 from schemas.timeutil import from_ms
 
 REGULAR_SHARE = 0.3

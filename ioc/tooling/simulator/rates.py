@@ -8,7 +8,7 @@ plausible for a Vietnamese province, not measured; each says where it comes from
 from __future__ import annotations
 
 from ioc.tooling.simulator.clock import Day, DayKind
-from schemas.province.profile import CheckpointKind, CustomerClass, RoadClass
+from schemas.province.entities import CheckpointKind, CustomerClass, RoadClass
 
 Shape = tuple[float, ...]
 """24 values, one per local hour (h:00), linearly interpolated in between."""

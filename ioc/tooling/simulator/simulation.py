@@ -15,7 +15,8 @@ from ioc.tooling.simulator import dossier, energy, qr, traffic, truth
 from ioc.tooling.simulator.clock import Clock
 from ioc.tooling.simulator.context import Context, Stream
 from ioc.tooling.simulator.identities import IdentityBook
-from ioc.tooling.simulator.injections import DEFAULT_PER_WEEK, Injection, Planner, Schedule
+from ioc.tooling.simulator.injections import Injection, Schedule
+from ioc.tooling.simulator.planner import DEFAULT_PER_WEEK, Planner
 from schemas.base import Event
 from schemas.domains import CONTRACTS
 from schemas.privacy import PiiHasher

@@ -26,7 +26,7 @@ from ioc.tooling.simulator.injections import (
 )
 from ioc.tooling.simulator.rng import Ar1, poisson, split, stream
 from schemas.events import TrafficObservation, VehicleCounts
-from schemas.province.profile import RoadSegment, TrafficSensor
+from schemas.province.entities import RoadSegment, TrafficSensor
 from schemas.timeutil import from_ms
 
 SPEED_COMMON_SD = 0.04

@@ -21,6 +21,7 @@ from connectors.sources.edge import TopicRoutes
 from connectors.sources.outbox.poller import OutboxPoller
 from connectors.sources.outbox.seed import StatusChange, record_change, seed
 from connectors.sources.outbox.sql import OPEN_STATUSES, apply_ddl
+from ioc.assets import postgres_dir
 from ioc.settings import Settings
 from ioc.wiring import connectors as wire
 from schemas.timeutil import utcnow
@@ -51,7 +52,7 @@ def pg_settings(conn_settings: Settings, unique: str) -> Iterator[Settings]:
         }
     )
     with psycopg.connect(**wire.pg_conninfo(settings)) as conn:
-        apply_ddl(conn, schema)
+        apply_ddl(conn, schema, postgres_dir())
     yield settings
     with psycopg.connect(**wire.pg_conninfo(settings), autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -17,6 +17,7 @@ from connectors.sources.files import FileJob
 from connectors.sources.http.keys import add_key
 from connectors.sources.outbox.seed import StatusChange, record_change
 from connectors.sources.outbox.sql import apply_ddl
+from ioc.assets import postgres_dir
 from ioc.ops.kafka_admin import admin_client
 from ioc.settings import Settings
 from ioc.wiring import connectors as wire
@@ -101,7 +102,7 @@ def run_bridge(lt: LoopThread, settings: Settings, unique: str) -> None:
 def run_outbox(lt: LoopThread, settings: Settings) -> None:
     conninfo = wire.pg_conninfo(settings)
     with psycopg.connect(**conninfo) as conn:
-        apply_ddl(conn, settings.outbox_schema)
+        apply_ddl(conn, settings.outbox_schema, postgres_dir())
     now = utcnow()
     with psycopg.connect(**conninfo, options=f"-c search_path={settings.outbox_schema}") as conn:
         for i, (citizen, status) in enumerate(

@@ -26,7 +26,8 @@ from ioc.ops.grafana.build import dashboards
 from ioc.ops.grafana.macros import ALL, QueryContext, auto_interval, expand
 from ioc.ops.grafana.model import Check, Dashboard
 from ioc.ops.grafana.sql import AREA, LEVEL
-from schemas.province.profile import Profile, load_profile
+from schemas.province.loading import load_profile
+from schemas.province.profile import Profile
 from schemas.results import DataQualityRecord
 from schemas.timeutil import to_ms
 from tests.integration.grafana import dataset

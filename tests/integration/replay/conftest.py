@@ -30,7 +30,7 @@ from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings, settings_for_tests
 from ioc.wiring.worker import worker_topics
 from schemas.domains import CONTRACTS
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from schemas.topics import ANOMALIES, CONTROL_HEADER, KPI, registry
 from tests import clock
 from tests.integration.conftest import require_port

@@ -14,7 +14,7 @@ from ioc.ops.db.executors import ChdbExecutor, ClickHouseExecutor, SqlExecutor
 from ioc.ops.db.maintenance import load_entities
 from ioc.ops.db.migrate import migrate
 from schemas.events import TrafficObservation
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from schemas.results import KpiRecord, TrafficParts
 from tests.factories import T0, traffic
 

@@ -12,7 +12,7 @@ from connectors.sinks.clickhouse.rows import COLUMNS, Origin, rows_for
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.db.maintenance import drop_expired, erase_subject, expired_partitions, load_entities
 from ioc.settings import Settings
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from tests.factories import qr_scan, subject_hash
 
 pytestmark = pytest.mark.integration

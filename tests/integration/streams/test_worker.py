@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 
-from schemas.province.profile import Profile, load_profile
+from schemas.province.loading import load_profile
+from schemas.province.profile import Profile
 from schemas.results import Domain, KpiRecord
 from schemas.timeutil import to_ms
 from schemas.topics import ANOMALIES
 from tests import clock
 from tests.integration.streams.conftest import StreamStack, wait_for
-from tests.unit.streams import harness, reference, scenario
+from tests.unit.streams import harness, reference, reference_base, scenario
 
 pytestmark = [pytest.mark.integration, pytest.mark.scenario_date]
 
@@ -55,7 +56,7 @@ def produce_scenario(
 def expected_now(
     domains_logs: dict[Domain, dict[int, list[tuple[str, Any]]]],
     at: datetime | None = None,
-) -> dict[tuple[str, str, str, int], reference.Expected]:
+) -> dict[tuple[str, str, str, int], reference_base.Expected]:
     """The reference after a tick at ``at`` (default the scenario's now, where the tests
     put their own ticks) minus the clock skew, as every tick is stamped."""
     tick = to_ms(at or clock.now()) - SKEW_MS
@@ -66,12 +67,12 @@ def expected_now(
     return found
 
 
-def matches(stack: StreamStack, expected: dict[Any, reference.Expected]) -> list[str]:
+def matches(stack: StreamStack, expected: dict[Any, reference_base.Expected]) -> list[str]:
     return harness.compare(harness.latest(stack.kpis()), expected)
 
 
 def wait_until_equal(
-    stack: StreamStack, expected: dict[Any, reference.Expected], timeout_s: float
+    stack: StreamStack, expected: dict[Any, reference_base.Expected], timeout_s: float
 ) -> list[KpiRecord]:
     last: list[str] = []
 

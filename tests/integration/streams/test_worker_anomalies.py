@@ -49,7 +49,7 @@ from ioc.tooling.simulator.injections import Kind
 from ioc.tooling.simulator.truth import TruthRow
 from schemas.base import Event
 from schemas.privacy import PiiHasher
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from schemas.results import Domain
 from schemas.timeutil import from_ms, to_ms
 from schemas.topics import ANOMALIES

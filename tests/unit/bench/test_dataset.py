@@ -10,7 +10,7 @@ import pytest
 from ioc.tooling.bench.dataset import BenchRecord, city_profile, entity_count, restamp
 from schemas.codec import decode
 from schemas.events import DossierStatusChange, TrafficObservation
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from schemas.timeutil import from_ms, to_ms
 from schemas.topics import DOSSIER_STATUS, TRAFFIC_OBS
 from tests.factories import dossier, traffic

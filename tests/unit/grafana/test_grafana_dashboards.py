@@ -12,7 +12,7 @@ from ioc.ops.grafana.model import Sql
 from ioc.ops.grafana.provisioning import datasources, fill, placeholders
 from ioc.ops.grafana.uids import CLICKHOUSE_UID, PROMETHEUS_UID
 from ioc.settings import PROJECT_ROOT, Settings
-from schemas.province.profile import DEFAULT_PROFILE, load_profile
+from schemas.province.loading import DEFAULT_PROFILE, load_profile
 
 pytestmark = pytest.mark.unit
 

@@ -17,7 +17,7 @@ from ioc.cli import app
 from ioc.ops.grafana.build import dashboards
 from ioc.ops.grafana.push import client, plan_and_apply
 from ioc.settings import Settings
-from schemas.province.profile import DEFAULT_PROFILE, load_profile
+from schemas.province.loading import DEFAULT_PROFILE, load_profile
 
 pytestmark = pytest.mark.unit
 

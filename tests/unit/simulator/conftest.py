@@ -12,7 +12,9 @@ import pytest
 from ioc.tooling.simulator import MemoryOutput, Simulation, SimulationConfig, run
 from ioc.tooling.simulator.runner import RunSummary
 from schemas.privacy import PiiHasher
-from schemas.province.profile import CheckpointKind, Profile, load_profile
+from schemas.province.entities import CheckpointKind
+from schemas.province.loading import load_profile
+from schemas.province.profile import Profile
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 MONDAY = datetime(2026, 11, 2, tzinfo=LOCAL)

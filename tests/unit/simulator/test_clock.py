@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from ioc.tooling.simulator.clock import Clock, DayKind
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from schemas.timeutil import to_ms
 from tests.unit.simulator.conftest import LOCAL
 

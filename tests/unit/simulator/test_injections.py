@@ -10,8 +10,9 @@ import pytest
 
 from ioc.tooling.simulator import energy
 from ioc.tooling.simulator.clock import Clock, DayKind
-from ioc.tooling.simulator.injections import GROUP_MARGIN_MS, Kind, Planner
-from schemas.province.profile import load_profile
+from ioc.tooling.simulator.injections import Kind
+from ioc.tooling.simulator.planner import GROUP_MARGIN_MS, Planner
+from schemas.province.loading import load_profile
 from schemas.timeutil import to_ms
 from tests.unit.simulator.conftest import LOCAL
 

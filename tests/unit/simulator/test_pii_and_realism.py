@@ -12,7 +12,7 @@ from ioc.tooling.simulator import lifecycle
 from ioc.tooling.simulator.clock import Clock
 from schemas.events import DossierStatus, QrScan
 from schemas.privacy import normalise_identifier
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from schemas.timeutil import to_ms
 from schemas.topics import DOSSIER_STATUS, ENERGY_READINGS, QR_SCANS, TRAFFIC_OBS
 from tests.unit.simulator.conftest import HASHER, LOCAL, Run

@@ -10,15 +10,14 @@ import pytest
 from schemas.errors import ContractError
 from schemas.province import admin_units
 from schemas.province.calendar import HolidayKind
-from schemas.province.profile import (
-    CheckpointKind,
-    EntityKind,
-    Profile,
+from schemas.province.entities import CheckpointKind, EntityKind
+from schemas.province.loading import (
     ProfileNotFoundError,
     available_profiles,
     load_profile,
     profile_from_json,
 )
+from schemas.province.profile import Profile
 from schemas.province.profiles import build
 
 pytestmark = pytest.mark.unit

@@ -8,7 +8,9 @@ import pytest
 
 from ioc.tooling.simulator import injections, rates
 from ioc.tooling.simulator.clock import Clock
-from schemas.province.profile import CheckpointKind, CustomerClass, RoadClass, Rules, load_profile
+from schemas.province.entities import CheckpointKind, CustomerClass, RoadClass
+from schemas.province.loading import load_profile
+from schemas.province.profile import Rules
 
 pytestmark = pytest.mark.unit
 

@@ -21,7 +21,7 @@ from streams.engine import EngineConfig, Outputs, PartitionEngine, SourceRecord
 from streams.kpi.base import DomainLogic, KpiContext
 from streams.state import Record
 from streams.topology import Topology
-from tests.unit.streams.reference import Expected
+from tests.unit.streams.reference_base import Expected
 
 FIXED_NOW = datetime(2026, 11, 26, tzinfo=UTC)
 

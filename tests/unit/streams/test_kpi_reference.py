@@ -8,14 +8,15 @@ from functools import cache
 
 import pytest
 
-from schemas.province.profile import Profile, load_profile
+from schemas.province.loading import load_profile
+from schemas.province.profile import Profile
 from schemas.results import Domain, KpiRecord
 from streams.kpi.base import DomainLogic
 from streams.kpi.dossier import DossierLogic
 from streams.kpi.energy import EnergyLogic
 from streams.kpi.qr import QrLogic
 from streams.kpi.traffic import TrafficLogic
-from tests.unit.streams import harness, reference, scenario
+from tests.unit.streams import harness, reference, reference_base, reference_dossier, scenario
 
 pytestmark = pytest.mark.unit
 
@@ -55,7 +56,7 @@ def run(domain: Domain, seed: int, crashes: int = 0) -> list[KpiRecord]:
     return results
 
 
-def expected(domain: Domain, seed: int) -> dict[tuple[str, str, str, int], reference.Expected]:
+def expected(domain: Domain, seed: int) -> dict[tuple[str, str, str, int], reference_base.Expected]:
     return reference.expected_kpis(domain.value, logs(domain, seed), profile(), LATENESS_MS)
 
 
@@ -94,7 +95,7 @@ def test_scenario_has_the_awkward_cases() -> None:
     assert {"31 23:59:59", "01 00:00:00"} <= stamps
     for domain in (Domain.TRAFFIC, Domain.ENERGY, Domain.QR):
         for log in logs(domain, 7).values():
-            ap = reference.applied(log, LATENESS_MS, dossier=False)
+            ap = reference_base.applied(log, LATENESS_MS, dossier=False)
             if len(log) > 50:
                 assert len(ap.events) < len(log) - 1, f"{domain}: late or duplicate events"
 
@@ -112,8 +113,8 @@ def test_a_watermark_jump_of_months_closes_at_most_the_last_62_days() -> None:
         if log:
             records = harness.source_records("dossier", partition, log)
             results += harness.run_partition(DossierLogic, config, records).results
-            watermarks = reference.applied(log, LATENESS_MS, dossier=True).watermarks
-            skipped |= reference.skipped_midnights(watermarks)
+            watermarks = reference_base.applied(log, LATENESS_MS, dossier=True).watermarks
+            skipped |= reference_dossier.skipped_midnights(watermarks)
     assert len(skipped) >= 5, "the jump did not exceed the cap: the test tests nothing"
     want = reference.expected_kpis("dossier", far, profile(), LATENESS_MS)
     problems = harness.compare(harness.latest(results), want)

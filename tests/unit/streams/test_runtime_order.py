@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from schemas.domains import CONTRACTS
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from schemas.results import Domain
 from schemas.topics import CONTROL_HEADER
 from streams.domains import DomainSpec, EngineFactory

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas.province.profile import load_profile
+from schemas.province.loading import load_profile
 from streams.detect import DetectorParams, ParamsError, params_from_dict, params_from_profile
 from streams.detect.params import params_to_dict
 

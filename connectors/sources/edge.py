@@ -64,6 +64,13 @@ def _identifier(payload: Mapping[str, Any], name: str) -> str:
     return text
 
 
+CONNECTOR_PSEUDONYMS: dict[str, frozenset[str]] = {
+    "qr": frozenset({"subject_hash", "pii_key_id"}),
+    "dossier": frozenset({"applicant_hash"}),
+}
+"""Fields only a connector writes (the keyed hash and its key id); a client's are refused."""
+
+
 def hash_personal_data(
     stream: str, payload: Mapping[str, Any], hasher: PiiHasher
 ) -> dict[str, Any]:
@@ -76,14 +83,22 @@ def hash_personal_data(
     """
     data = dict(payload)
     lowered = {str(k).lower(): k for k in data}
+    supplied = sorted(set(lowered) & CONNECTOR_PSEUDONYMS.get(stream, frozenset()))
+    if supplied:
+        # Only the connector's keyed hash is a pseudonym: a client's unkeyed SHA-256 of a
+        # 12-digit citizen id would pass the contract and be reversible by brute force.
+        raise ContractError(
+            "client_pseudonym",
+            f"{', '.join(supplied)} is set by the connector; send the raw identifier "
+            "(citizen_id or licence_plate; applicant_id for dossiers)",
+            tuple(str(lowered[s]) for s in supplied),
+        )
     if stream == "qr":
         present = [lowered[n] for n in sorted(PERSON_FIELDS | VEHICLE_FIELDS) if n in lowered]
         if not present:
             return data
-        if len(present) > 1 or "subject_hash" in data:
-            fields = tuple(str(p) for p in present) + (
-                ("subject_hash",) if "subject_hash" in data else ()
-            )
+        if len(present) > 1:
+            fields = tuple(str(p) for p in present)
             raise ContractError("validation", "give exactly one subject identifier", fields)
         name = present[0]
         raw = _identifier(data, name)
@@ -94,7 +109,7 @@ def hash_personal_data(
         data.setdefault("subject_kind", kind)
     elif stream == "dossier":
         present = [lowered[n] for n in sorted(_APPLICANT_FIELDS) if n in lowered]
-        if len(present) > 1 or (present and "applicant_hash" in data):
+        if len(present) > 1:
             raise ContractError(
                 "validation", "give one applicant identifier", tuple(map(str, present))
             )

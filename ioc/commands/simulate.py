@@ -180,6 +180,11 @@ def simulate_command(
         truth = sink.directory / "truth.csv"
     hasher = PiiHasher(settings.pii_hmac_key.get_secret_value().encode(), settings.pii_key_id)
     sim = Simulation(config, hasher)
+    if to.startswith("connectors:"):  # a client sends raw ids; the gateway hashes them
+        from ioc.tooling.demo.senders import RoutingOutput
+
+        assert isinstance(sink, RoutingOutput)
+        sink.http.identities = sim.identities
     if isinstance(sink, KafkaOutput):
         actual = {topic: sink.topic(topic) for topic in sim.topics()}
         from ioc.ops import kafka_admin

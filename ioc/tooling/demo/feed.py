@@ -50,6 +50,7 @@ async def feed(settings: Settings, args: argparse.Namespace) -> RoutingOutput:
         PiiHasher(settings.pii_hmac_key.get_secret_value().encode(), settings.pii_key_id),
     )
     sink = build_output(settings, api_key)
+    sink.http.identities = sim.identities
     status = Path(args.status_file)
 
     def progress(t_ms: int, sent: int) -> None:

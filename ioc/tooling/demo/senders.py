@@ -24,6 +24,7 @@ from paho.mqtt import client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from connectors.sources.outbox.seed import StatusChange, record_change
+from ioc.tooling.simulator.identities import IdentityBook
 from schemas.base import Event
 from schemas.events import DossierStatus, DossierStatusChange
 from schemas.topics import DOSSIER_STATUS, ENERGY_READINGS, QR_SCANS, TRAFFIC_OBS
@@ -51,10 +52,23 @@ class HttpOutput:
         self._buffer: list[Event] = []
         self._client: httpx.AsyncClient | None = None
         self.accepted = 0
+        self.identities: IdentityBook | None = None
+        """Where the raw ids behind the simulator's hashes are: set before the first send."""
 
     async def start(self) -> None:
         """Open the HTTP client."""
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=15.0)
+
+    def _as_app_sends(self, event: Event) -> dict[str, Any]:
+        # A check-point app sends the raw citizen id or plate; the gateway hashes it (and
+        # refuses a pseudonym from a client), so the stored hash is the same as ours.
+        data = device_payload(event, keep_id=True)
+        if self.identities is None:
+            raise RuntimeError("HttpOutput.identities is not set")
+        kind, raw = self.identities.subject_of(data.pop("subject_hash"))
+        data.pop("pii_key_id", None)
+        data["citizen_id" if kind == "person" else "licence_plate"] = raw
+        return data
 
     async def send(self, topic: str, event: Event) -> None:
         """Buffer; post a full batch."""
@@ -68,7 +82,7 @@ class HttpOutput:
             return
         batch, self._buffer = self._buffer, []
         # The app's own ids are kept: a retry of this batch carries the same ids.
-        body = orjson.dumps([device_payload(e, keep_id=True) for e in batch])
+        body = orjson.dumps([self._as_app_sends(e) for e in batch])
         key = hashlib.sha256(b"".join(str(e.event_id).encode() for e in batch)).hexdigest()
         headers = {
             "Authorization": f"Bearer {self.api_key}",
@@ -228,6 +242,7 @@ class RoutingOutput:
     """One simulator sink over the three connectors."""
 
     def __init__(self, http: HttpOutput, mqtt_sink: MqttOutput, outbox: OutboxOutput) -> None:
+        self.http = http
         self.routes: dict[str, Any] = {
             QR_SCANS: http,
             TRAFFIC_OBS: mqtt_sink,

@@ -39,6 +39,7 @@ class IdentityBook:
         self._province = province_code.zfill(3)[-3:]
         self._plate_prefix = {"070": "93", "075": "60"}.get(self._province, "99")
         self._hashes: dict[tuple[str, int], str] = {}
+        self._subjects: dict[str, tuple[str, int]] = {}
         self.used: set[tuple[str, int]] | None = set() if remember else None
 
     @property
@@ -67,9 +68,19 @@ class IdentityBook:
         found = self._hashes.get(key)
         if found is None:
             found = self._hashes[key] = self._hasher.hash(self.raw(kind, index))
+            self._subjects[found] = key
             if self.used is not None:
                 self.used.add(key)
         return found
+
+    def subject_of(self, hashed: str) -> tuple[str, str]:
+        """(kind, raw identifier) behind a hash this book made.
+
+        For a client that must send what a real check-point app sends: the raw id, which
+        only the connector may hash (the gateway refuses a client's pseudonym).
+        """
+        kind, index = self._subjects[hashed]
+        return kind, self.raw(kind, index)
 
     def declaration(self, kind: str, index: int) -> str:
         """A subject's health-declaration status (stable for the run)."""

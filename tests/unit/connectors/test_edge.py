@@ -81,6 +81,25 @@ def test_dossier_applicant_id_is_hashed() -> None:
     assert out == {"applicant_hash": HASHER.hash(CITIZEN), "x": 1}
 
 
+@pytest.mark.parametrize(
+    ("stream", "payload", "field"),
+    [
+        # An unkeyed SHA-256 of a citizen id looks like a pseudonym and is not one.
+        ("qr", qr(citizen_id=None, subject_hash="ab" * 32, pii_key_id="k9"), "pii_key_id"),
+        ("qr", qr(citizen_id=None, subject_hash="ab" * 32), "subject_hash"),
+        ("qr", qr(Subject_Hash="ab" * 32), "Subject_Hash"),
+        ("dossier", {"applicant_hash": "ab" * 32, "x": 1}, "applicant_hash"),
+    ],
+)
+def test_a_client_supplied_pseudonym_is_refused(
+    stream: str, payload: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ContractError) as exc:
+        hash_personal_data(stream, payload, HASHER)
+    assert exc.value.reason == "client_pseudonym"
+    assert field in exc.value.fields
+
+
 def test_personal_field_on_another_stream_is_refused_as_unknown() -> None:
     with pytest.raises(ContractError) as exc:
         validator().validate(STREAMS["traffic"], {"citizen_id": CITIZEN}, source="s")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,40 @@ def test_devices_send_no_stamps_of_ours() -> None:
     app = device_payload(qr_scan(), keep_id=True)  # an app keeps its own ids for retries
     assert app["event_id"] == str(qr_scan().event_id)
     assert "source" not in app  # the gateway stamps the API key's source
+
+
+def test_the_app_sends_raw_ids_that_the_gateway_hashes_to_the_simulators_hash() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from connectors.sources.edge import STREAMS, EdgeValidator, TimePolicy
+    from ioc.tooling.demo.senders import HttpOutput
+    from ioc.tooling.simulator import MemoryOutput, Simulation, SimulationConfig, run
+    from schemas.privacy import PiiHasher
+    from schemas.province.loading import load_profile
+
+    hasher = PiiHasher(b"demo-key", "k1")
+    start = datetime(2026, 11, 26, 7, tzinfo=UTC)
+    config = SimulationConfig(
+        profile=load_profile(), seed=3, start=start, end=start + timedelta(hours=2),
+        domains=("qr",),
+    )  # fmt: skip
+    sim = Simulation(config, hasher)
+    out = MemoryOutput()
+    asyncio.run(run(sim, out))
+    scans = [e for topic, e in out.events if topic == QR_SCANS][:200]
+    assert scans
+    http = HttpOutput("http://unused", "key")
+    http.identities = sim.identities
+    edge = EdgeValidator(hasher, TimePolicy(timedelta(minutes=5), timedelta(days=3650)))
+    kinds = set()
+    for scan in scans:
+        sent = http._as_app_sends(scan)
+        assert {"subject_hash", "pii_key_id"}.isdisjoint(sent)
+        kinds.add("citizen_id" in sent)
+        received = edge.validate(STREAMS["qr"], sent, source=scan.source, check_age=False)
+        assert received.subject_hash == scan.subject_hash
+        assert received.subject_kind == scan.subject_kind
+    assert kinds == {True, False}  # people and vehicles both went through
 
 
 class Recorder:

@@ -230,8 +230,8 @@ class FileConnector(Connector):
         with self.metrics.produce_seconds.time():
             if r.events:
                 await producer.send_events(r.topic, r.events)
-            for letter in r.letters:
-                await producer.send_dead_letter(letter, self._routes.deadletter)
+            if r.letters:
+                await producer.send_dead_letters(r.letters, self._routes.deadletter)
         r.report.accepted += len(r.events)
         r.report.rejected += len(r.letters)
         stream = r.spec.name

@@ -175,8 +175,8 @@ class Ingestor:
     ) -> None:
         if events:
             await producer.send_events(topic, events)
-        for letter in letters:
-            await producer.send_dead_letter(letter, self._routes.deadletter)
+        if letters:
+            await producer.send_dead_letters(letters, self._routes.deadletter)
 
     def _answer(
         self,

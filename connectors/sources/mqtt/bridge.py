@@ -310,8 +310,9 @@ class MqttBridge(Connector):
                 by_topic.setdefault(topic, []).append(event)
             for topic, events in by_topic.items():
                 await producer.send_events(topic, events)
-            for _stream, letter in batch.letters:
-                await producer.send_dead_letter(letter, self._routes.deadletter)
+            if batch.letters:
+                letters = [letter for _stream, letter in batch.letters]
+                await producer.send_dead_letters(letters, self._routes.deadletter)
 
     def _ack(self, items: list[Inbound]) -> None:
         client = self._client

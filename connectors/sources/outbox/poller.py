@@ -264,8 +264,8 @@ class OutboxPoller(Connector):
             async with asyncio.timeout(self.config.kafka_timeout_s):
                 if events:
                     await producer.send_events(self._topic, events)
-                for letter in letters:
-                    await producer.send_dead_letter(letter, self._deadletter)
+                if letters:
+                    await producer.send_dead_letters(letters, self._deadletter)
         self.link.report(ok=True)
         self.metrics.count("dossier", "accepted", len(events))
         self.metrics.count("dossier", "duplicate", duplicates)

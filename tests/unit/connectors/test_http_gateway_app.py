@@ -42,10 +42,11 @@ class FakeProducer:
         self.events += [(topic, e) for e in events]
         return []
 
-    async def send_dead_letter(self, letter: Any, topic: str) -> None:
+    async def send_dead_letters(self, letters: list[Any], topic: str) -> list[Any]:
         if self.fail is not None:
             raise self.fail
-        self.letters.append((topic, letter))
+        self.letters += [(topic, letter) for letter in letters]
+        return []
 
 
 def qr(**kw: object) -> dict[str, object]:

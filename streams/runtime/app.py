@@ -239,7 +239,7 @@ class Worker:
     # --- wiring used by the agent modules ---------------------------------------------
 
     def runtime(
-        self, domain: Domain, logic_type: type[DomainLogic], source: SourceTopic
+        self, domain: Domain, logic_type: type[DomainLogic[Any]], source: SourceTopic
     ) -> DomainRuntime:
         """Table, engine configuration and expected entities of one domain."""
         config = self.config

@@ -91,7 +91,7 @@ class DomainRuntime:
         table: Any,
         topic: str,
         stream_name: str,
-        logic_type: type[DomainLogic],
+        logic_type: type[DomainLogic[Any]],
         engine_config: EngineConfig,
         outputs: OutputTopics,
         partition_of: Callable[[str], int],

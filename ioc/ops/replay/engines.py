@@ -8,8 +8,9 @@ is a function of the records alone — deterministic, like a replayed worker.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from schemas.results import Domain
 from schemas.timeutil import utcnow
@@ -23,7 +24,7 @@ from streams.kpi.traffic import TrafficLogic
 from streams.runtime.app import WorkerConfig, partitioner
 from streams.state import Record
 
-LOGIC: dict[Domain, type[DomainLogic]] = {
+LOGIC: dict[Domain, type[DomainLogic[Any]]] = {
     Domain.TRAFFIC: TrafficLogic,
     Domain.ENERGY: EnergyLogic,
     Domain.QR: QrLogic,
@@ -73,7 +74,7 @@ def build(
     config: WorkerConfig,
     domain: Domain,
     partitions: Iterable[int],
-    seeds: dict[int, list[tuple[str, Record]]] | None = None,
+    seeds: Mapping[int, Sequence[tuple[str, Record]]] | None = None,
 ) -> tuple[DomainEngines, Outputs]:
     """Engines for a domain's partitions (optionally seeded with state), started."""
     source = config.sources[domain]

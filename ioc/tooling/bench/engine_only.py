@@ -14,6 +14,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -34,7 +35,7 @@ from streams.runtime.gctune import tune_gc
 from streams.topology import Topology
 from streams.windows import DAY_MS, MINUTE_MS
 
-LOGIC: dict[Domain, type[DomainLogic]] = {
+LOGIC: dict[Domain, type[DomainLogic[Any]]] = {
     Domain.TRAFFIC: TrafficLogic,
     Domain.ENERGY: EnergyLogic,
     Domain.QR: QrLogic,

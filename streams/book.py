@@ -1,56 +1,61 @@
 """The held windows of one partition: create, apply, close (emit), re-emit, drop.
 
-A window record is ``{"k": kind, "e": entity, "g": group, "z": size, "s": start_ms,
-"end": end_ms, "p": parts, "q": sequence emitted, "d": changed since emitted, "o":
-offset}``. Emission is decided per event, right after the event is applied and the
-watermark advanced — never per batch — so a replay after a crash, whose batches are
-cut differently, emits the same (sequence, content) pairs as the run it replaces.
+A window record is a :class:`~streams.records.WindowRecord` (kind, entity, group, size,
+start, end, parts, sequence emitted, changed since emitted, offset). Emission is
+decided per event, right after the event is applied and the watermark advanced —
+never per batch — so a replay after a crash, whose batches are cut differently,
+emits the same (sequence, content) pairs as the run it replaces.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from schemas.results import WindowSize
-from streams.state import PartitionState, Record
+from streams.records import DqMinuteRecord, Held, WindowRecord
+from streams.state import PartitionState
 from streams.windows import SIZE_TEXT, drop_at, is_closed, window_bounds, window_key
 
 WINDOW_PREFIX = "w|"
 
-PartsFactory = Callable[[], dict[str, Any]]
+P = TypeVar("P")
+H = TypeVar("H", bound=WindowRecord[Any] | DqMinuteRecord)
+"""A held window: a KPI window or a data-quality minute."""
 
 
-class Closing:
+class Closing(Generic[H]):
     """Held window records not closed yet: a heap by window end, and their emission.
 
     Shared by the KPI windows and the data-quality minutes (:mod:`streams.dq`): both
     emit a changed window when the watermark passes its end, with the next sequence.
     """
 
-    def __init__(self, state: PartitionState) -> None:
+    def __init__(self, state: PartitionState, kind: type[H]) -> None:
         self.state = state
+        self.kind = kind
         self._heap: list[tuple[int, str]] = []
 
     def hold(self, end_ms: int, key: str) -> None:
         """Remember a window until the watermark passes ``end_ms``."""
         heapq.heappush(self._heap, (end_ms, key))
 
-    def closed(self, wm: int | None) -> list[tuple[str, Record]]:
+    def closed(self, wm: int | None) -> list[tuple[str, H]]:
         """Changed windows the watermark just closed, marked emitted, in (end, key) order."""
-        out: list[tuple[str, Record]] = []
+        out: list[tuple[str, H]] = []
         while self._heap and is_closed(self._heap[0][0], wm):
             _, key = heapq.heappop(self._heap)
-            record = self.state.get(key)
+            record = self.state.get(key, self.kind)
             if record is not None and record.get("d"):
                 out.append((key, self.emitted(key, record)))
         return out
 
-    def emitted(self, key: str, record: Record) -> Record:
+    def emitted(self, key: str, record: H) -> H:
         """The record with its next sequence, no longer changed since emitted."""
-        record["q"] = int(record.get("q", 0)) + 1
-        record["d"] = False
+        held: Held = record
+        held["q"] = int(held.get("q", 0)) + 1
+        held["d"] = False
         self.state.put(key, record)
         return record
 
@@ -65,19 +70,19 @@ class WindowBook:
         self.state = state
         self.lateness_ms = lateness_ms
         self.zone = zone
-        self._closing = Closing(state)
+        self._closing = Closing(state, WindowRecord)
         self._touched: dict[str, None] = {}
 
-    def load(self, wm: int | None) -> tuple[list[Record], list[Record]]:
+    def load(self, wm: int | None) -> tuple[list[WindowRecord[Any]], list[WindowRecord[Any]]]:
         """After recovery: (closed windows to re-emit as stored, closed windows to emit anew).
 
         A closed window whose last emission may not have reached the results topic
         (the changelog said "emitted", the crash ate the send) is re-emitted with its
         stored sequence and content: same version, same value, harmless if it did arrive.
         """
-        again: list[Record] = []
-        fresh: list[Record] = []
-        for key, record in sorted(self.state.items(WINDOW_PREFIX)):
+        again: list[WindowRecord[Any]] = []
+        fresh: list[WindowRecord[Any]] = []
+        for key, record in sorted(self.state.items(WINDOW_PREFIX, WindowRecord)):
             self.state.delete_after(key, drop_at(int(record["end"]), self.lateness_ms))
             if not is_closed(int(record["end"]), wm):
                 self._closing.hold(int(record["end"]), key)
@@ -95,14 +100,17 @@ class WindowBook:
         size: WindowSize,
         ts_ms: int,
         offset: int,
-        empty: PartsFactory,
+        empty: Callable[[], P],
         wm: int | None,
-    ) -> Record | None:
-        """The window record to apply the event at ``offset`` to, or None if it already did."""
+    ) -> WindowRecord[P] | None:
+        """The window record to apply the event at ``offset`` to, or None if it already did.
+
+        ``empty`` makes the parts of a new window (its type is the domain's parts).
+        """
         start, end = window_bounds(ts_ms, size, self.zone)
         key = window_key(kind, entity_id, size, start)
         existing = self.state.get(key)
-        new: Record | None = None
+        new: WindowRecord[P] | None = None
         if existing is None:
             new = {
                 "k": kind,
@@ -114,6 +122,7 @@ class WindowBook:
                 "p": empty(),
                 "q": 0,
                 "d": False,
+                "o": offset,  # where touch() puts it
             }
         record = self.state.touch(key, offset, new)
         if record is None:
@@ -126,17 +135,17 @@ class WindowBook:
         self._touched[key] = None
         return record
 
-    def emit_touched(self, wm: int | None) -> list[Record]:
+    def emit_touched(self, wm: int | None) -> list[WindowRecord[Any]]:
         """Windows the last event changed that are already closed: re-emit them now."""
-        out: list[Record] = []
+        out: list[WindowRecord[Any]] = []
         for key in self._touched:
-            record = self.state.get(key)
+            record = self.state.get(key, WindowRecord)
             if record is not None and record.get("d") and is_closed(int(record["end"]), wm):
                 out.append(self._closing.emitted(key, record))
         self._touched.clear()
         return out
 
-    def close(self, wm: int | None) -> list[Record]:
+    def close(self, wm: int | None) -> list[WindowRecord[Any]]:
         """Windows the watermark just closed, in (end, key) order."""
         return [record for _, record in self._closing.closed(wm)]
 

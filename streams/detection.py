@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping
 
 from schemas.results import Anomaly, AnomalyState
 from streams.detect import AnomalyUpdate, DetectorSuite, Observation, table_key
-from streams.state import PartitionState, Record, position_before
+from streams.records import DetectorRecord
+from streams.state import PartitionState, position_before
 
 DETECTOR_PREFIX = "det|"
 SILENCE_PREFIX = "sil|"
@@ -29,18 +30,19 @@ class Detection:
         self.suite = suite
         self.generation = generation
 
-    def _record(self, key: str) -> tuple[Record, tuple[int, int]] | None:
-        record = self.state.get(key)
+    def _record(self, key: str) -> tuple[DetectorRecord, tuple[int, int]] | None:
+        record = self.state.get(key, DetectorRecord)
         pos = self.state.cursor.next()
         if not position_before(record, pos):
             return None  # this step reached the detector before a crash
         if record is None:
-            record = {"st": {}, "q": {}}
-        record["pos"] = list(pos)
+            record = {"st": {}, "q": {}, "pos": list(pos)}
+        else:
+            record["pos"] = list(pos)
         self.state.put(key, record)
         return record, pos
 
-    def _sequence(self, record: Record, updates: Iterable[AnomalyUpdate]) -> list[Anomaly]:
+    def _sequence(self, record: DetectorRecord, updates: Iterable[AnomalyUpdate]) -> list[Anomaly]:
         out: list[Anomaly] = []
         sequences: dict[str, int] = record.setdefault("q", {})
         for update in updates:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from schemas.domains import CONTRACTS, DomainContract
 from schemas.results import Domain
@@ -32,7 +33,7 @@ class DomainSpec:
     """How the workers process one domain."""
 
     contract: DomainContract
-    logic: type[DomainLogic]
+    logic: type[DomainLogic[Any]]
     members: tuple[str, str] | None = None
     """(member kind, group kind) listed by the province profile: a member never heard
     from is still expected (the silence detector), in the partition of its group."""

@@ -29,7 +29,8 @@ from enum import StrEnum
 from schemas.results import DataQualityRecord, Domain, WindowSize
 from schemas.timeutil import from_ms
 from streams.book import Closing
-from streams.state import PartitionState, Record
+from streams.records import DqCounts, DqMinuteRecord, DqTotalsRecord
+from streams.state import PartitionState
 from streams.windows import accepts, drop_at, is_closed, window_bounds
 
 DQ_PREFIX = "dq|"
@@ -57,7 +58,7 @@ class SourceCounts:
     last_seen_ms: int | None = None
 
     @classmethod
-    def from_record(cls, source: str, record: Record) -> SourceCounts:
+    def from_record(cls, source: str, record: DqCounts) -> SourceCounts:
         """From a stored record."""
         return cls(
             source=source,
@@ -76,7 +77,7 @@ def source_name(value: object) -> str:
     return UNKNOWN_SOURCE
 
 
-def _add(record: Record, outcome: Outcome, event_ms: int | None, reason: str | None) -> None:
+def _add(record: DqCounts, outcome: Outcome, event_ms: int | None, reason: str | None) -> None:
     # One message's outcome into a record of either kind (same field names).
     if outcome is Outcome.INVALID:
         invalid = record.setdefault("invalid", {})
@@ -101,7 +102,8 @@ def count(
     reason: str | None = None,
 ) -> None:
     """Count one message's outcome once, however often the message is replayed."""
-    record = state.touch(DQ_PREFIX + source, offset, {})
+    new: DqTotalsRecord = {"o": offset}
+    record = state.touch(DQ_PREFIX + source, offset, new)
     if record is None:
         return
     _add(record, outcome, event_ms, reason)
@@ -111,7 +113,7 @@ def counters(state: PartitionState) -> list[SourceCounts]:
     """Every source's counters on this partition."""
     return [
         SourceCounts.from_record(key.removeprefix(DQ_PREFIX), record)
-        for key, record in state.items(DQ_PREFIX)
+        for key, record in state.items(DQ_PREFIX, DqTotalsRecord)
     ]
 
 
@@ -151,8 +153,8 @@ def window_key(source: str, start_ms: int) -> str:
 class QualityBook:
     """The per-minute data-quality records of one (stream, partition).
 
-    A record is ``{"src", "s", "end", "events", "late", "dup", "invalid", "last",
-    "q": sequence emitted, "d": changed since emitted, "o": offset}``. Emission is
+    A record is a :class:`~streams.records.DqMinuteRecord` (source, start, end, the
+    counts, sequence emitted, changed since emitted, offset). Emission is
     decided per source record (when a count lands in a closed minute, or when the
     watermark closes one), never per batch, so a replay after a crash emits the same
     (sequence, content) pairs as the run it replaces.
@@ -172,7 +174,7 @@ class QualityBook:
         self.partition = partition
         self.lateness_ms = lateness_ms
         self.generation = generation
-        self._closing = Closing(state)
+        self._closing = Closing(state, DqMinuteRecord)
         self._offset = -1
 
     def load(self, wm: int | None) -> list[DataQualityRecord]:
@@ -183,7 +185,7 @@ class QualityBook:
         first one did arrive, the missing row if it did not.
         """
         out: list[DataQualityRecord] = []
-        for key, record in sorted(self.state.items(WINDOW_PREFIX)):
+        for key, record in sorted(self.state.items(WINDOW_PREFIX, DqMinuteRecord)):
             end = int(record["end"])
             self.state.delete_after(key, drop_at(end, self.lateness_ms))
             if not is_closed(end, wm):
@@ -216,8 +218,9 @@ class QualityBook:
         self._offset = offset
         count(self.state, source, outcome, offset, event_ms=event_ms, reason=reason)
         meta = self.state.meta
-        wm = None if meta.get("wm") is None else int(meta["wm"])
-        newest = None if meta.get("max") is None else int(meta["max"])
+        wm, newest = meta.get("wm"), meta.get("max")
+        wm = None if wm is None else int(wm)
+        newest = None if newest is None else int(newest)
         at = window_time(
             outcome,
             event_ms=event_ms,
@@ -228,9 +231,9 @@ class QualityBook:
         )
         start, end = window_bounds(at, WindowSize.M1)
         key = window_key(source, start)
-        new: Record | None = None
+        new: DqMinuteRecord | None = None
         if self.state.get(key) is None:
-            new = {"src": source, "s": start, "end": end, "q": 0, "d": False}
+            new = {"src": source, "s": start, "end": end, "q": 0, "d": False, "o": offset}
         record = self.state.touch(key, offset, new)
         if record is None:
             return []  # counted before a crash
@@ -248,7 +251,7 @@ class QualityBook:
         """Minutes the watermark just closed, in (end, key) order."""
         return [self.to_record(record) for _, record in self._closing.closed(wm)]
 
-    def to_record(self, record: Record) -> DataQualityRecord:
+    def to_record(self, record: DqMinuteRecord) -> DataQualityRecord:
         """The result record of one emission of a minute."""
         last = record.get("last")
         return DataQualityRecord(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -35,6 +36,7 @@ from streams.deadletter import dead_letter
 from streams.detect import DetectorSuite, observations_from_kpi
 from streams.detection import Detection
 from streams.kpi.base import DomainLogic, KpiContext
+from streams.records import EventIdRecord
 from streams.state import META, PartitionState, Record
 from streams.windows import MINUTE_MS, drop_at, window_bounds
 
@@ -106,7 +108,7 @@ class PartitionEngine:
 
     def __init__(
         self,
-        logic_type: type[DomainLogic],
+        logic_type: type[DomainLogic[Any]],
         config: EngineConfig,
         partition: int,
         records: Iterable[tuple[str, Record]] = (),
@@ -142,7 +144,7 @@ class PartitionEngine:
     def start(self) -> Outputs:
         """After recovery: re-emit the closed windows the state still holds."""
         wm = self.watermark
-        for key, record in self.state.items(ID_PREFIX):
+        for key, record in self.state.items(ID_PREFIX, EventIdRecord):
             # The deletion of an event id is scheduled in memory only: schedule it again
             # (ids written before "x" was stored expire with the oldest accepted minute).
             self.state.delete_after(key, int(record.get("x", wm if wm is not None else 0)))
@@ -240,7 +242,7 @@ class PartitionEngine:
             return
         offset = record.offset
         id_key = ID_PREFIX + str(event.event_id)
-        seen = self.state.get(id_key)
+        seen = self.state.get(id_key, EventIdRecord)
         if seen is not None and int(seen["o"]) < offset:
             self._count(out, record, event.source, dq.Outcome.DUPLICATE, event_ms=event_ms)
             out.count(dq.Outcome.DUPLICATE.value)
@@ -282,7 +284,8 @@ class PartitionEngine:
     def _advance(self, ts_ms: int, out: Outputs, lag_high: bool) -> None:
         meta = self.state.meta
         old = self.watermark
-        if meta.get("max") is None or ts_ms > int(meta["max"]):
+        newest = meta.get("max")
+        if newest is None or ts_ms > int(newest):
             meta["max"] = ts_ms
             meta["wm"] = ts_ms - self.lateness_ms
             self.state.put(META, meta)

@@ -1,7 +1,8 @@
 """The state of one (domain, partition): JSON records by string key, with the batch's writes.
 
-Every record is a plain JSON-serializable dict that carries the source offset (``o``)
-or position (``pos`` = [offset, step]) it last applied, so a redelivered event is
+Every record is a plain JSON-serializable dict (its layout, key by key, is
+:mod:`streams.records`) that carries the source offset (``o``) or position
+(``pos`` = [offset, step]) it last applied, so a redelivered event is
 skipped record by record — the changelog of a crash may hold some of a batch's writes
 and not others, and each record decides for itself.
 
@@ -17,21 +18,29 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TypeVar, overload
 
-Record = dict[str, Any]
+from streams.records import MetaRecord, Positioned, Stamped, StampedRecord, StateRecord
+
+Record = StateRecord
+"""Any value of the table (the union of :mod:`streams.records`)."""
+
+R = TypeVar("R", bound=StateRecord)
+"""The record class a caller knows a key holds (its prefix says which)."""
+S = TypeVar("S", bound=StampedRecord)
+"""A record class with an offset (``o``): what :meth:`PartitionState.touch` stamps."""
 
 META = "meta"
 
 
-def record_offset(record: Record | None) -> int:
+def record_offset(record: Stamped | None) -> int:
     """Offset a record last applied (−1 for a new record)."""
     if record is None:
         return -1
     return int(record.get("o", -1))
 
 
-def position_before(record: Record | None, pos: tuple[int, int]) -> bool:
+def position_before(record: Positioned | None, pos: tuple[int, int]) -> bool:
     """True when ``record`` has not yet applied step ``pos`` = (offset, step)."""
     if record is None:
         return True
@@ -74,13 +83,22 @@ class PartitionState:
         self.records: dict[str, Record] = dict(records)
         self._dirty: dict[str, None] = {}
         self._pending_deletes: list[tuple[int, str]] = []  # a heap by drop watermark
-        meta = self.records.get(META)
+        meta = self.get(META, MetaRecord)
         self.persisted_wm: int | None = None if meta is None else meta.get("wm")
 
     # --- reads and writes ---------------------------------------------------------
+    #
+    # The store holds every kind of record; a key's prefix says which kind it is
+    # (:mod:`streams.records`). A reader names that kind — ``get(key, WindowRecord)``
+    # — and gets the record typed as such: the one place where the type is taken on
+    # the key's word, at no cost (the class is an argument, never called).
 
-    def get(self, key: str) -> Record | None:
-        """The record under ``key``, if any."""
+    @overload
+    def get(self, key: str) -> Record | None: ...
+    @overload
+    def get(self, key: str, kind: type[R]) -> R | None: ...
+    def get(self, key: str, kind: type[R] | None = None) -> R | Record | None:
+        """The record under ``key``, if any (of the class ``kind`` its prefix means)."""
         return self.records.get(key)
 
     def put(self, key: str, record: Record) -> None:
@@ -88,13 +106,13 @@ class PartitionState:
         self.records[key] = record
         self._dirty[key] = None
 
-    def touch(self, key: str, offset: int, new: Record | None = None) -> Record | None:
+    def touch(self, key: str, offset: int, new: S | None = None) -> S | None:
         """The record to apply ``offset`` to, or None when it already applied it.
 
-        ``new`` is the record to create when there is none yet. The returned record
-        is marked changed and stamped with ``offset``.
+        ``new`` is the record to create when there is none yet (of the class the key
+        holds). The returned record is marked changed and stamped with ``offset``.
         """
-        record = self.records.get(key)
+        record: S | None = self.records.get(key)  # type: ignore[assignment]  # see get()
         if record is None:
             if new is None:
                 return None
@@ -105,18 +123,25 @@ class PartitionState:
         self.put(key, record)
         return record
 
-    def items(self, prefix: str = "") -> Iterator[tuple[str, Record]]:
+    @overload
+    def items(self, prefix: str = "") -> Iterator[tuple[str, Record]]: ...
+    @overload
+    def items(self, prefix: str, kind: type[R]) -> Iterator[tuple[str, R]]: ...
+    def items(
+        self, prefix: str = "", kind: type[R] | None = None
+    ) -> Iterator[tuple[str, R]] | Iterator[tuple[str, Record]]:
         """Records whose key starts with ``prefix`` (a snapshot, safe to mutate during)."""
         return iter([(k, v) for k, v in self.records.items() if k.startswith(prefix)])
 
     # --- the watermark ------------------------------------------------------------
 
     @property
-    def meta(self) -> Record:
+    def meta(self) -> MetaRecord:
         """The partition's own record: max event time, last offset, watermark."""
-        meta = self.records.get(META)
+        meta: MetaRecord | None = self.records.get(META)  # type: ignore[assignment]  # see get()
         if meta is None:
-            meta = self.records[META] = {"o": -1, "max": None, "wm": None}
+            meta = {"o": -1, "max": None, "wm": None}
+            self.records[META] = meta
         return meta
 
     # --- deletions ----------------------------------------------------------------

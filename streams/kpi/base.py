@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from schemas.base import Event
 from schemas.domains import CONTRACTS
@@ -18,7 +18,8 @@ from schemas.results import Domain, KpiParts, KpiRecord, WindowSize
 from schemas.timeutil import from_ms, to_ms
 from streams.book import WindowBook
 from streams.detect import Observation
-from streams.state import PartitionState, Record
+from streams.records import KpiWindow
+from streams.state import PartitionState
 from streams.topology import Topology
 from streams.windows import DAY_MS, accepts
 
@@ -35,7 +36,11 @@ class KpiContext:
     """How long a finished dossier is remembered (a late duplicate finish is not counted)."""
 
 
-class DomainLogic:
+P = TypeVar("P")
+"""The domain's parts as stored in its windows (a ``*PartsRecord`` of :mod:`streams.records`)."""
+
+
+class DomainLogic(Generic[P]):
     """Base of the four domains; telemetry domains use the window book as is."""
 
     domain: ClassVar[Domain]
@@ -86,15 +91,15 @@ class DomainLogic:
     def _apply(self, event: Event, offset: int, wm: int | None) -> None:
         raise NotImplementedError
 
-    def parts(self, record: Record) -> KpiParts:
+    def parts(self, record: KpiWindow[P]) -> KpiParts:
         """The contract's parts of a window record."""
         raise NotImplementedError
 
-    def rates(self, parts: Any, record: Record) -> dict[str, float | None]:
+    def rates(self, parts: Any, record: KpiWindow[P]) -> dict[str, float | None]:
         """Derived rates (a convenience; readers recompute them from parts)."""
         return {}
 
-    def to_kpi(self, record: Record) -> KpiRecord:
+    def to_kpi(self, record: KpiWindow[P]) -> KpiRecord:
         """The result record of one emission of a window."""
         parts = self.parts(record)
         # Built without validation: every field comes from our own arithmetic, and the

@@ -23,7 +23,8 @@ from schemas.timeutil import to_ms
 from streams.kpi import dossier_facts as facts
 from streams.kpi.base import DomainLogic
 from streams.kpi.sums import ratio
-from streams.state import Record, position_before
+from streams.records import DossierPartsRecord, DossierRecord, KpiWindow, PeriodRecord
+from streams.state import position_before
 from streams.windows import DAY_MS, drop_at, is_closed, is_dropped, window_bounds
 
 AGENCY = "agency"
@@ -44,7 +45,7 @@ def dossier_rates(p: DossierParts) -> dict[str, float | None]:
     }
 
 
-class DossierLogic(DomainLogic):
+class DossierLogic(DomainLogic[DossierPartsRecord]):
     domain: ClassVar[Domain] = Domain.DOSSIER
     drops_late: ClassVar[bool] = False
 
@@ -58,8 +59,9 @@ class DossierLogic(DomainLogic):
         return self.ctx.topology.timezone
 
     def _changes(self, key: str) -> list[facts.Change]:
-        record = self.state.get(key)
-        return [facts.Change.from_row(r) for r in (record or {}).get("ev", [])]
+        record = self.state.get(key, DossierRecord)
+        rows = [] if record is None else record.get("ev", [])
+        return [facts.Change.from_row(r) for r in rows]
 
     def _agency_dossiers(self, agency: str) -> list[list[facts.Change]]:
         keys = self._by_agency.get(agency, set())
@@ -81,7 +83,7 @@ class DossierLogic(DomainLogic):
     ) -> KpiRecord | None:
         """Recompute one period of one agency; the record to emit when it changed."""
         key = f"{PERIOD_PREFIX}{agency}|{size.value}|{start}"
-        record = self.state.get(key)
+        record = self.state.get(key, PeriodRecord)
         pos = self.state.cursor.next()
         if not position_before(record, pos):
             return None  # computed at or after this step before a crash
@@ -91,10 +93,21 @@ class DossierLogic(DomainLogic):
         if record is not None and record.get("p") == parts:
             return None
         if record is None:
-            record = {"k": AGENCY, "e": agency, "g": agency, "z": size.value, "s": start}
-            record.update({"end": end, "q": 0})
+            record = {
+                "k": AGENCY,
+                "e": agency,
+                "g": agency,
+                "z": size.value,
+                "s": start,
+                "end": end,
+                "q": 1,
+                "p": parts,
+                "asof": as_of,
+                "pos": list(pos),
+            }
             self.state.delete_after(key, drop_at(end, self.ctx.lateness_ms))
-        record.update({"p": parts, "asof": as_of, "pos": list(pos), "q": int(record["q"]) + 1})
+        else:
+            record.update({"p": parts, "asof": as_of, "pos": list(pos), "q": record["q"] + 1})
         self.state.put(key, record)
         return self.to_kpi(record)
 
@@ -123,7 +136,7 @@ class DossierLogic(DomainLogic):
         for key, _ in self.state.items(DOSSIER_PREFIX):
             self._by_agency.setdefault(key.split("|")[1], set()).add(key)
             self._schedule_forget(key, self._changes(key))
-        for key, record in sorted(self.state.items(PERIOD_PREFIX)):
+        for key, record in sorted(self.state.items(PERIOD_PREFIX, PeriodRecord)):
             end = int(record["end"])
             self.state.delete_after(key, drop_at(end, self.ctx.lateness_ms))
             if int(record.get("q", 0)) > 0 and not is_dropped(end, wm, self.ctx.lateness_ms):
@@ -139,7 +152,8 @@ class DossierLogic(DomainLogic):
     def apply(self, event: Event, offset: int, wm: int | None) -> list[KpiRecord]:
         assert isinstance(event, DossierStatusChange)
         key = f"{DOSSIER_PREFIX}{event.agency_code}|{event.dossier_id}"
-        record = self.state.touch(key, offset, {"ev": []})
+        new: DossierRecord = {"ev": [], "o": offset}
+        record = self.state.touch(key, offset, new)
         if record is not None:
             if all(int(row[0]) != event.outbox_id for row in record["ev"]):
                 change = facts.Change(
@@ -195,11 +209,11 @@ class DossierLogic(DomainLogic):
         return out
 
     @override
-    def parts(self, record: Record) -> DossierParts:
+    def parts(self, record: KpiWindow[DossierPartsRecord]) -> DossierParts:
         return DossierParts.model_construct(**record["p"])
 
     @override
-    def rates(self, parts: Any, record: Record) -> dict[str, float | None]:
+    def rates(self, parts: Any, record: KpiWindow[DossierPartsRecord]) -> dict[str, float | None]:
         return dossier_rates(parts)
 
 

@@ -26,10 +26,12 @@ crash cannot leak the future into a replayed emission.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from schemas.events import EXCLUDED_STATUSES, FINISHED_STATUSES, DossierStatus
+from streams.records import ChangeRow, DossierPartsRecord
 
 OPEN_STATUSES = frozenset(
     {
@@ -64,7 +66,7 @@ class Change:
     digitized: bool
     offset: int
 
-    def to_row(self) -> list[Any]:
+    def to_row(self) -> ChangeRow:
         """JSON form."""
         return [
             self.outbox_id,
@@ -79,7 +81,7 @@ class Change:
         ]
 
     @classmethod
-    def from_row(cls, row: list[Any]) -> Change:
+    def from_row(cls, row: ChangeRow) -> Change:
         """From the JSON form."""
         return cls(
             int(row[0]),
@@ -107,11 +109,20 @@ COUNTS = (
 )
 
 
-def empty_parts() -> dict[str, Any]:
-    """All-zero dossier parts."""
-    parts: dict[str, Any] = dict.fromkeys(COUNTS, 0)
-    parts["processing_hours_sum"] = 0.0
-    return parts
+def parts_of(counts: Mapping[str, int], hours: float) -> DossierPartsRecord:
+    """Dossier parts from the :data:`COUNTS` and the processing hours (in the stored order)."""
+    return {
+        "received": counts["received"],
+        "received_online": counts["received_online"],
+        "finished": counts["finished"],
+        "finished_late": counts["finished_late"],
+        "open_at_end": counts["open_at_end"],
+        "open_late_at_end": counts["open_late_at_end"],
+        "paid_online": counts["paid_online"],
+        "digitized": counts["digitized"],
+        "excluded": counts["excluded"],
+        "processing_hours_sum": hours,
+    }
 
 
 def _latest(changes: list[Change], before_ms: int) -> Change | None:
@@ -164,21 +175,20 @@ def dossier_parts(
 
 def agency_parts(
     dossiers: list[list[Change]], start_ms: int, end_ms: int, as_of_offset: int
-) -> dict[str, Any]:
+) -> DossierPartsRecord:
     """Parts of an agency for a period, summed over its dossiers (hours summed exactly)."""
-    parts = empty_parts()
+    totals = dict.fromkeys(COUNTS, 0)
     hours: list[float] = []
     for changes in dossiers:
         counts, h = dossier_parts(changes, start_ms, end_ms, as_of_offset)
         for name, n in counts.items():
-            parts[name] += n
+            totals[name] += n
         if counts["finished"]:
             hours.append(h)
-    parts["processing_hours_sum"] = math.fsum(hours)
-    return parts
+    return parts_of(totals, math.fsum(hours))
 
 
-def is_empty(parts: dict[str, Any]) -> bool:
+def is_empty(parts: Mapping[str, object]) -> bool:
     """No dossier touched the period."""
     return not any(parts.get(name) for name in (*COUNTS, "processing_hours_sum"))
 

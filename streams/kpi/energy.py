@@ -21,8 +21,8 @@ from streams.detect import Observation
 from streams.detect.impossible import REGISTER_METRIC
 from streams.kpi import register
 from streams.kpi.base import DomainLogic
-from streams.kpi.sums import add_count, add_exact, add_sum, fold_max, fold_min, ratio, total
-from streams.state import Record
+from streams.kpi.sums import add_exact, higher, lower, plus, ratio, total
+from streams.records import ChainRecord, EnergyPartsRecord, KpiWindow
 from streams.windows import TELEMETRY_SIZES, oldest_accepted_ms, window_bounds
 
 METER = "meter"
@@ -30,31 +30,33 @@ FEEDER = "feeder"
 CHAIN_PREFIX = "reg|"
 
 
-def _empty() -> dict[str, Any]:
+def _empty() -> EnergyPartsRecord:
     return {}
 
 
 def add_reading(
-    parts: dict[str, Any],
+    parts: EnergyPartsRecord,
     ev: EnergyReading,
     *,
     outside_s: int,
     nominal_frequency_hz: float,
 ) -> None:
-    """Add the instantaneous values of one reading (not its kWh) to a parts dict."""
-    add_count(parts, "readings", 1)
-    add_sum(parts, "power_kw_sum", ev.active_power_kw)
-    fold_max(parts, "power_kw_max", ev.active_power_kw)
+    """Add the instantaneous values of one reading (not its kWh) to a window's parts."""
+    power = ev.active_power_kw
+    parts["readings"] = parts.get("readings", 0) + 1
+    parts["power_kw_sum"] = plus(parts.get("power_kw_sum"), power)
+    parts["power_kw_max"] = higher(parts.get("power_kw_max"), power)
     phases = ev.voltage_v.values()
     for v in phases:
-        add_sum(parts, "voltage_sum", v)
-        fold_min(parts, "voltage_min_v", v)
-        fold_max(parts, "voltage_max_v", v)
-    add_count(parts, "voltage_samples", len(phases))
-    add_count(parts, "seconds_outside_voltage", outside_s)
+        parts["voltage_sum"] = plus(parts.get("voltage_sum"), v)
+        parts["voltage_min_v"] = lower(parts.get("voltage_min_v"), v)
+        parts["voltage_max_v"] = higher(parts.get("voltage_max_v"), v)
+    parts["voltage_samples"] = parts.get("voltage_samples", 0) + len(phases)
+    parts["seconds_outside_voltage"] = parts.get("seconds_outside_voltage", 0) + outside_s
     if ev.frequency_hz is not None:
-        add_sum(parts, "frequency_dev_abs_sum", abs(ev.frequency_hz - nominal_frequency_hz))
-        add_count(parts, "frequency_samples", 1)
+        deviation = abs(ev.frequency_hz - nominal_frequency_hz)
+        parts["frequency_dev_abs_sum"] = plus(parts.get("frequency_dev_abs_sum"), deviation)
+        parts["frequency_samples"] = parts.get("frequency_samples", 0) + 1
 
 
 def outside_band(ev: EnergyReading, nominal_v: float, band: tuple[float, float]) -> bool:
@@ -74,7 +76,7 @@ def energy_rates(p: EnergyParts) -> dict[str, float | None]:
     }
 
 
-class EnergyLogic(DomainLogic):
+class EnergyLogic(DomainLogic[EnergyPartsRecord]):
     domain: ClassVar[Domain] = Domain.ENERGY
 
     def _chain_contributions(
@@ -86,13 +88,13 @@ class EnergyLogic(DomainLogic):
             "reset_floor_kwh": self.ctx.topology.reset_floor_kwh,
         }
         key = CHAIN_PREFIX + ev.meter_id
-        chain_record = self.state.get(key)
-        chain: list[register.Reading] = [
-            (int(t), float(k), int(o)) for t, k, o in (chain_record or {}).get("r", [])
-        ]
+        chain_record = self.state.get(key, ChainRecord)
+        rows = [] if chain_record is None else chain_record.get("r", [])
+        chain: list[register.Reading] = [(int(t), float(k), int(o)) for t, k, o in rows]
         reading: register.Reading = (ts, ev.energy_kwh_total, offset)
         found = register.contributions(chain, reading, **limits)
-        record = self.state.touch(key, offset, {"r": []})
+        new: ChainRecord = {"r": [], "o": offset}
+        record = self.state.touch(key, offset, new)
         if record is not None:  # None: the chain was written ahead of a crash and has it
             bound = oldest_accepted_ms(self.state.persisted_wm, self.ctx.lateness_ms)
             updated = register.prune(register.insert(chain, reading), bound, **limits)
@@ -127,8 +129,9 @@ class EnergyLogic(DomainLogic):
                     parts = record["p"]
                     for c in by_window[start]:
                         add_exact(parts.setdefault("energy_kwh", []), c.kwh)
-                        add_count(parts, "register_resets", c.resets)
-                        add_count(parts, "register_rollovers", c.rollovers)
+                        parts["register_resets"] = parts.get("register_resets", 0) + c.resets
+                        rollovers = parts.get("register_rollovers", 0) + c.rollovers
+                        parts["register_rollovers"] = rollovers
                     if start == own_start:
                         add_reading(
                             parts,
@@ -140,7 +143,7 @@ class EnergyLogic(DomainLogic):
                             record.setdefault("m", {})[event.meter_id] = 1
 
     @override
-    def parts(self, record: Record) -> EnergyParts:
+    def parts(self, record: KpiWindow[EnergyPartsRecord]) -> EnergyParts:
         p = record["p"]
         topology = self.ctx.topology
         if record["k"] == FEEDER:
@@ -168,7 +171,7 @@ class EnergyLogic(DomainLogic):
         )
 
     @override
-    def rates(self, parts: Any, record: Record) -> dict[str, float | None]:
+    def rates(self, parts: Any, record: KpiWindow[EnergyPartsRecord]) -> dict[str, float | None]:
         return energy_rates(parts)
 
     @override

@@ -21,27 +21,30 @@ from schemas.events import DeclarationStatus, Direction, QrScan, SubjectKind
 from schemas.results import Domain, QrParts, WindowSize
 from schemas.timeutil import to_ms
 from streams.kpi.base import DomainLogic
-from streams.kpi.sums import add_count, ratio
-from streams.state import Record
+from streams.kpi.sums import ratio
+from streams.records import KpiWindow, QrPartsRecord, SubjectRecord
 from streams.windows import TELEMETRY_SIZES, drop_at, window_bounds
 
 CHECKPOINT = "checkpoint"
 SUBJECT_PREFIX = "sub|"
 
 
-def _empty() -> dict[str, Any]:
+def _empty() -> QrPartsRecord:
     return {}
 
 
-def add_scan(parts: dict[str, Any], ev: QrScan, new_subject: bool) -> None:
-    """Add one scan to a parts dict."""
-    add_count(parts, "scans", 1)
-    add_count(parts, "scans_in", 1 if ev.direction is Direction.IN else 0)
-    add_count(parts, "scans_out", 1 if ev.direction is Direction.OUT else 0)
-    add_count(parts, "persons", 1 if ev.subject_kind is SubjectKind.PERSON else 0)
-    add_count(parts, "vehicles", 1 if ev.subject_kind is SubjectKind.VEHICLE else 0)
-    add_count(parts, "not_green", 0 if ev.declaration_status is DeclarationStatus.GREEN else 1)
-    add_count(parts, "distinct_subjects", 1 if new_subject else 0)
+def add_scan(parts: QrPartsRecord, ev: QrScan, new_subject: bool) -> None:
+    """Add one scan to a window's parts."""
+    direction, subject = ev.direction, ev.subject_kind
+    parts["scans"] = parts.get("scans", 0) + 1
+    parts["scans_in"] = parts.get("scans_in", 0) + (1 if direction is Direction.IN else 0)
+    parts["scans_out"] = parts.get("scans_out", 0) + (1 if direction is Direction.OUT else 0)
+    parts["persons"] = parts.get("persons", 0) + (1 if subject is SubjectKind.PERSON else 0)
+    parts["vehicles"] = parts.get("vehicles", 0) + (1 if subject is SubjectKind.VEHICLE else 0)
+    green = ev.declaration_status is DeclarationStatus.GREEN
+    parts["not_green"] = parts.get("not_green", 0) + (0 if green else 1)
+    new = 1 if new_subject else 0
+    parts["distinct_subjects"] = parts.get("distinct_subjects", 0) + new
 
 
 def qr_rates(p: QrParts) -> dict[str, float | None]:
@@ -54,7 +57,7 @@ def qr_rates(p: QrParts) -> dict[str, float | None]:
     }
 
 
-class QrLogic(DomainLogic):
+class QrLogic(DomainLogic[QrPartsRecord]):
     domain: ClassVar[Domain] = Domain.QR
 
     def _seen(self, ev: QrScan, ts: int, offset: int) -> list[int]:
@@ -62,11 +65,13 @@ class QrLogic(DomainLogic):
         zone = self.ctx.topology.timezone
         day_start, day_end = window_bounds(ts, WindowSize.D1, zone)
         key = f"{SUBJECT_PREFIX}{ev.checkpoint_id}|{day_start}|{ev.subject_hash}"
-        record = self.state.get(key)
-        seen = [int(m) for m, o in (record or {}).get("m", []) if int(o) < offset]
+        record = self.state.get(key, SubjectRecord)
+        rows = [] if record is None else record.get("m", [])
+        seen = [int(m) for m, o in rows if int(o) < offset]
         minute = window_bounds(ts, WindowSize.M1, zone)[0]
         new = record is None
-        touched = self.state.touch(key, offset, {"m": []})
+        empty: SubjectRecord = {"m": [], "o": offset}
+        touched = self.state.touch(key, offset, empty)
         if touched is not None:
             if minute not in {int(m) for m, _ in touched["m"]}:
                 touched["m"].append([minute, offset])
@@ -91,7 +96,7 @@ class QrLogic(DomainLogic):
             add_scan(record["p"], event, new_subject)
 
     @override
-    def parts(self, record: Record) -> QrParts:
+    def parts(self, record: KpiWindow[QrPartsRecord]) -> QrParts:
         p = record["p"]
         return QrParts.model_construct(
             scans=p.get("scans", 0),
@@ -104,5 +109,5 @@ class QrLogic(DomainLogic):
         )
 
     @override
-    def rates(self, parts: Any, record: Record) -> dict[str, float | None]:
+    def rates(self, parts: Any, record: KpiWindow[QrPartsRecord]) -> dict[str, float | None]:
         return qr_rates(parts)

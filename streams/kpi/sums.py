@@ -1,4 +1,4 @@
-"""Order-independent float sums, and the small helpers every parts dict uses.
+"""Order-independent float sums, and the small helpers every parts record uses.
 
 Events reach a window in arrival order, which differs between a live run, a replay
 and a test's reference. A plain ``+=`` would make the last bits of a sum depend on
@@ -11,7 +11,6 @@ independent reference, and a retraction (energy register re-ordering) cancels ex
 from __future__ import annotations
 
 import math
-from typing import Any
 
 Partials = list[float]
 
@@ -37,34 +36,21 @@ def total(partials: Partials | None) -> float:
     return math.fsum(partials) if partials else 0.0
 
 
-def add_sum(parts: dict[str, Any], name: str, x: float) -> None:
-    """``parts[name] += x`` exactly (the field holds partials)."""
-    partials = parts.get(name)
+def plus(partials: Partials | None, x: float) -> Partials:
+    """``partials + x`` exactly: ``[x]`` for a new sum, else the same list, added to in place."""
     if partials is None:
-        parts[name] = [x]  # what add_exact([], x) makes, without the call (a new window)
-    else:
-        add_exact(partials, x)
+        return [x]  # what add_exact([], x) makes, without the call (a new window)
+    return add_exact(partials, x)
 
 
-def add_count(parts: dict[str, Any], name: str, n: int) -> None:
-    """``parts[name] += n``."""
-    parts[name] = int(parts.get(name, 0)) + n
+def lower(current: float | None, x: float) -> float:
+    """``min(current, x)``, ``x`` when there is no current value."""
+    return x if current is None else min(float(current), x)
 
 
-def fold_min(parts: dict[str, Any], name: str, x: float | None) -> None:
-    """``parts[name] = min(parts[name], x)`` ignoring None."""
-    if x is None:
-        return
-    current = parts.get(name)
-    parts[name] = x if current is None else min(float(current), x)
-
-
-def fold_max(parts: dict[str, Any], name: str, x: float | None) -> None:
-    """``parts[name] = max(parts[name], x)`` ignoring None."""
-    if x is None:
-        return
-    current = parts.get(name)
-    parts[name] = x if current is None else max(float(current), x)
+def higher(current: float | None, x: float) -> float:
+    """``max(current, x)``, ``x`` when there is no current value."""
+    return x if current is None else max(float(current), x)
 
 
 def ratio(numerator: float, denominator: float) -> float | None:

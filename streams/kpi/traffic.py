@@ -20,8 +20,8 @@ from schemas.timeutil import to_ms
 from streams.detect import Observation
 from streams.detect.impossible import SPEED_METRIC
 from streams.kpi.base import DomainLogic
-from streams.kpi.sums import add_count, add_sum, fold_max, fold_min, ratio, total
-from streams.state import Record
+from streams.kpi.sums import higher, lower, plus, ratio, total
+from streams.records import KpiWindow, TrafficPartsRecord
 from streams.windows import TELEMETRY_SIZES
 
 SENSOR = "sensor"
@@ -48,28 +48,32 @@ def level_of_service(speed_ratio: float) -> str:
     return "F"
 
 
-def _empty() -> dict[str, Any]:
+def _empty() -> TrafficPartsRecord:
     return {}
 
 
-def add_observation(parts: dict[str, Any], ev: TrafficObservation, free_flow: float | None) -> None:
-    """Add one observation to a parts dict (sums kept exact, see :mod:`sums`)."""
+def add_observation(
+    parts: TrafficPartsRecord, ev: TrafficObservation, free_flow: float | None
+) -> None:
+    """Add one observation to a window's parts (sums kept exact, see :mod:`sums`)."""
     n = ev.intensity
-    add_count(parts, "observations", 1)
-    add_count(parts, "vehicles", n)
+    speed = ev.average_speed_kmh
+    parts["observations"] = parts.get("observations", 0) + 1
+    parts["vehicles"] = parts.get("vehicles", 0) + n
     counts = ev.vehicle_counts
-    add_count(parts, "motorcycles", counts.motorcycle)
-    add_count(parts, "cars", counts.car)
-    add_count(parts, "trucks", counts.truck)
-    add_count(parts, "buses", counts.bus)
-    add_sum(parts, "speed_x_vehicles", ev.average_speed_kmh * n)
+    parts["motorcycles"] = parts.get("motorcycles", 0) + counts.motorcycle
+    parts["cars"] = parts.get("cars", 0) + counts.car
+    parts["trucks"] = parts.get("trucks", 0) + counts.truck
+    parts["buses"] = parts.get("buses", 0) + counts.bus
+    parts["speed_x_vehicles"] = plus(parts.get("speed_x_vehicles"), speed * n)
     if free_flow is not None:
-        add_sum(parts, "free_flow_x_vehicles", free_flow * n)
-    add_sum(parts, "occupancy_sum", ev.occupancy)
-    add_count(parts, "period_s_sum", ev.period_s)
-    add_count(parts, "congested_observations", 1 if ev.congested else 0)
-    fold_min(parts, "speed_min_kmh", ev.average_speed_kmh)
-    fold_max(parts, "speed_max_kmh", ev.average_speed_kmh)
+        parts["free_flow_x_vehicles"] = plus(parts.get("free_flow_x_vehicles"), free_flow * n)
+    parts["occupancy_sum"] = plus(parts.get("occupancy_sum"), ev.occupancy)
+    parts["period_s_sum"] = parts.get("period_s_sum", 0) + ev.period_s
+    congested = 1 if ev.congested else 0
+    parts["congested_observations"] = parts.get("congested_observations", 0) + congested
+    parts["speed_min_kmh"] = lower(parts.get("speed_min_kmh"), speed)
+    parts["speed_max_kmh"] = higher(parts.get("speed_max_kmh"), speed)
 
 
 def traffic_rates(p: TrafficParts) -> dict[str, float | None]:
@@ -89,7 +93,7 @@ def traffic_rates(p: TrafficParts) -> dict[str, float | None]:
     }
 
 
-class TrafficLogic(DomainLogic):
+class TrafficLogic(DomainLogic[TrafficPartsRecord]):
     domain: ClassVar[Domain] = Domain.TRAFFIC
 
     @override
@@ -109,7 +113,7 @@ class TrafficLogic(DomainLogic):
                     record.setdefault("m", {})[event.sensor_id] = 1
 
     @override
-    def parts(self, record: Record) -> TrafficParts:
+    def parts(self, record: KpiWindow[TrafficPartsRecord]) -> TrafficParts:
         p = record["p"]
         topology = self.ctx.topology
         if record["k"] == SEGMENT:
@@ -137,7 +141,7 @@ class TrafficLogic(DomainLogic):
         )
 
     @override
-    def rates(self, parts: Any, record: Record) -> dict[str, float | None]:
+    def rates(self, parts: Any, record: KpiWindow[TrafficPartsRecord]) -> dict[str, float | None]:
         return traffic_rates(parts)
 
     @override

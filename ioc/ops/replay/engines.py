@@ -8,7 +8,7 @@ is a function of the records alone — deterministic, like a replayed worker.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from schemas.results import Domain
@@ -44,7 +44,7 @@ def build(
     config: WorkerConfig,
     domain: Domain,
     partitions: Iterable[int],
-    seeds: dict[int, list[tuple[str, Record]]] | None = None,
+    seeds: Mapping[int, Sequence[tuple[str, Record]]] | None = None,
 ) -> tuple[DomainEngines, Outputs]:
     """Engines for a domain's partitions (optionally seeded with state), started."""
     source = config.sources[domain]

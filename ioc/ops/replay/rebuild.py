@@ -47,6 +47,7 @@ from schemas.domains import CONTRACTS
 from schemas.results import Anomaly, Domain, KpiRecord
 from schemas.timeutil import to_ms, utcnow
 from streams.engine import Outputs, SourceRecord
+from streams.records import DossierRecord
 from streams.runtime.app import WorkerConfig
 
 WRITE_BATCH = 20_000
@@ -231,7 +232,7 @@ def _run_domain(
     config: WorkerConfig,
     plan_: RebuildPlan,
     domain: Domain,
-    seeds: dict[int, list[tuple[str, dict[str, object]]]],
+    seeds: dict[int, list[tuple[str, DossierRecord]]],
     collector: _Collector,
     progress: Callable[[int], None],
 ) -> None:
@@ -286,7 +287,7 @@ def execute(
     collector = _Collector(plan_, TableWriter(client, plan_.database), settings.allowed_lateness_s
                            * 1000)  # fmt: skip
     for domain in plan_.spans:
-        seeds: dict[int, list[tuple[str, dict[str, object]]]] = {}
+        seeds: dict[int, list[tuple[str, DossierRecord]]] = {}
         if domain is Domain.DOSSIER:
             starts = {s.partition: s.start for s in plan_.spans[domain]}
             seeds, collector.summary.seeded_dossiers = snapshot.dossier_seeds(

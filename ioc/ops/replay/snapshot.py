@@ -21,8 +21,8 @@ from kafka.admin import KafkaAdminClient
 from ioc.ops.replay import kafka_io
 from ioc.settings import Settings
 from streams.kpi.dossier import DOSSIER_PREFIX
+from streams.records import DossierRecord
 from streams.runtime.app import TABLE_SUFFIX
-from streams.state import Record
 
 OFFSET_COLUMN = 8
 """Index of the source offset in a stored change row (``dossier_facts.Change.to_row``)."""
@@ -33,7 +33,7 @@ def changelog_topic(app_id: str, domain: str = "dossier") -> str:
     return f"{app_id}-{domain}{TABLE_SUFFIX}-changelog"
 
 
-def as_of(record: Record, start_offset: int) -> Record | None:
+def as_of(record: DossierRecord, start_offset: int) -> DossierRecord | None:
     """The dossier record as it was before ``start_offset`` (None: not yet known then)."""
     kept = [row for row in record.get("ev", []) if int(row[OFFSET_COLUMN]) < start_offset]
     if not kept:
@@ -46,7 +46,7 @@ def dossier_seeds(
     settings: Settings,
     live_app_id: str,
     starts: Mapping[int, int],
-) -> tuple[dict[int, list[tuple[str, Record]]], int]:
+) -> tuple[dict[int, list[tuple[str, DossierRecord]]], int]:
     """Seed records per source partition, and how many dossiers they hold.
 
     An absent changelog (no live worker ran under that id) gives no seeds: the rebuild
@@ -58,7 +58,7 @@ def dossier_seeds(
     parts = kafka_io.partitions_of(admin, topic)
     first = kafka_io.earliest(admin, topic, parts)
     end = kafka_io.latest(admin, topic, parts)
-    latest_values: dict[str, Record | None] = {}
+    latest_values: dict[str, DossierRecord | None] = {}
     kafka = kafka_io.consumer(settings, "ioc-replay-snapshot")
     try:
         spans = {p: kafka_io.Span(p, first[p], end[p]) for p in parts}
@@ -66,13 +66,13 @@ def dossier_seeds(
             for message in batch:
                 if message.key is None:
                     continue
-                key = orjson.loads(message.key)
-                latest_values[str(key)] = (
-                    None if message.value is None else orjson.loads(message.value)
-                )
+                key = str(orjson.loads(message.key))
+                if not key.partition("|")[2].startswith(DOSSIER_PREFIX):
+                    continue  # only dossier records are seeds (and only they are kept)
+                latest_values[key] = None if message.value is None else orjson.loads(message.value)
     finally:
         kafka.close()
-    seeds: dict[int, list[tuple[str, Record]]] = {}
+    seeds: dict[int, list[tuple[str, DossierRecord]]] = {}
     count = 0
     for full, value in latest_values.items():
         partition_text, _, key = full.partition("|")

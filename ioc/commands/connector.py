@@ -6,7 +6,7 @@ import asyncio
 import random
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -41,23 +41,25 @@ def _settings(ctx: typer.Context) -> Settings:
     return settings
 
 
-def _with_task(connector: Connector, task: str) -> process.Connected:
-    # The bridge's worker (``stopped``), the poller's loop (``wait``): when it ends, so does
-    # the process.
-    return process.Connected(connector, getattr(connector, task))
-
-
 def _run(
-    settings: Settings, create_topics: bool, metrics_port: int, build: Callable[[], Any]
+    settings: Settings,
+    create_topics: bool,
+    metrics_port: int,
+    build: Callable[[], Connector],
+    task: str,
 ) -> None:
-    """A long-running connector: topics checked, then the process runner."""
+    """A long-running connector: topics checked, /metrics, then run until a signal.
+
+    ``task`` names the connector's own loop (the bridge's ``stopped``, the poller's
+    ``wait``): when it ends, so does the process, non-zero if it failed.
+    """
     from ioc.wiring import connectors as wire
 
     process.configure_logging(settings)
     wire.check_topics(settings, create=create_topics)
-    service = build()
-    process.expose_metrics(metrics_port, service.registry)
-    asyncio.run(process.serve(service))
+    connector = build()
+    process.expose_metrics(metrics_port, connector.registry)
+    asyncio.run(process.serve(process.Connected(connector, getattr(connector, task))))
 
 
 # --- http ------------------------------------------------------------------------------
@@ -147,7 +149,7 @@ def mqtt_command(
 
     settings = _settings(ctx)
     port = settings.mqtt_metrics_port if metrics_port is None else metrics_port
-    _run(settings, create_topics, port, lambda: _with_task(wire.bridge(settings), "stopped"))
+    _run(settings, create_topics, port, lambda: wire.bridge(settings), "stopped")
 
 
 # --- outbox ----------------------------------------------------------------------------
@@ -168,7 +170,7 @@ def outbox_run(
 
     settings = _settings(ctx)
     port = settings.outbox_metrics_port if metrics_port is None else metrics_port
-    _run(settings, create_topics, port, lambda: _with_task(wire.poller(settings), "wait"))
+    _run(settings, create_topics, port, lambda: wire.poller(settings), "wait")
 
 
 @outbox_app.command("init-db")

@@ -80,8 +80,10 @@ class TrafficObservation(Event):
     observed_at: UtcDatetime = Field(description="End of the observation period")
     period_s: int = Field(gt=0, le=86_400)
     intensity: int = Field(ge=0, lt=UINT32, description="Vehicles counted in the period")
-    average_speed_kmh: float = Field(ge=0, le=1_000)
-    occupancy: float = Field(ge=0, le=1)
+    # Optional as in FIWARE TrafficFlowObserved: a counting loop has no speed, a radar no
+    # occupancy. KPIs average each measure over the observations that carried it.
+    average_speed_kmh: float | None = Field(default=None, ge=0, le=1_000)
+    occupancy: float | None = Field(default=None, ge=0, le=1)
     vehicle_counts: VehicleCounts = Field(default_factory=VehicleCounts)
     congested: bool | None = None
 
@@ -122,11 +124,14 @@ class EnergyReading(Event):
     feeder_id: Code
     area_code: Code
     measured_at: UtcDatetime
-    active_power_kw: float = Field(ge=-100_000, le=100_000, description="Negative when exporting")
+    # Optional as in FIWARE ThreePhaseAcMeasurement: a meter may report only its register.
+    active_power_kw: float | None = Field(
+        default=None, ge=-100_000, le=100_000, description="Negative when exporting"
+    )
     energy_kwh_total: float = Field(
         ge=0, le=REGISTER_MAX_KWH, description="Cumulative register; wraps at the profile's maximum"
     )
-    voltage_v: PhaseValues
+    voltage_v: PhaseValues | None = None
     current_a: PhaseValues | None = None
     power_factor: float | None = Field(default=None, ge=-1, le=1)
     frequency_hz: float | None = Field(default=None, ge=0, le=1_000)

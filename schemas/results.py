@@ -10,7 +10,7 @@ re-emitted window or a rebuilt generation replaces what was there.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, computed_field, model_validator
 
@@ -44,6 +44,19 @@ class WindowSize(StrEnum):
     MONTH = "month"
 
 
+def _present_counts(data: Any, **of: str) -> Any:
+    """Fill a missing "observations that carried the measure" count from the total.
+
+    Records written before these measures became optional lack the counts, and then
+    every observation carried every measure.
+    """
+    if isinstance(data, dict):
+        missing = {name: data.get(total, 0) for name, total in of.items() if name not in data}
+        if missing:
+            return {**data, **missing}
+    return data
+
+
 class TrafficParts(Contract):
     domain: Literal["traffic"] = "traffic"
     observations: int = Field(ge=0)
@@ -58,13 +71,22 @@ class TrafficParts(Contract):
     free_flow_x_vehicles: float = Field(
         ge=0, description="Σ free-flow speed·intensity, for the congestion index"
     )
+    speed_vehicles: int = Field(
+        default=0, ge=0, description="Vehicles of the observations that carried a speed"
+    )
     occupancy_sum: float = Field(ge=0)
+    occupancy_samples: int = Field(default=0, ge=0, description="Observations with occupancy")
     period_s_sum: int = Field(ge=0)
     congested_observations: int = Field(default=0, ge=0)
     speed_min_kmh: float | None = None
     speed_max_kmh: float | None = None
     sensors_reporting: int = Field(ge=0)
     sensors_expected: int = Field(ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _counts_of_older_records(cls, data: Any) -> Any:
+        return _present_counts(data, speed_vehicles="vehicles", occupancy_samples="observations")
 
 
 class EnergyParts(Contract):
@@ -74,6 +96,7 @@ class EnergyParts(Contract):
         ge=0, description="From register deltas, rollovers and resets handled"
     )
     power_kw_sum: float
+    power_samples: int = Field(default=0, ge=0, description="Readings with active power")
     power_kw_max: float | None = None
     voltage_sum: float = Field(ge=0)
     voltage_samples: int = Field(ge=0)
@@ -86,6 +109,11 @@ class EnergyParts(Contract):
     register_rollovers: int = Field(default=0, ge=0)
     meters_reporting: int = Field(ge=0)
     meters_expected: int = Field(ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _counts_of_older_records(cls, data: Any) -> Any:
+        return _present_counts(data, power_samples="readings")
 
 
 class QrParts(Contract):

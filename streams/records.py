@@ -116,8 +116,13 @@ class TrafficPartsRecord(TypedDict, total=False):
     trucks: int
     buses: int
     speed_x_vehicles: Partials
+    speed_vehicles: int
+    """Vehicles of the observations that carried a speed (absent in windows begun before
+    speed was optional: then all of them)."""
     free_flow_x_vehicles: Partials
     occupancy_sum: Partials
+    occupancy_samples: int
+    """Observations that carried an occupancy (absent: all of them, as above)."""
     period_s_sum: int
     congested_observations: int
     speed_min_kmh: float
@@ -132,6 +137,8 @@ class EnergyPartsRecord(TypedDict, total=False):
     register_rollovers: int
     readings: int
     power_kw_sum: Partials
+    power_samples: int
+    """Readings that carried an active power (absent: all of them)."""
     power_kw_max: float
     voltage_sum: Partials
     voltage_min_v: float

@@ -49,12 +49,14 @@ Metrics = dict[str, float]
 
 class TrafficLike(Protocol):
     vehicles: int
+    speed_vehicles: int
     speed_x_vehicles: float
     free_flow_x_vehicles: float
 
 
 class EnergyLike(Protocol):
     readings: int
+    power_samples: int
     power_kw_sum: float
     voltage_min_v: float | None
     voltage_max_v: float | None
@@ -75,9 +77,11 @@ class DossierLike(Protocol):
 
 def traffic_metrics(parts: TrafficLike) -> Metrics:
     """Sensor or segment minute: mean speed and congestion index (when vehicles passed)."""
-    if parts.vehicles <= 0:
-        return {}  # no vehicles, no speed: an empty road is not a congested one
-    metrics = {MEAN_SPEED: parts.speed_x_vehicles / parts.vehicles}
+    if parts.speed_vehicles <= 0:
+        # No vehicles, no speed: an empty road is not a congested one; nor is one whose
+        # sensors count vehicles but measure no speed.
+        return {}
+    metrics = {MEAN_SPEED: parts.speed_x_vehicles / parts.speed_vehicles}
     if parts.free_flow_x_vehicles > 0:
         metrics[CONGESTION_INDEX] = max(
             0.0, 1.0 - parts.speed_x_vehicles / parts.free_flow_x_vehicles
@@ -90,8 +94,8 @@ def meter_metrics(parts: EnergyLike) -> Metrics:
     metrics: Metrics = {}
     if parts.voltage_min_v is not None:
         metrics[VOLTAGE_MIN] = parts.voltage_min_v
-    if parts.readings > 0:
-        metrics[POWER_MEAN] = parts.power_kw_sum / parts.readings
+    if parts.power_samples > 0:
+        metrics[POWER_MEAN] = parts.power_kw_sum / parts.power_samples
     return metrics
 
 

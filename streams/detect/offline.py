@@ -68,9 +68,11 @@ class Parts:
     """The parts detection reads, under the contract's names (see ``metrics_of``)."""
 
     vehicles: int = 0
+    speed_vehicles: int = 0
     speed_x_vehicles: float = 0.0
     free_flow_x_vehicles: float = 0.0
     readings: int = 0
+    power_samples: int = 0
     power_kw_sum: float = 0.0
     voltage_min_v: float | None = None
     voltage_max_v: float | None = None
@@ -167,20 +169,25 @@ class OfflineKpis:
         for kind, entity in (("sensor", e.sensor_id), ("segment", e.segment_id)):
             p = self._window("traffic", kind, entity, e.segment_id, WindowSize.M1, ts).parts
             p.vehicles += e.intensity
-            p.speed_x_vehicles += e.average_speed_kmh * e.intensity
-            p.free_flow_x_vehicles += free_flow * e.intensity
+            if e.average_speed_kmh is not None:
+                p.speed_vehicles += e.intensity
+                p.speed_x_vehicles += e.average_speed_kmh * e.intensity
+                p.free_flow_x_vehicles += free_flow * e.intensity
 
     def _energy(self, e: EnergyReading, ts: int) -> None:
         self._seen(f"meter|{e.meter_id}", ts)
-        volts = e.voltage_v.values()
-        low, high = min(volts), max(volts)
+        volts = e.voltage_v.values() if e.voltage_v is not None else []
         for kind, entity in (("meter", e.meter_id), ("feeder", e.feeder_id)):
             w = self._window("energy", kind, entity, e.feeder_id, WindowSize.M1, ts)
             p = w.parts
             p.readings += 1
-            p.power_kw_sum += e.active_power_kw
-            p.voltage_min_v = low if p.voltage_min_v is None else min(p.voltage_min_v, low)
-            p.voltage_max_v = high if p.voltage_max_v is None else max(p.voltage_max_v, high)
+            if e.active_power_kw is not None:
+                p.power_samples += 1
+                p.power_kw_sum += e.active_power_kw
+            if volts:
+                low, high = min(volts), max(volts)
+                p.voltage_min_v = low if p.voltage_min_v is None else min(p.voltage_min_v, low)
+                p.voltage_max_v = high if p.voltage_max_v is None else max(p.voltage_max_v, high)
             w.members.add(e.meter_id)
 
     def _qr(self, e: QrScan, ts: int) -> None:

@@ -100,7 +100,7 @@ class OfflineDetection:
                 ts,
                 event.energy_kwh_total,
             )
-        elif isinstance(event, TrafficObservation):
+        elif isinstance(event, TrafficObservation) and event.average_speed_kmh is not None:
             self._impossible(
                 ("sensor", event.sensor_id, event.segment_id),
                 SPEED_METRIC,

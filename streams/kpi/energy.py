@@ -43,10 +43,15 @@ def add_reading(
 ) -> None:
     """Add the instantaneous values of one reading (not its kWh) to a window's parts."""
     power = ev.active_power_kw
+    # A window begun before the count existed: all its readings carried a power.
+    power_samples = parts.get("power_samples", parts.get("readings", 0))
     parts["readings"] = parts.get("readings", 0) + 1
-    parts["power_kw_sum"] = plus(parts.get("power_kw_sum"), power)
-    parts["power_kw_max"] = higher(parts.get("power_kw_max"), power)
-    phases = ev.voltage_v.values()
+    if power is not None:
+        power_samples += 1
+        parts["power_kw_sum"] = plus(parts.get("power_kw_sum"), power)
+        parts["power_kw_max"] = higher(parts.get("power_kw_max"), power)
+    parts["power_samples"] = power_samples
+    phases = ev.voltage_v.values() if ev.voltage_v is not None else []
     for v in phases:
         parts["voltage_sum"] = plus(parts.get("voltage_sum"), v)
         parts["voltage_min_v"] = lower(parts.get("voltage_min_v"), v)
@@ -62,13 +67,14 @@ def add_reading(
 def outside_band(ev: EnergyReading, nominal_v: float, band: tuple[float, float]) -> bool:
     """Any phase outside [low·nominal, high·nominal]."""
     low, high = band[0] * nominal_v, band[1] * nominal_v
-    return any(v < low or v > high for v in ev.voltage_v.values())
+    phases = ev.voltage_v.values() if ev.voltage_v is not None else []
+    return any(v < low or v > high for v in phases)
 
 
 def energy_rates(p: EnergyParts) -> dict[str, float | None]:
     """Derived KPIs of a parts record."""
     return {
-        "power_kw_mean": ratio(p.power_kw_sum, p.readings),
+        "power_kw_mean": ratio(p.power_kw_sum, p.power_samples),
         "voltage_mean_v": ratio(p.voltage_sum, p.voltage_samples),
         "frequency_dev_mean_hz": ratio(p.frequency_dev_abs_sum, p.frequency_samples),
         "minutes_outside_voltage": p.seconds_outside_voltage / 60.0,
@@ -156,6 +162,7 @@ class EnergyLogic(DomainLogic[EnergyPartsRecord]):
             readings=p.get("readings", 0),
             energy_kwh=max(0.0, total(p.get("energy_kwh"))),
             power_kw_sum=total(p.get("power_kw_sum")),
+            power_samples=p.get("power_samples", p.get("readings", 0)),
             power_kw_max=p.get("power_kw_max"),
             voltage_sum=total(p.get("voltage_sum")),
             voltage_samples=p.get("voltage_samples", 0),

@@ -58,6 +58,9 @@ def add_observation(
     """Add one observation to a window's parts (sums kept exact, see :mod:`sums`)."""
     n = ev.intensity
     speed = ev.average_speed_kmh
+    # A window begun before the counts existed: all its observations carried both measures.
+    speed_vehicles = parts.get("speed_vehicles", parts.get("vehicles", 0))
+    occupancy_samples = parts.get("occupancy_samples", parts.get("observations", 0))
     parts["observations"] = parts.get("observations", 0) + 1
     parts["vehicles"] = parts.get("vehicles", 0) + n
     counts = ev.vehicle_counts
@@ -65,20 +68,27 @@ def add_observation(
     parts["cars"] = parts.get("cars", 0) + counts.car
     parts["trucks"] = parts.get("trucks", 0) + counts.truck
     parts["buses"] = parts.get("buses", 0) + counts.bus
-    parts["speed_x_vehicles"] = plus(parts.get("speed_x_vehicles"), speed * n)
-    if free_flow is not None:
-        parts["free_flow_x_vehicles"] = plus(parts.get("free_flow_x_vehicles"), free_flow * n)
-    parts["occupancy_sum"] = plus(parts.get("occupancy_sum"), ev.occupancy)
+    if speed is not None:
+        speed_vehicles += n
+        parts["speed_x_vehicles"] = plus(parts.get("speed_x_vehicles"), speed * n)
+        # Free flow only where a speed was measured: the congestion index compares the two.
+        if free_flow is not None:
+            parts["free_flow_x_vehicles"] = plus(parts.get("free_flow_x_vehicles"), free_flow * n)
+        parts["speed_min_kmh"] = lower(parts.get("speed_min_kmh"), speed)
+        parts["speed_max_kmh"] = higher(parts.get("speed_max_kmh"), speed)
+    parts["speed_vehicles"] = speed_vehicles
+    if ev.occupancy is not None:
+        occupancy_samples += 1
+        parts["occupancy_sum"] = plus(parts.get("occupancy_sum"), ev.occupancy)
+    parts["occupancy_samples"] = occupancy_samples
     parts["period_s_sum"] = parts.get("period_s_sum", 0) + ev.period_s
     congested = 1 if ev.congested else 0
     parts["congested_observations"] = parts.get("congested_observations", 0) + congested
-    parts["speed_min_kmh"] = lower(parts.get("speed_min_kmh"), speed)
-    parts["speed_max_kmh"] = higher(parts.get("speed_max_kmh"), speed)
 
 
 def traffic_rates(p: TrafficParts) -> dict[str, float | None]:
     """Derived KPIs of a parts record."""
-    mean_speed = ratio(p.speed_x_vehicles, p.vehicles)
+    mean_speed = ratio(p.speed_x_vehicles, p.speed_vehicles)
     speed_ratio = ratio(p.speed_x_vehicles, p.free_flow_x_vehicles)
     los = (
         None if speed_ratio is None else float(LOS_LETTERS.index(level_of_service(speed_ratio)) + 1)
@@ -86,7 +96,7 @@ def traffic_rates(p: TrafficParts) -> dict[str, float | None]:
     return {
         "flow_veh_h": ratio(p.vehicles * 3600.0 * p.sensors_reporting, p.period_s_sum),
         "mean_speed_kmh": mean_speed,
-        "mean_occupancy": ratio(p.occupancy_sum, p.observations),
+        "mean_occupancy": ratio(p.occupancy_sum, p.occupancy_samples),
         "congestion_index": None if speed_ratio is None else max(0.0, 1.0 - speed_ratio),
         "level_of_service": los,
         "sensors_reporting_ratio": ratio(p.sensors_reporting, p.sensors_expected),
@@ -130,8 +140,10 @@ class TrafficLogic(DomainLogic[TrafficPartsRecord]):
             trucks=p.get("trucks", 0),
             buses=p.get("buses", 0),
             speed_x_vehicles=total(p.get("speed_x_vehicles")),
+            speed_vehicles=p.get("speed_vehicles", p.get("vehicles", 0)),
             free_flow_x_vehicles=total(p.get("free_flow_x_vehicles")),
             occupancy_sum=total(p.get("occupancy_sum")),
+            occupancy_samples=p.get("occupancy_samples", p.get("observations", 0)),
             period_s_sum=p.get("period_s_sum", 0),
             congested_observations=p.get("congested_observations", 0),
             speed_min_kmh=p.get("speed_min_kmh"),
@@ -147,6 +159,8 @@ class TrafficLogic(DomainLogic[TrafficPartsRecord]):
     @override
     def observations(self, event: Event) -> list[Observation]:
         assert isinstance(event, TrafficObservation)
+        if event.average_speed_kmh is None:
+            return []
         return [
             Observation(
                 domain=self.domain.value,

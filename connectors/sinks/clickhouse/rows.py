@@ -96,12 +96,13 @@ KPI_PARTS: dict[str, tuple[str, ...]] = {
         "observations", "vehicles", "motorcycles", "cars", "trucks", "buses", "speed_x_vehicles",
         "free_flow_x_vehicles", "occupancy_sum", "period_s_sum", "congested_observations",
         "speed_min_kmh", "speed_max_kmh", "sensors_reporting", "sensors_expected",
+        "speed_vehicles", "occupancy_samples",
     ),
     "energy": (
         "readings", "energy_kwh", "power_kw_sum", "power_kw_max", "voltage_sum", "voltage_samples",
         "voltage_min_v", "voltage_max_v", "seconds_outside_voltage", "frequency_dev_abs_sum",
         "frequency_samples", "register_resets", "register_rollovers", "meters_reporting",
-        "meters_expected",
+        "meters_expected", "power_samples",
     ),
     "qr": (
         "scans", "scans_in", "scans_out", "persons", "vehicles", "not_green", "distinct_subjects",
@@ -163,7 +164,8 @@ def energy_row(e: EnergyReading, origin: Origin, written_at_ms: int) -> Row:
     v, i = e.voltage_v, e.current_a
     return (
         e.event_id, e.source, e.schema_version, e.meter_id, e.feeder_id, e.area_code,
-        *_time(e.measured_at), e.active_power_kw, e.energy_kwh_total, v.l1, v.l2, v.l3,
+        *_time(e.measured_at), e.active_power_kw, e.energy_kwh_total,
+        v.l1 if v else None, v.l2 if v else None, v.l3 if v else None,
         i.l1 if i else None, i.l2 if i else None, i.l3 if i else None,
         e.power_factor, e.frequency_hz, *_origin(origin, written_at_ms),
     )  # fmt: skip

@@ -66,12 +66,13 @@ class Probe:
             self.client,
             f"""
             SELECT toUInt32(window_start) AS ws, sum(vehicles), sum(speed_x_vehicles),
-                   sum(free_flow_x_vehicles), sum(sensors_reporting), sum(sensors_expected)
+                   sum(free_flow_x_vehicles), sum(sensors_reporting), sum(sensors_expected),
+                   sum(speed_vehicles)
             FROM {db}.kpi_traffic_live WHERE window_size = '1m' AND entity_kind = 'segment'
               AND window_start >= {since} GROUP BY ws ORDER BY ws DESC LIMIT 1""",
         )
         if t:
-            speed = _ratio(t[2], t[1])
+            speed = _ratio(t[2], t[6])
             index = None if not t[3] else max(0.0, 1 - float(t[2]) / float(t[3]))
             snap.tiles["traffic"] = {
                 "minute": t[0],
@@ -83,7 +84,8 @@ class Probe:
         e = _one(
             self.client,
             f"""
-            SELECT toUInt32(window_start) AS ws, sum(energy_kwh), sum(power_kw_sum), sum(readings),
+            SELECT toUInt32(window_start) AS ws, sum(energy_kwh), sum(power_kw_sum),
+                   sum(power_samples),
                    sum(voltage_sum), sum(voltage_samples), min(voltage_min_v),
                    sum(meters_reporting), sum(meters_expected)
             FROM {db}.kpi_energy_live WHERE window_size = '1m' AND entity_kind = 'feeder'

@@ -60,6 +60,7 @@ CORRUPTIONS: dict[type[Event], list[tuple[str, Any]]] = {
         ("occupancy", "high"),
         ("average_speed_kmh", -1),
         ("average_speed_kmh", 1_000.5),
+        ("average_speed_kmh", "fast"),
         ("intensity", "many"),
         ("intensity", -1),
         ("intensity", 2.5),
@@ -79,8 +80,8 @@ CORRUPTIONS: dict[type[Event], list[tuple[str, Any]]] = {
         ("active_power_kw", 100_001),
         ("energy_kwh_total", -0.5),
         ("frequency_hz", -50),
-        ("voltage_v", MISSING),
-        ("voltage_v", 230),
+        ("voltage_v", 230),  # optional (FIWARE), but phases when given
+        ("active_power_kw", "lots"),
         ("voltage_v.l1", -230),
         ("voltage_v.l1", MISSING),
         ("current_a.l2", -1),

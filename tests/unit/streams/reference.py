@@ -45,8 +45,12 @@ def traffic(applied_events: list[Event], profile: Profile) -> list[Expected]:
     for (kind, entity, group, w, start, end), evs in groups.items():
         ff = free_flow.get(group)
         vehicles = sum(e.intensity for e in evs)
-        sxv = math.fsum(e.average_speed_kmh * e.intensity for e in evs)
-        ffxv = math.fsum(ff * e.intensity for e in evs) if ff is not None else 0.0
+        timed = [e for e in evs if e.average_speed_kmh is not None]
+        speeds = [e.average_speed_kmh for e in timed if e.average_speed_kmh is not None]
+        speed_vehicles = sum(e.intensity for e in timed)
+        sxv = math.fsum((e.average_speed_kmh or 0.0) * e.intensity for e in timed)
+        ffxv = math.fsum(ff * e.intensity for e in timed) if ff is not None else 0.0
+        occupancies = [e.occupancy for e in evs if e.occupancy is not None]
         if kind == "segment":
             reporting, expected = len({e.sensor_id for e in evs}), len(members.get(entity, ()))
         else:
@@ -59,12 +63,14 @@ def traffic(applied_events: list[Event], profile: Profile) -> list[Expected]:
             "trucks": sum(e.vehicle_counts.truck for e in evs),
             "buses": sum(e.vehicle_counts.bus for e in evs),
             "speed_x_vehicles": sxv,
+            "speed_vehicles": speed_vehicles,
             "free_flow_x_vehicles": ffxv,
-            "occupancy_sum": math.fsum(e.occupancy for e in evs),
+            "occupancy_sum": math.fsum(occupancies),
+            "occupancy_samples": len(occupancies),
             "period_s_sum": sum(e.period_s for e in evs),
             "congested_observations": sum(1 for e in evs if e.congested),
-            "speed_min_kmh": min(e.average_speed_kmh for e in evs),
-            "speed_max_kmh": max(e.average_speed_kmh for e in evs),
+            "speed_min_kmh": min(speeds) if speeds else None,
+            "speed_max_kmh": max(speeds) if speeds else None,
             "sensors_reporting": reporting,
             "sensors_expected": expected,
         }
@@ -78,8 +84,8 @@ def traffic(applied_events: list[Event], profile: Profile) -> list[Expected]:
                     break
         rates = {
             "flow_veh_h": vehicles * 3600.0 * reporting / parts["period_s_sum"],
-            "mean_speed_kmh": sxv / vehicles if vehicles else None,
-            "mean_occupancy": parts["occupancy_sum"] / len(evs),
+            "mean_speed_kmh": sxv / speed_vehicles if speed_vehicles else None,
+            "mean_occupancy": math.fsum(occupancies) / len(occupancies) if occupancies else None,
             "congestion_index": None if ratio is None else max(0.0, 1 - ratio),
             "level_of_service": los,
         }
@@ -136,13 +142,15 @@ def energy(applied_events: list[tuple[int, Event]], profile: Profile) -> list[Ex
     out = []
     for (kind, entity, group, w, start, end), evs in groups.items():
         steps = [d for e in evs for d in deltas[(e.meter_id, ms(e.measured_at))][:1]]
-        volts = [v for e in evs for v in e.voltage_v.values()]
+        volts = [v for e in evs if e.voltage_v is not None for v in e.voltage_v.values()]
+        powers = [e.active_power_kw for e in evs if e.active_power_kw is not None]
         freqs = [abs(e.frequency_hz - 50.0) for e in evs if e.frequency_hz is not None]
         outside = 0
         for e in evs:
             info = meters.get(e.meter_id)
             nominal, period = (info.nominal_voltage_v, info.period_s) if info else (220.0, 60)
-            if any(v < 0.9 * nominal or v > 1.1 * nominal for v in e.voltage_v.values()):
+            phases = e.voltage_v.values() if e.voltage_v is not None else []
+            if any(v < 0.9 * nominal or v > 1.1 * nominal for v in phases):
                 outside += period
         if kind == "feeder":
             reporting, expected = len({e.meter_id for e in evs}), len(members.get(entity, ()))
@@ -151,12 +159,13 @@ def energy(applied_events: list[tuple[int, Event]], profile: Profile) -> list[Ex
         parts = {
             "readings": len(evs),
             "energy_kwh": math.fsum(k for k, _ in steps),
-            "power_kw_sum": math.fsum(e.active_power_kw for e in evs),
-            "power_kw_max": max(e.active_power_kw for e in evs),
+            "power_kw_sum": math.fsum(powers),
+            "power_samples": len(powers),
+            "power_kw_max": max(powers) if powers else None,
             "voltage_sum": math.fsum(volts),
             "voltage_samples": len(volts),
-            "voltage_min_v": min(volts),
-            "voltage_max_v": max(volts),
+            "voltage_min_v": min(volts) if volts else None,
+            "voltage_max_v": max(volts) if volts else None,
             "seconds_outside_voltage": float(outside),
             "frequency_dev_abs_sum": math.fsum(freqs),
             "frequency_samples": len(freqs),
@@ -166,8 +175,8 @@ def energy(applied_events: list[tuple[int, Event]], profile: Profile) -> list[Ex
             "meters_expected": expected,
         }
         rates = {
-            "power_kw_mean": parts["power_kw_sum"] / len(evs),
-            "voltage_mean_v": parts["voltage_sum"] / len(volts),
+            "power_kw_mean": math.fsum(powers) / len(powers) if powers else None,
+            "voltage_mean_v": math.fsum(volts) / len(volts) if volts else None,
             "frequency_dev_mean_hz": parts["frequency_dev_abs_sum"] / len(freqs) if freqs else None,
         }
         out.append(Expected("energy", kind, entity, group, w, start, end, parts, rates))

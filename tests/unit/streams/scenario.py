@@ -75,8 +75,11 @@ def _traffic(rng: random.Random, profile: Profile, start: datetime, minutes: int
                     observed_at=t,
                     period_s=60,
                     intensity=n,
-                    average_speed_kmh=round(rng.uniform(3, 95), 2),
-                    occupancy=round(rng.random(), 3),
+                    # Real sensors lack measures: some minutes without speed or occupancy.
+                    average_speed_kmh=(
+                        None if (i * 7 + m) % 5 == 0 else round(rng.uniform(3, 95), 2)
+                    ),
+                    occupancy=None if (i * 3 + m) % 6 == 0 else round(rng.random(), 3),
                     vehicle_counts={"motorcycle": moto, "car": car, "truck": n - moto - car},
                     congested=rng.choice([True, False, None]),
                 )
@@ -121,9 +124,12 @@ def _energy(rng: random.Random, profile: Profile, start: datetime, minutes: int)
                         feeder_id=feeder,
                         area_code=info.area_code,
                         measured_at=t,
-                        active_power_kw=round(rng.uniform(-1, 8), 3),
+                        # Some readings carry only the register (FIWARE: all optional).
+                        active_power_kw=(
+                            None if (meter_index + m) % 7 == 0 else round(rng.uniform(-1, 8), 3)
+                        ),
                         energy_kwh_total=round(value, 3),
-                        voltage_v=volts,
+                        voltage_v=None if (meter_index * 5 + m) % 9 == 0 else volts,
                         frequency_hz=rng.choice([None, round(rng.gauss(50, 0.08), 3)]),
                     )
                 )

@@ -49,8 +49,9 @@ LEFT JOIN
 ) AS a ON a.entity_kind = e.entity_kind AND a.entity_id = e.entity_id
 LEFT JOIN
 (
-    SELECT 'sensor' AS entity_kind, entity_id, argMax(speed_x_vehicles / greatest(vehicles, 1),
-           window_start) AS latest
+    SELECT 'sensor' AS entity_kind, entity_id,
+           argMax(if(speed_vehicles = 0, NULL, speed_x_vehicles / speed_vehicles),
+                  window_start) AS latest
     FROM kpi_traffic_live
     WHERE entity_kind = 'sensor' AND window_size = '1m'
       AND window_start > $__toTime - INTERVAL 15 MINUTE AND window_start <= $__toTime

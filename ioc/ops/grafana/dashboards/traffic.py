@@ -38,7 +38,7 @@ def build(profile: Profile) -> Dashboard:
     segments = f"""
 SELECT s.name AS segment, ifNull(ar.name, s.area_code) AS area, k.vehicles AS vehicles,
        k.vehicles / 0.25 AS flow_veh_h,
-       if(k.vehicles = 0, NULL, k.speed_x_vehicles / k.vehicles) AS mean_speed_kmh,
+       if(k.speed_vehicles = 0, NULL, k.speed_x_vehicles / k.speed_vehicles) AS mean_speed_kmh,
        if(k.free_flow_x_vehicles = 0, NULL,
           greatest(0, 1 - k.speed_x_vehicles / k.free_flow_x_vehicles)) AS congestion_index,
        multiIf(k.free_flow_x_vehicles = 0, '-',
@@ -74,8 +74,8 @@ ORDER BY congestion_index DESC
             series(
                 T("Tốc độ trung bình (km/h)", "Mean speed (km/h)"),
                 _by_area(
-                    "if(sum(k.vehicles) = 0, NULL, sum(k.speed_x_vehicles) / sum(k.vehicles)) "
-                    "AS mean_speed_kmh"
+                    "if(sum(k.speed_vehicles) = 0, NULL, "
+                    "sum(k.speed_x_vehicles) / sum(k.speed_vehicles)) AS mean_speed_kmh"
                 ),
                 {"time": None, "area": None, "mean_speed_kmh": (0, 200)},
                 unit="velocitykmh",

@@ -21,7 +21,7 @@ from streams.detect import Observation
 from streams.detect.impossible import REGISTER_METRIC
 from streams.kpi import register
 from streams.kpi.base import DomainLogic
-from streams.kpi.sums import add_exact, higher, lower, plus, ratio, total
+from streams.kpi.sums import add_exact, higher, lower, plus, present, ratio, total
 from streams.records import ChainRecord, EnergyPartsRecord, KpiWindow
 from streams.windows import TELEMETRY_SIZES, oldest_accepted_ms, window_bounds
 
@@ -43,14 +43,12 @@ def add_reading(
 ) -> None:
     """Add the instantaneous values of one reading (not its kWh) to a window's parts."""
     power = ev.active_power_kw
-    # A window begun before the count existed: all its readings carried a power.
-    power_samples = parts.get("power_samples", parts.get("readings", 0))
+    # Kept only once a reading lacked a power (see streams.kpi.sums.present).
+    present(parts, "power_samples", "readings", 1 if power is not None else None)
     parts["readings"] = parts.get("readings", 0) + 1
     if power is not None:
-        power_samples += 1
         parts["power_kw_sum"] = plus(parts.get("power_kw_sum"), power)
         parts["power_kw_max"] = higher(parts.get("power_kw_max"), power)
-    parts["power_samples"] = power_samples
     phases = ev.voltage_v.values() if ev.voltage_v is not None else []
     for v in phases:
         parts["voltage_sum"] = plus(parts.get("voltage_sum"), v)

@@ -11,6 +11,7 @@ independent reference, and a retraction (energy register re-ordering) cancels ex
 from __future__ import annotations
 
 import math
+from typing import Any
 
 Partials = list[float]
 
@@ -56,3 +57,17 @@ def higher(current: float | None, x: float) -> float:
 def ratio(numerator: float, denominator: float) -> float | None:
     """The quotient, None when the denominator is zero."""
     return numerator / denominator if denominator else None
+
+
+def present(parts: Any, count: str, total: str, step: int | None) -> None:
+    """Count what carried an optional measure, before ``total`` counts this observation.
+
+    ``step`` is what this observation adds to ``count`` (``None``: it lacks the measure).
+    The count is stored only once something lacked the measure, starting from ``total``
+    so far; an absent count means every observation carried it — no memory spent on
+    complete feeds, and windows begun before the counts existed read right.
+    """
+    if count in parts:
+        parts[count] += step or 0
+    elif step is None:
+        parts[count] = parts.get(total, 0)

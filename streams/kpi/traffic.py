@@ -20,7 +20,7 @@ from schemas.timeutil import to_ms
 from streams.detect import Observation
 from streams.detect.impossible import SPEED_METRIC
 from streams.kpi.base import DomainLogic
-from streams.kpi.sums import higher, lower, plus, ratio, total
+from streams.kpi.sums import higher, lower, plus, present, ratio, total
 from streams.records import KpiWindow, TrafficPartsRecord
 from streams.windows import TELEMETRY_SIZES
 
@@ -58,9 +58,9 @@ def add_observation(
     """Add one observation to a window's parts (sums kept exact, see :mod:`sums`)."""
     n = ev.intensity
     speed = ev.average_speed_kmh
-    # A window begun before the counts existed: all its observations carried both measures.
-    speed_vehicles = parts.get("speed_vehicles", parts.get("vehicles", 0))
-    occupancy_samples = parts.get("occupancy_samples", parts.get("observations", 0))
+    # Counts of what carried each optional measure (see streams.kpi.sums.present).
+    present(parts, "speed_vehicles", "vehicles", n if speed is not None else None)
+    present(parts, "occupancy_samples", "observations", 1 if ev.occupancy is not None else None)
     parts["observations"] = parts.get("observations", 0) + 1
     parts["vehicles"] = parts.get("vehicles", 0) + n
     counts = ev.vehicle_counts
@@ -69,18 +69,14 @@ def add_observation(
     parts["trucks"] = parts.get("trucks", 0) + counts.truck
     parts["buses"] = parts.get("buses", 0) + counts.bus
     if speed is not None:
-        speed_vehicles += n
         parts["speed_x_vehicles"] = plus(parts.get("speed_x_vehicles"), speed * n)
         # Free flow only where a speed was measured: the congestion index compares the two.
         if free_flow is not None:
             parts["free_flow_x_vehicles"] = plus(parts.get("free_flow_x_vehicles"), free_flow * n)
         parts["speed_min_kmh"] = lower(parts.get("speed_min_kmh"), speed)
         parts["speed_max_kmh"] = higher(parts.get("speed_max_kmh"), speed)
-    parts["speed_vehicles"] = speed_vehicles
     if ev.occupancy is not None:
-        occupancy_samples += 1
         parts["occupancy_sum"] = plus(parts.get("occupancy_sum"), ev.occupancy)
-    parts["occupancy_samples"] = occupancy_samples
     parts["period_s_sum"] = parts.get("period_s_sum", 0) + ev.period_s
     congested = 1 if ev.congested else 0
     parts["congested_observations"] = parts.get("congested_observations", 0) + congested

@@ -6,33 +6,34 @@ records and changelog bookkeeping at ~240 µs an event here — 35 minutes for t
 simulated weeks of ``ioc quality``. This computes only the parts
 :func:`~streams.detect.observations.metrics_of` reads, for the windows that feed
 detection, in event time with the same watermark rule (max event time − lateness;
-events behind it are late and not applied). Dossier days follow the definitions of
-docs/architecture.md ("Dossier definitions"): open at the day's end and past due.
+events behind it are late and not applied).
+
+Dossier days are the stream's own: the same status changes, the same definitions
+(:mod:`streams.kpi.dossier_facts`, computed when the watermark passes midnight) and the
+same days — every agency that has dossiers, whether it had a change that day or not
+(a weekend's overdue backlog is a point too), none with empty parts. As in the stream,
+a status change is a fact: applied even behind the watermark.
+tests/unit/streams/detect/test_offline_matches_engine.py checks that every path feeds
+the detectors what the stream's engine feeds them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from schemas.base import Event
-from schemas.events import (
-    EXCLUDED_STATUSES,
-    FINISHED_STATUSES,
-    DossierStatus,
-    DossierStatusChange,
-    EnergyReading,
-    QrScan,
-    TrafficObservation,
-)
+from schemas.events import DossierStatusChange, EnergyReading, QrScan, TrafficObservation
 from schemas.province.profile import Profile
 from schemas.results import WindowSize
 from schemas.timeutil import to_ms
+from streams.kpi import dossier_facts as facts
+from streams.windows import DAY_MS, window_bounds
 
 MINUTE_MS = 60_000
 QUARTER_MS = 15 * MINUTE_MS
-_GONE = FINISHED_STATUSES | EXCLUDED_STATUSES | {DossierStatus.TRANSFERRED_OUT}
+DOSSIER_RETENTION_MS = 45 * DAY_MS
+"""The stream's default (``KpiContext.dossier_retention_ms``)."""
+Changes = list[facts.Change]
 
 
 @dataclass(frozen=True)
@@ -98,35 +99,42 @@ class Window:
     end_ms: int
     parts: Parts = field(default_factory=Parts)
     members: set[str] = field(default_factory=set)
-    open_due: list[int | None] | None = None
-    """An agency's open dossiers (their due times) as its day ended."""
 
 
 class OfflineKpis:
     """Feed events in (roughly) event-time order; get closed windows back."""
 
-    def __init__(self, topology: Topology, *, lateness_ms: int = 120_000) -> None:
+    def __init__(
+        self,
+        topology: Topology,
+        *,
+        lateness_ms: int = 120_000,
+        dossier_retention_ms: int = DOSSIER_RETENTION_MS,
+    ) -> None:
         self.topology = topology
         self.lateness_ms = lateness_ms
+        self.dossier_retention_ms = dossier_retention_ms
         self.watermark_ms = 0
         self.late = 0
         self.last_seen_ms: dict[str, int] = {}
         self._windows: dict[tuple[str, str, int], Window] = {}
         self._ends: dict[int, list[Window]] = {}
-        self._open: dict[str, dict[str, int | None]] = {}
-        """Open dossiers per agency: dossier id → due time."""
-        self._day: dict[str, Window] = {}
-        self._zone = ZoneInfo(topology.timezone)
+        self._dossiers: dict[str, dict[str, Changes]] = {}
+        """Per agency, the status changes of each dossier that can still count in a day."""
+        self._done: dict[str, dict[str, Changes]] = {}
+        """Per agency, finished dossiers that count in no day to come (kept until forgotten)."""
+        self._applied = 0
+        """Status changes applied so far: the as-of offset of the dossier definitions."""
+        self._midnight: int | None = None
+        """End of the local day the dossier days have reached (None before a change)."""
+        self._newest_ms = 0
 
     def _window(
         self, domain: str, kind: str, entity: str, group: str, size: WindowSize, ts: int
     ) -> Window:
-        if size is WindowSize.DAY:
-            start, end = self._local_day(ts)
-        else:
-            length = MINUTE_MS if size is WindowSize.M1 else QUARTER_MS
-            start = ts - ts % length
-            end = start + length
+        length = MINUTE_MS if size is WindowSize.M1 else QUARTER_MS
+        start = ts - ts % length
+        end = start + length
         key = (kind, entity, start)
         window = self._windows.get(key)
         if window is None:
@@ -135,20 +143,19 @@ class OfflineKpis:
             self._ends.setdefault(end, []).append(window)
         return window
 
-    def _local_day(self, ts: int) -> tuple[int, int]:
-        local = datetime.fromtimestamp(ts / 1000, self._zone)
-        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        following = (midnight + timedelta(days=1)).replace(tzinfo=self._zone)
-        return to_ms(midnight), to_ms(following)
+    def _day(self, ts: int) -> tuple[int, int]:
+        return window_bounds(ts, WindowSize.DAY, self.topology.timezone)
 
     # --- events -----------------------------------------------------------------
 
     def add(self, event: Event) -> list[Window]:
         """Apply one event; returns the windows its watermark advance closed."""
         ts = to_ms(event.event_time)
+        self._newest_ms = max(self._newest_ms, ts)
         if ts < self.watermark_ms:
             self.late += 1
-            return []
+            if not isinstance(event, DossierStatusChange):
+                return []  # a status change is a fact: the backlog of days to come needs it
         if isinstance(event, TrafficObservation):
             self._traffic(event, ts)
         elif isinstance(event, EnergyReading):
@@ -196,22 +203,58 @@ class OfflineKpis:
             w.parts.scans_in += 1
 
     def _dossier(self, e: DossierStatusChange, ts: int) -> None:
-        still_open = self._open.setdefault(e.agency_code, {})
-        previous = self._day.get(e.agency_code)
-        if previous is not None and previous.open_due is None and ts >= previous.end_ms:
-            # The first event of a later day: what is open now was open at midnight.
-            previous.open_due = list(still_open.values())
-        w = self._window("dossier", "agency", e.agency_code, e.agency_code, WindowSize.DAY, ts)
-        self._day[e.agency_code] = w
-        due = to_ms(e.due_at) if e.due_at else None
-        if e.status in FINISHED_STATUSES and e.dossier_id not in w.members:
-            w.members.add(e.dossier_id)  # completed and result_returned: finished once
-            w.parts.finished += 1
-            w.parts.finished_late += due is not None and ts > due
-        if e.status in _GONE:
-            still_open.pop(e.dossier_id, None)  # finished, excluded, or another agency's now
-        else:
-            still_open[e.dossier_id] = due
+        if self._midnight is None:  # days close from the first watermark's, as the stream's
+            self._midnight = self._day(max(self.watermark_ms, ts - self.lateness_ms))[1]
+        active = self._dossiers.setdefault(e.agency_code, {})
+        done = self._done.setdefault(e.agency_code, {})
+        changes = active.get(e.dossier_id)
+        if changes is None:
+            changes = active[e.dossier_id] = done.pop(e.dossier_id, [])
+        if all(c.outbox_id != e.outbox_id for c in changes):  # a redelivered change: once
+            self._applied += 1
+            changes.append(facts.Change.of(e, self._applied))
+
+    def _dossier_days(self, watermark_ms: int) -> list[Window]:
+        # Every day the watermark closed, for every agency (the stream's DossierLogic.advance).
+        if self._midnight is None:
+            return []
+        midnights: list[int] = []
+        while self._midnight <= watermark_ms:
+            midnights.append(self._midnight)
+            self._midnight = self._day(self._midnight)[1]
+        out: list[Window] = []
+        for end in midnights[-facts.MAX_CATCH_UP_DAYS :]:  # a longer gap: its last days only
+            start = self._day(end - 1)[0]
+            for agency in sorted(self._dossiers):
+                active = self._dossiers[agency]
+                dossiers = list(active.values())
+                parts = facts.agency_parts(dossiers, start, end, self._applied)
+                if not facts.is_empty(parts):
+                    w = Window("dossier", "agency", agency, agency, WindowSize.DAY, start, end)
+                    w.parts.finished = parts["finished"]
+                    w.parts.finished_late = parts["finished_late"]
+                    w.parts.open_at_end = parts["open_at_end"]
+                    w.parts.open_late_at_end = parts["open_late_at_end"]
+                    out.append(w)
+                self._retire(agency, end, watermark_ms)
+        return out
+
+    def _retire(self, agency: str, end: int, watermark_ms: int) -> None:
+        # A finished dossier whose every time is before ``end`` counts in no later day
+        # (not open, received, finished nor excluded there): out of the daily sums, kept
+        # for a change that may still come (a late duplicate finish), then forgotten.
+        active, done = self._dossiers[agency], self._done[agency]
+        for dossier, changes in list(active.items()):
+            if facts.terminal_ms(changes) is not None and all(
+                c.changed_ms < end and (c.received_ms is None or c.received_ms < end)
+                for c in changes
+            ):
+                done[dossier] = active.pop(dossier)
+        zone = self.topology.timezone
+        for dossier, changes in list(done.items()):
+            at = facts.forget_at(changes, zone, self.lateness_ms, self.dossier_retention_ms)
+            if at is not None and watermark_ms >= at:
+                del done[dossier]
 
     # --- closing ----------------------------------------------------------------
 
@@ -227,17 +270,16 @@ class OfflineKpis:
                 del self._windows[(w.kind, w.entity, w.start_ms)]
                 self._finish(w)
             done.extend(batch)
-        return done
+        return done + self._dossier_days(watermark_ms)
 
     def close_all(self) -> list[Window]:
-        """Close everything still open (the end of an offline run)."""
-        return self.advance(max(self._ends, default=self.watermark_ms))
+        """Close everything still open, dossier days up to the newest event's (end of a run)."""
+        last = max(self._ends, default=self.watermark_ms)
+        if self._midnight is not None:
+            last = max(last, self._day(self._newest_ms)[1])
+        return self.advance(last)
 
     def _finish(self, w: Window) -> None:
         if w.kind == "feeder":
             w.parts.meters_reporting = len(w.members)
             w.parts.meters_expected = self.topology.meters_per_feeder.get(w.entity, len(w.members))
-        elif w.kind == "agency":
-            dues = w.open_due if w.open_due is not None else list(self._open[w.entity].values())
-            w.parts.open_at_end = len(dues)
-            w.parts.open_late_at_end = sum(1 for d in dues if d is not None and d < w.end_ms)

@@ -30,8 +30,7 @@ from streams.windows import DAY_MS, drop_at, is_closed, is_dropped, window_bound
 AGENCY = "agency"
 DOSSIER_PREFIX = "dos|"
 PERIOD_PREFIX = "per|"
-MAX_CATCH_UP_DAYS = 62
-"""Days closed by one watermark jump beyond this are skipped (a months-long gap)."""
+MAX_CATCH_UP_DAYS = facts.MAX_CATCH_UP_DAYS
 
 
 def dossier_rates(p: DossierParts) -> dict[str, float | None]:
@@ -69,14 +68,10 @@ class DossierLogic(DomainLogic[DossierPartsRecord]):
         return [self._changes(k) for k in sorted(keys)]
 
     def _schedule_forget(self, key: str, changes: list[facts.Change]) -> None:
-        ended = facts.terminal_ms(changes)
-        if ended is None:
-            return
-        month_end = window_bounds(ended, WindowSize.MONTH, self._zone())[1]
-        self.state.delete_after(
-            key,
-            max(drop_at(month_end, self.ctx.lateness_ms), ended + self.ctx.dossier_retention_ms),
-        )
+        ctx = self.ctx
+        at = facts.forget_at(changes, self._zone(), ctx.lateness_ms, ctx.dossier_retention_ms)
+        if at is not None:
+            self.state.delete_after(key, at)
 
     def _period(
         self, agency: str, size: WindowSize, start: int, end: int, as_of: int, offset: int
@@ -156,18 +151,7 @@ class DossierLogic(DomainLogic[DossierPartsRecord]):
         record = self.state.touch(key, offset, new)
         if record is not None:
             if all(int(row[0]) != event.outbox_id for row in record["ev"]):
-                change = facts.Change(
-                    outbox_id=event.outbox_id,
-                    status=event.status,
-                    changed_ms=to_ms(event.changed_at),
-                    received_ms=None if event.received_at is None else to_ms(event.received_at),
-                    due_ms=None if event.due_at is None else to_ms(event.due_at),
-                    online=event.channel.value == "online",
-                    paid_online=event.paid_online,
-                    digitized=event.digitized,
-                    offset=offset,
-                )
-                record["ev"].append(change.to_row())
+                record["ev"].append(facts.Change.of(event, offset).to_row())
             self._schedule_forget(key, self._changes(key))
         self._by_agency.setdefault(event.agency_code, set()).add(key)
         out: list[KpiRecord] = []

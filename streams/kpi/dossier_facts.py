@@ -30,8 +30,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.events import EXCLUDED_STATUSES, FINISHED_STATUSES, DossierStatus
+from schemas.events import EXCLUDED_STATUSES, FINISHED_STATUSES, DossierStatus, DossierStatusChange
+from schemas.results import WindowSize
+from schemas.timeutil import to_ms
 from streams.records import ChangeRow, DossierPartsRecord
+from streams.windows import drop_at, window_bounds
 
 OPEN_STATUSES = frozenset(
     {
@@ -50,6 +53,8 @@ TERMINAL_STATUSES = (
     }
 )
 HOUR_MS = 3_600_000
+MAX_CATCH_UP_DAYS = 62
+"""Days closed by one watermark jump beyond this are skipped (a months-long gap)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +70,21 @@ class Change:
     paid_online: bool
     digitized: bool
     offset: int
+
+    @classmethod
+    def of(cls, event: DossierStatusChange, offset: int) -> Change:
+        """The change an event makes, applied at ``offset`` (the stream's; a counter offline)."""
+        return cls(
+            outbox_id=event.outbox_id,
+            status=event.status,
+            changed_ms=to_ms(event.changed_at),
+            received_ms=None if event.received_at is None else to_ms(event.received_at),
+            due_ms=None if event.due_at is None else to_ms(event.due_at),
+            online=event.channel.value == "online",
+            paid_online=event.paid_online,
+            digitized=event.digitized,
+            offset=offset,
+        )
 
     def to_row(self) -> ChangeRow:
         """JSON form."""
@@ -199,6 +219,19 @@ def terminal_ms(changes: list[Change]) -> int | None:
     if latest is None or latest.status not in TERMINAL_STATUSES:
         return None
     return latest.changed_ms
+
+
+def forget_at(changes: list[Change], zone: str, lateness_ms: int, retention_ms: int) -> int | None:
+    """Watermark from which a finished dossier is forgotten (None while it may be open).
+
+    Not before its month is dropped, nor before ``retention_ms`` after it ended (so a
+    late duplicate finish is not counted again).
+    """
+    ended = terminal_ms(changes)
+    if ended is None:
+        return None
+    month_end = window_bounds(ended, WindowSize.MONTH, zone)[1]
+    return max(drop_at(month_end, lateness_ms), ended + retention_ms)
 
 
 def on_time_rate(parts: dict[str, Any]) -> float | None:

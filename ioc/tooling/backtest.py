@@ -16,7 +16,7 @@ from schemas.province.profile import Profile
 from schemas.timeutil import from_ms, to_ms
 from streams.detect.model import AnomalyUpdate, Observation
 from streams.detect.observations import KPI_METRICS
-from streams.detect.offline import Topology
+from streams.detect.offline import OfflineTopology
 from streams.detect.params import DetectorParams, params_from_dict
 from streams.detect.profile import params_from_profile
 from streams.detect.runner import OfflineDetection
@@ -137,7 +137,9 @@ def backtest_events(
         opened_ids.update(new)
         rows.append((obs, score, bool(new)))
 
-    run = OfflineDetection(params, Topology.from_profile(profile), on_point=keep, only=detector)
+    run = OfflineDetection(
+        params, OfflineTopology.from_profile(profile), on_point=keep, only=detector
+    )
     with events_path.open(encoding="utf-8") as handle:
         for line, text in enumerate(handle, start=1):
             if not text.strip():

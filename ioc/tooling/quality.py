@@ -13,7 +13,7 @@ from ioc.tooling.simulator.truth import TruthRow
 from schemas.privacy import PiiHasher
 from schemas.province.loading import DEFAULT_PROFILE, load_profile
 from streams.detect.model import AnomalyUpdate
-from streams.detect.offline import Topology
+from streams.detect.offline import OfflineTopology
 from streams.detect.params import SEASONAL
 from streams.detect.profile import params_from_profile
 from streams.detect.quality import Control, Detection, Injection, QualityReport, score
@@ -103,7 +103,7 @@ def run_domain(config: QualityConfig, domain: str) -> DomainRun:
     kinds = {"traffic": "sensor", "energy": "meter"}
     expected = [e for e in expected_entities(profile) if e[0] == kinds.get(domain)]
     run = OfflineDetection(
-        params_from_profile(profile), Topology.from_profile(profile), expected=expected
+        params_from_profile(profile), OfflineTopology.from_profile(profile), expected=expected
     )
     result = DomainRun(domain)
     _, generate = DOMAINS[domain]

@@ -37,7 +37,7 @@ Changes = list[facts.Change]
 
 
 @dataclass(frozen=True)
-class Topology:
+class OfflineTopology:
     """What the aggregation needs from the profile: free-flow speeds, expected members."""
 
     free_flow_kmh: dict[str, float] = field(default_factory=dict)
@@ -46,7 +46,7 @@ class Topology:
     timezone: str = "Asia/Ho_Chi_Minh"
 
     @classmethod
-    def from_profile(cls, profile: Profile) -> Topology:
+    def from_profile(cls, profile: Profile) -> OfflineTopology:
         """The profile's segments, feeders and areas."""
         meters: dict[str, int] = {}
         for meter in profile.meters:
@@ -106,7 +106,7 @@ class OfflineKpis:
 
     def __init__(
         self,
-        topology: Topology,
+        topology: OfflineTopology,
         *,
         lateness_ms: int = 120_000,
         dossier_retention_ms: int = DOSSIER_RETENTION_MS,

@@ -19,7 +19,7 @@ from schemas.timeutil import to_ms
 from streams.detect.impossible import REGISTER_METRIC, SPEED_METRIC
 from streams.detect.model import AnomalyUpdate, Observation, States
 from streams.detect.observations import observations_of
-from streams.detect.offline import MINUTE_MS, OfflineKpis, Topology, Window
+from streams.detect.offline import MINUTE_MS, OfflineKpis, OfflineTopology, Window
 from streams.detect.params import DetectorParams
 from streams.detect.suite import DetectorSuite
 
@@ -63,7 +63,7 @@ class OfflineDetection:
     def __init__(
         self,
         params: DetectorParams,
-        topology: Topology,
+        topology: OfflineTopology,
         *,
         expected: Iterable[tuple[str, str, str, int]] = (),
         lateness_ms: int = 120_000,

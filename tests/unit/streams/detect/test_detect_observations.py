@@ -9,7 +9,7 @@ import pytest
 from schemas.results import EnergyParts, KpiRecord, QrParts, TrafficParts, WindowSize
 from schemas.timeutil import to_ms
 from streams.detect import observations_from_kpi
-from streams.detect.offline import OfflineKpis, Topology
+from streams.detect.offline import OfflineKpis, OfflineTopology
 from tests import factories
 
 pytestmark = pytest.mark.unit
@@ -81,7 +81,7 @@ def test_energy_and_qr_metrics() -> None:
 
 def test_offline_windows_close_with_the_watermark_and_count_late_events() -> None:
     kpis = OfflineKpis(
-        Topology(free_flow_kmh={"QL13-01": 60.0}, meters_per_feeder={"FD-DX-01": 2}),
+        OfflineTopology(free_flow_kmh={"QL13-01": 60.0}, meters_per_feeder={"FD-DX-01": 2}),
         lateness_ms=120_000,
     )
     closed = []

@@ -22,15 +22,16 @@ from typing import Any
 
 import pytest
 
-from connectors.pii import PiiHasher
 from ioc.tooling.simulator import Simulation, SimulationConfig
 from schemas.base import Event
-from schemas.province.profile import Profile, load_profile
+from schemas.privacy import PiiHasher
+from schemas.province.loading import load_profile
+from schemas.province.profile import Profile
 from schemas.results import WindowSize
 from schemas.topics import CONTROL_HEADER
 from streams.detect import DetectorSuite, Observation
 from streams.detect.model import States
-from streams.detect.offline import Topology as OfflineTopology
+from streams.detect.offline import OfflineTopology
 from streams.detect.profile import params_from_profile
 from streams.detect.runner import OfflineDetection
 from streams.engine import TICK, EngineConfig, PartitionEngine, SourceRecord
@@ -39,7 +40,7 @@ from streams.kpi.dossier import DossierLogic
 from streams.kpi.energy import EnergyLogic
 from streams.kpi.qr import QrLogic
 from streams.kpi.traffic import TrafficLogic
-from streams.runtime.app import partitioner
+from streams.murmur import partitioner
 from streams.topology import Topology
 from streams.windows import window_bounds
 

@@ -27,6 +27,10 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 class Service(Protocol):
     """What :func:`serve` runs: the sink, the alerter, a connector (see :class:`Connected`)."""
 
+    @property
+    def healthy(self) -> bool:
+        """Doing its job right now (/health answers 503 otherwise)."""
+
     async def start(self) -> None:
         """Connect; raise if a service it needs does not answer."""
 
@@ -49,10 +53,17 @@ def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
-def expose_metrics(metrics_port: int, registry: CollectorRegistry = REGISTRY) -> None:
-    """/metrics of ``registry`` with ``ioc_build_info``, unless ``metrics_port`` is 0."""
+def expose_metrics(
+    metrics_port: int,
+    registry: CollectorRegistry = REGISTRY,
+    health: Callable[[], bool] | None = None,
+) -> None:
+    """/metrics of ``registry`` (with ``ioc_build_info``) and /health, unless the port is 0.
+
+    /health answers 200 while ``health()`` is true.
+    """
     if metrics_port:
-        serve_metrics(metrics_port, registry, addr="127.0.0.1")
+        serve_metrics(metrics_port, registry, addr="127.0.0.1", health=health)
 
 
 async def serve(service: Service) -> None:
@@ -73,12 +84,23 @@ def run_service(
 ) -> None:
     """The whole life of a service process: logging and /metrics first, then ``build()``."""
     configure_logging(settings)
-    expose_metrics(metrics_port, registry)
-    asyncio.run(serve(build()))
+    built: list[Service] = []
+    expose_metrics(metrics_port, registry, health=lambda: bool(built) and built[0].healthy)
+    built.append(build())
+    asyncio.run(serve(built[0]))
+
+
+class _Link(Protocol):
+    @property
+    def healthy(self) -> bool: ...
 
 
 class Startable(Protocol):
     """A source connector: started, then stopped (it runs in its own tasks)."""
+
+    @property
+    def link(self) -> _Link:
+        """Its Kafka producer link."""
 
     async def start(self) -> None:
         """Connect and begin."""
@@ -100,6 +122,11 @@ class Connected:
         self._connector = connector
         self._wait = wait
         self._stop: asyncio.Event | None = None
+
+    @property
+    def healthy(self) -> bool:
+        """The connector's Kafka link is up and its last write was acknowledged."""
+        return self._connector.link.healthy
 
     async def start(self) -> None:
         """Start the connector."""

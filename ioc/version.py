@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
+from collections.abc import Callable
 from functools import cache
 from importlib import metadata, resources
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Gauge
 
@@ -90,9 +93,41 @@ def register_build_info(registry: CollectorRegistry = REGISTRY) -> Gauge:
     return gauge
 
 
-def serve_metrics(port: int, registry: CollectorRegistry = REGISTRY, addr: str = "0.0.0.0") -> None:  # noqa: S104
-    """``start_http_server`` with the build info added to ``registry``: every process's /metrics."""
-    from prometheus_client import start_http_server
+def serve_metrics(
+    port: int,
+    registry: CollectorRegistry = REGISTRY,
+    addr: str = "0.0.0.0",  # noqa: S104
+    health: Callable[[], bool] | None = None,
+) -> None:
+    """Every process's /metrics (with the build info added to ``registry``) and /health.
+
+    /health answers 200 while ``health()`` is true (or always, without one) and 503
+    otherwise: what a Kubernetes probe or a load balancer asks. Served in a daemon
+    thread like prometheus_client's ``start_http_server``, whose WSGI app it routes to.
+    """
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from prometheus_client import make_wsgi_app
 
     register_build_info(registry)
-    start_http_server(port, addr=addr, registry=registry)
+    metrics = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == "/health":
+            ok = health is None or health()
+            start_response(
+                "200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")]
+            )
+            return [b"ok\n" if ok else b"not ready\n"]
+        return metrics(environ, start_response)
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            """Scrapes are not worth a log line each."""
+
+    server = make_server(addr, port, app, Server, handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import abc
 from types import TracebackType
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from schemas.errors import IocError
+
+if TYPE_CHECKING:
+    from connectors.sources.link import KafkaLink
 
 
 class ConnectorError(IocError):
@@ -75,6 +78,8 @@ class Connector(abc.ABC):
     """Start, run until stopped, stop. Metrics live on ``self.registry``."""
 
     name: ClassVar[str]
+    link: KafkaLink
+    """Its producer to Kafka; ``link.healthy`` is the connector's health."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()

@@ -58,8 +58,9 @@ def _run(
     process.configure_logging(settings)
     wire.check_topics(settings, create=create_topics)
     connector = build()
-    process.expose_metrics(metrics_port, connector.registry)
-    asyncio.run(process.serve(process.Connected(connector, getattr(connector, task))))
+    service = process.Connected(connector, getattr(connector, task))
+    process.expose_metrics(metrics_port, connector.registry, health=lambda: service.healthy)
+    asyncio.run(process.serve(service))
 
 
 # --- http ------------------------------------------------------------------------------

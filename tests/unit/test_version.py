@@ -6,6 +6,7 @@ import json
 import re
 import socket
 import subprocess
+import urllib.error
 import urllib.request
 from importlib import metadata
 from pathlib import Path
@@ -112,5 +113,21 @@ def test_no_metrics_server_is_started_elsewhere() -> None:
         for top in ("ioc", "streams", "connectors")
         for p in (PROJECT_ROOT / top).rglob("*.py")
         if "start_http_server(" in p.read_text(encoding="utf-8")
+        or "make_wsgi_app(" in p.read_text(encoding="utf-8")
     ]
     assert found == ["ioc/version.py"]
+
+
+def test_health_follows_the_service_and_metrics_stay_served() -> None:
+    healthy = [False]
+    port = _free_port()
+    version.serve_metrics(port, CollectorRegistry(), addr="127.0.0.1", health=lambda: healthy[0])
+    base = f"http://127.0.0.1:{port}"
+    with pytest.raises(urllib.error.HTTPError) as down:
+        urllib.request.urlopen(f"{base}/health", timeout=5)
+    assert down.value.code == 503
+    healthy[0] = True
+    with urllib.request.urlopen(f"{base}/health", timeout=5) as response:
+        assert response.status == 200
+    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+        assert "ioc_build_info{" in response.read().decode()

@@ -172,6 +172,11 @@ class Alerter:
             )
             return None
 
+    @property
+    def healthy(self) -> bool:
+        """Replayed the topic at start, and Alertmanager took the last post (no retry due)."""
+        return self.ready.is_set() and time.monotonic() >= self._retry_at
+
     def request_stop(self) -> None:
         """Finish the current step and return from :meth:`run`.
 

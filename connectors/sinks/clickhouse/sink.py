@@ -119,6 +119,11 @@ class ClickHouseSink:
         await self.consumer.start()
         self.consumer.subscribe(list(self.topics), listener=_Revocations(self))
 
+    @property
+    def healthy(self) -> bool:
+        """Consuming, and ClickHouse took the last write (not paused on a failure)."""
+        return self._consumer is not None and not self._paused and not self._stopping.is_set()
+
     def request_stop(self) -> None:
         """Ask the loop to finish its current step, flush and return."""
         self._stopping.set()

@@ -114,7 +114,10 @@ def test_outage_longer_than_poll_interval_loses_nothing_and_keeps_the_group(
         except Exception:
             return -1
 
+    health_seen: set[bool] = set()
+
     def done() -> bool:
+        health_seen.add(sink.healthy)  # what /health says, polled all along
         return (
             restarted.is_set()
             and count("events_traffic") == n_events
@@ -133,4 +136,6 @@ def test_outage_longer_than_poll_interval_loses_nothing_and_keeps_the_group(
     assert count("kpi_traffic") == n_kpis
     assert sink.metrics.retries._value.get() > 0, "the outage was not noticed"
     assert sink.revocations == 0, "the group rebalanced during the outage"
+    assert health_seen == {True, False}, "/health did not follow the outage"
+    assert sink.healthy
     assert sink.assignments == 1

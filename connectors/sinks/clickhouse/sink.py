@@ -28,7 +28,7 @@ from connectors.sinks.clickhouse.writer import OutageError, Rejected, TableWrite
 from schemas.base import Contract
 from schemas.codec import decode
 from schemas.errors import ContractError
-from schemas.privacy import MAX_ERROR, MAX_PAYLOAD, mask_error, mask_key, mask_payload, mask_text
+from schemas.privacy import MAX_PAYLOAD, mask_error, mask_key, mask_payload, mask_text
 from schemas.results import DeadLetter
 from schemas.timeutil import utcnow
 from schemas.topics import CONTROL_HEADER
@@ -293,7 +293,7 @@ class ClickHouseSink:
                 partition=origin.partition,
                 offset=origin.offset,
                 reason="clickhouse_rejected",
-                error=f"{table}: {item.error}"[:MAX_ERROR],
+                error=mask_error(f"{table}: {item.error}"),  # it may quote the row
                 payload=mask_text(repr(batch.rows[table][item.index]))[:MAX_PAYLOAD],
                 producer=self.config.client_id,
                 failed_at=utcnow(),

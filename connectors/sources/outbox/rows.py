@@ -42,6 +42,13 @@ def transfer_event_id(row: HistoryRow) -> str:
     return str(derive_event_id(SOURCE, entity, row.changed_at, row.id))
 
 
+def _transfer_id(row: HistoryRow) -> str:
+    try:
+        return transfer_event_id(row)
+    except ValueError as exc:  # a naive changed_at (a "timestamp without time zone" column)
+        raise ContractError("validation", f"changed_at: {exc}", ("changed_at",)) from None
+
+
 def map_row(row: HistoryRow, validator: EdgeValidator, topic: str, *, snapshot: bool) -> RowOutput:
     """The events of one row. A move to another agency also yields ``transferred_out``.
 
@@ -63,7 +70,7 @@ def map_row(row: HistoryRow, validator: EdgeValidator, topic: str, *, snapshot: 
                 "agency_code": row.previous_agency,
                 "area_code": row.previous_area or row.area_code,
                 "status": DossierStatus.TRANSFERRED_OUT.value,
-                "event_id": transfer_event_id(row),
+                "event_id": _transfer_id(row),
             }
             out.events.append(validator.validate(spec, transfer, source=SOURCE))
         out.events.append(validator.validate(spec, data, source=SOURCE, check_age=not snapshot))
@@ -76,6 +83,7 @@ def map_row(row: HistoryRow, validator: EdgeValidator, topic: str, *, snapshot: 
             payload=data,
             producer=SOURCE,
             key=row.dossier_id,
-            offset=row.id,  # the row id is this source's offset
+            # The row id is this source's offset; a hand-inserted negative id is not one.
+            offset=row.id if row.id >= 0 else None,
         )
     return out

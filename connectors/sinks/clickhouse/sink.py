@@ -89,6 +89,7 @@ class ClickHouseSink:
         self._retry_at = 0.0
         self._backoff = config.backoff_initial_s
         self._paused = False
+        self._last_write_ok = True
         self._inflight: asyncio.Future[None] | None = None
         self._inflight_batch: Batch | None = None
         self._pending: Batch | None = None
@@ -121,8 +122,8 @@ class ClickHouseSink:
 
     @property
     def healthy(self) -> bool:
-        """Consuming, and ClickHouse took the last write (not paused on a failure)."""
-        return self._consumer is not None and not self._paused and not self._stopping.is_set()
+        """Consuming, and ClickHouse took the last write (no failed batch waiting)."""
+        return self._consumer is not None and self._last_write_ok and not self._stopping.is_set()
 
     def request_stop(self) -> None:
         """Ask the loop to finish its current step, flush and return."""
@@ -191,12 +192,14 @@ class ClickHouseSink:
             await task
         except OutageError as exc:
             self.metrics.retries.inc()
+            self._last_write_ok = False
             self._pending = batch
             self._retry_at = time.monotonic() + self._backoff
             log.warning("ClickHouse write failed, retrying in %.1fs: %s", self._backoff, exc)
             self._backoff = min(self._backoff * 2, self.config.backoff_max_s)
             return False
         self._backoff = self.config.backoff_initial_s
+        self._last_write_ok = True
         if batch.offsets:
             # Only now: the rows covering these offsets are in ClickHouse.
             await self.consumer.commit(

@@ -117,7 +117,6 @@ def test_outage_longer_than_poll_interval_loses_nothing_and_keeps_the_group(
     health_seen: set[bool] = set()
 
     def done() -> bool:
-        health_seen.add(sink.healthy)  # what /health says, polled all along
         return (
             restarted.is_set()
             and count("events_traffic") == n_events
@@ -128,7 +127,14 @@ def test_outage_longer_than_poll_interval_loses_nothing_and_keeps_the_group(
     controller = threading.Thread(target=outage, daemon=True)
     feeder.start()
     controller.start()
-    assert drive(sink, done, timeout_s=90), (count("events_traffic"), count("kpi_traffic"))
+
+    def during(_elapsed: float) -> None:
+        health_seen.add(sink.healthy)  # what /health says, read between every two steps
+
+    assert drive(sink, done, timeout_s=90, during=during), (
+        count("events_traffic"),
+        count("kpi_traffic"),
+    )
     feeder.join(timeout=30)
     controller.join(timeout=30)
     assert restarted.is_set()

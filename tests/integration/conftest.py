@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from ioc.ops.db.executors import ChdbExecutor, ClickHouseExecutor
+from ioc.ops.db.migrate import migrate
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
 from schemas.topics import registry
@@ -59,6 +60,15 @@ def clickhouse(settings: Settings) -> Iterator[ClickHouseExecutor]:
     executor = ClickHouseExecutor.from_settings(settings)
     yield executor
     executor.close()
+
+
+@pytest.fixture
+def database(clickhouse: ClickHouseExecutor, unique: str) -> Iterator[str]:
+    """A freshly migrated database of the real server, dropped afterwards."""
+    name = f"ioc_test_{unique}"
+    migrate(clickhouse, name)
+    yield name
+    clickhouse.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
 @pytest.fixture

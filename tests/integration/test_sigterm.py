@@ -13,14 +13,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from ioc.ops.db.executors import ClickHouseExecutor
-from ioc.ops.db.migrate import migrate
 from ioc.settings import Settings
 from tests.integration.conftest import free_port
 
@@ -28,14 +25,6 @@ pytestmark = pytest.mark.integration
 
 BOUND_S = 30.0
 """What a supervisor grants (Kubernetes' default terminationGracePeriodSeconds)."""
-
-
-@pytest.fixture
-def database(clickhouse: ClickHouseExecutor, unique: str) -> Iterator[str]:
-    name = f"ioc_sigterm_{unique}"
-    migrate(clickhouse, name)
-    yield name
-    clickhouse.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
 def commands(

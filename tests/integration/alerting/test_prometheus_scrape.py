@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.grafana.dashboards.pipeline import PANELS, UP
 from ioc.settings import PROJECT_ROOT, Settings
 from schemas.topics import DEADLETTER
@@ -99,16 +98,6 @@ def stop(proc: subprocess.Popen[bytes]) -> str:
         proc.kill()
         out, _ = proc.communicate()
     return out.decode(errors="replace")
-
-
-@pytest.fixture
-def database(clickhouse: ClickHouseExecutor, unique: str) -> Iterator[str]:
-    from ioc.ops.db.migrate import migrate
-
-    name = f"ioc_prom_{unique}"
-    migrate(clickhouse, name)
-    yield name
-    clickhouse.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
 def alive(*procs: subprocess.Popen[bytes]) -> Callable[[], None]:

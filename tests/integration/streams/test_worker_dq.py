@@ -7,7 +7,6 @@ ClickHouse; ``dq_by_source`` equals the expected counts exactly — and a worker
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +14,6 @@ import pytest
 from kafka import KafkaProducer
 
 from ioc.ops.db.executors import ClickHouseExecutor
-from ioc.ops.db.migrate import migrate
 from schemas.results import DataQualityRecord, Domain
 from schemas.timeutil import to_ms
 from schemas.topics import DQ, registry
@@ -29,14 +27,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.scenario_date]
 
 MIN = 60_000
 SOURCE = "test-dq"
-
-
-@pytest.fixture
-def database(clickhouse: ClickHouseExecutor, unique: str) -> Iterator[str]:
-    name = f"ioc_dq_{unique}"
-    migrate(clickhouse, name)
-    yield name
-    clickhouse.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
 def two_segments() -> tuple[tuple[str, int], tuple[str, int]]:

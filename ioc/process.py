@@ -84,10 +84,14 @@ def run_service(
 ) -> None:
     """The whole life of a service process: logging and /metrics first, then ``build()``."""
     configure_logging(settings)
-    built: list[Service] = []
-    expose_metrics(metrics_port, registry, health=lambda: bool(built) and built[0].healthy)
-    built.append(build())
-    asyncio.run(serve(built[0]))
+    service: Service | None = None  # /health is served before the service exists
+
+    def healthy() -> bool:
+        return service is not None and service.healthy
+
+    expose_metrics(metrics_port, registry, health=healthy)
+    service = build()
+    asyncio.run(serve(service))
 
 
 class _Link(Protocol):

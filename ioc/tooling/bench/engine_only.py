@@ -12,7 +12,6 @@ import argparse
 import resource
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -21,6 +20,7 @@ from ioc.settings import Settings
 from ioc.wiring.worker import worker_config
 from schemas.domains import CONTRACTS
 from schemas.results import Domain
+from schemas.timeutil import utcnow
 from schemas.topics import CONTROL_HEADER
 from streams.detect import DetectorSuite
 from streams.domains import DOMAINS, EngineFactory
@@ -59,17 +59,13 @@ def _records(path: Path) -> list[tuple[Domain, SourceRecord]]:
     return out
 
 
-def _now() -> datetime:
-    return datetime.now(tz=UTC)
-
-
 def run(data: Path, profile_path: Path, batch: int) -> dict[str, float | int]:
     """Drive the engines; figures of the processing alone."""
     tune_gc()  # as ``ioc worker`` does
     # The worker's own configuration (settings' defaults) on the given profile.
     settings = Settings(province_profile=str(profile_path))
     config = worker_config(settings, dict.fromkeys(Domain, PARTITIONS))
-    engine_settings = engine_config(config, DetectorSuite(config.detector_params), _now)
+    engine_settings = engine_config(config, DetectorSuite(config.detector_params), utcnow)
     factories = {
         d: EngineFactory(DOMAINS[d], engine_settings, config.topology, PARTITIONS) for d in Domain
     }

@@ -9,8 +9,9 @@ re-emitted window or a rebuilt generation replaces what was there.
 
 from __future__ import annotations
 
+import uuid
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, computed_field, model_validator
 
@@ -57,7 +58,17 @@ def _present_counts(data: Any, **of: str) -> Any:
     return data
 
 
+MIN, MAX, MEMBERS, LATEST = "min", "max", "members", "latest"
+"""How a part merges with the same part of a correction (schemas.corrections); sums add."""
+
+
 class TrafficParts(Contract):
+    MERGE: ClassVar[dict[str, str]] = {
+        "speed_min_kmh": MIN,
+        "speed_max_kmh": MAX,
+        "sensors_reporting": MEMBERS,
+        "sensors_expected": LATEST,
+    }
     domain: Literal["traffic"] = "traffic"
     observations: int = Field(ge=0)
     vehicles: int = Field(ge=0)
@@ -90,10 +101,20 @@ class TrafficParts(Contract):
 
 
 class EnergyParts(Contract):
+    MERGE: ClassVar[dict[str, str]] = {
+        "power_kw_max": MAX,
+        "voltage_min_v": MIN,
+        "voltage_max_v": MAX,
+        "meters_reporting": MEMBERS,
+        "meters_expected": LATEST,
+    }
     domain: Literal["energy"] = "energy"
     readings: int = Field(ge=0)
     energy_kwh: float = Field(
-        ge=0, description="From register deltas, rollovers and resets handled"
+        description=(
+            "From register deltas, rollovers and resets handled; a correction can be"
+            " negative (a late reading takes part of its successor's delta)"
+        )
     )
     power_kw_sum: float
     power_samples: int = Field(default=0, ge=0, description="Readings with active power")
@@ -105,8 +126,8 @@ class EnergyParts(Contract):
     seconds_outside_voltage: float = Field(ge=0, description="Time outside ±10% of nominal")
     frequency_dev_abs_sum: float = Field(ge=0)
     frequency_samples: int = Field(ge=0)
-    register_resets: int = Field(default=0, ge=0)
-    register_rollovers: int = Field(default=0, ge=0)
+    register_resets: int = Field(default=0, description="Negative in a correction that retracts")
+    register_rollovers: int = Field(default=0, description="As register_resets")
     meters_reporting: int = Field(ge=0)
     meters_expected: int = Field(ge=0)
 
@@ -117,6 +138,7 @@ class EnergyParts(Contract):
 
 
 class QrParts(Contract):
+    MERGE: ClassVar[dict[str, str]] = {}
     domain: Literal["qr"] = "qr"
     scans: int = Field(ge=0)
     scans_in: int = Field(ge=0)
@@ -131,6 +153,7 @@ class QrParts(Contract):
 
 
 class DossierParts(Contract):
+    MERGE: ClassVar[dict[str, str]] = {}
     domain: Literal["dossier"] = "dossier"
     received: int = Field(ge=0)
     received_online: int = Field(ge=0)
@@ -166,6 +189,22 @@ class KpiRecord(Contract):
     computed_at: UtcDatetime
     generation: int = Field(ge=0, lt=UINT32)
     sequence: int = Field(ge=0, lt=UINT32)
+    members: list[Code] = Field(
+        default_factory=list,
+        description="A group row's reporting members (a segment's sensors, a feeder's meters)",
+    )
+    correction: bool = Field(
+        default=False,
+        description=(
+            "A delta: the parts of one late event alone, for a window the worker no longer"
+            " holds; the sink merges it into the stored row (schemas.corrections)"
+        ),
+    )
+    event_id: uuid.UUID | None = Field(default=None, description="The late event of a correction")
+    late_events: int = Field(default=0, ge=0, description="Late events merged into this row")
+    late_ids: list[uuid.UUID] = Field(
+        default_factory=list, description="Their ids: a late event is merged once"
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -175,6 +214,8 @@ class KpiRecord(Contract):
 
     @model_validator(mode="after")
     def _consistent(self) -> KpiRecord:
+        if self.correction and self.event_id is None:
+            raise ValueError("a correction names its late event (event_id)")
         if self.parts.domain != self.domain:
             raise ValueError(f"parts are {self.parts.domain!r} but domain is {self.domain!r}")
         if self.window_end <= self.window_start:

@@ -5,6 +5,13 @@ start, end, parts, sequence emitted, changed since emitted, offset). Emission is
 decided per event, right after the event is applied and the watermark advanced —
 never per batch — so a replay after a crash, whose batches are cut differently,
 emits the same (sequence, content) pairs as the run it replaces.
+
+A late event's window that the watermark has dropped is not held any more: the event
+goes into a *transient* window of its own, never stored, emitted at once as a
+correction (``KpiRecord.correction``) that the sink merges into the stored row
+(:mod:`schemas.corrections`). Whether a window is dropped is decided by the watermark
+alone, never by whether its record is still in memory (deletions wait for a persisted
+watermark, so that depends on where batches were cut).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from typing import Any, Generic, TypeVar
 from schemas.results import WindowSize
 from streams.records import DqMinuteRecord, Held, WindowRecord
 from streams.state import PartitionState
-from streams.windows import SIZE_TEXT, drop_at, is_closed, window_bounds, window_key
+from streams.windows import SIZE_TEXT, drop_at, is_closed, is_dropped, window_bounds, window_key
 
 WINDOW_PREFIX = "w|"
 
@@ -72,6 +79,16 @@ class WindowBook:
         self.zone = zone
         self._closing = Closing(state, WindowRecord)
         self._touched: dict[str, None] = {}
+        self._corrections: dict[str, WindowRecord[Any]] = {}
+        self._late: str | None = None
+
+    def begin(self, late_event: str | None) -> None:
+        """The next event's windows are touched: the id of a late one, None if in time.
+
+        A late event is taken once per window: held windows keep its id (and emit it, so
+        the sink's merge of a later correction knows it too), transient ones carry it.
+        """
+        self._late = late_event
 
     def load(self, wm: int | None) -> tuple[list[WindowRecord[Any]], list[WindowRecord[Any]]]:
         """After recovery: (closed windows to re-emit as stored, closed windows to emit anew).
@@ -109,24 +126,20 @@ class WindowBook:
         """
         start, end = window_bounds(ts_ms, size, self.zone)
         key = window_key(kind, entity_id, size, start)
+        if is_dropped(end, wm, self.lateness_ms):
+            return self._correction(key, kind, entity_id, group_id, size, start, end, offset, empty)
         existing = self.state.get(key)
         new: WindowRecord[P] | None = None
         if existing is None:
-            new = {
-                "k": kind,
-                "e": entity_id,
-                "g": group_id,
-                "z": SIZE_TEXT[size],
-                "s": start,
-                "end": end,
-                "p": empty(),
-                "q": 0,
-                "d": False,
-                "o": offset,  # where touch() puts it
-            }
+            new = _new_window(kind, entity_id, group_id, size, start, end, offset, empty)
+        late = self._late
+        if late is not None and existing is not None and late in existing.get("l", ()):
+            return None  # a second copy of a late event this window already took
         record = self.state.touch(key, offset, new)
         if record is None:
             return None
+        if late is not None:
+            record.setdefault("l", []).append(late)
         if new is not None:
             self.state.delete_after(key, drop_at(end, self.lateness_ms))
             if not is_closed(end, wm):
@@ -134,6 +147,33 @@ class WindowBook:
         record["d"] = True
         self._touched[key] = None
         return record
+
+    def _correction(
+        self,
+        key: str,
+        kind: str,
+        entity_id: str,
+        group_id: str,
+        size: WindowSize,
+        start: int,
+        end: int,
+        offset: int,
+        empty: Callable[[], P],
+    ) -> WindowRecord[P] | None:
+        # One transient window per dropped window per event, never in the state; a
+        # second touch by the same event is "already applied", as for held windows.
+        if key in self._corrections:
+            return None
+        record = _new_window(kind, entity_id, group_id, size, start, end, offset, empty)
+        record["q"] = 1
+        self._corrections[key] = record
+        return record
+
+    def corrections(self) -> list[WindowRecord[Any]]:
+        """The last event's transient windows (of dropped windows), to emit as corrections."""
+        out = list(self._corrections.values())
+        self._corrections.clear()
+        return out
 
     def emit_touched(self, wm: int | None) -> list[WindowRecord[Any]]:
         """Windows the last event changed that are already closed: re-emit them now."""
@@ -153,3 +193,27 @@ class WindowBook:
     def open_windows(self) -> int:
         """Windows not closed yet (a gauge for /metrics)."""
         return len(self._closing)
+
+
+def _new_window(
+    kind: str,
+    entity_id: str,
+    group_id: str,
+    size: WindowSize,
+    start: int,
+    end: int,
+    offset: int,
+    empty: Callable[[], P],
+) -> WindowRecord[P]:
+    return {
+        "k": kind,
+        "e": entity_id,
+        "g": group_id,
+        "z": SIZE_TEXT[size],
+        "s": start,
+        "end": end,
+        "p": empty(),
+        "q": 0,
+        "d": False,
+        "o": offset,  # where touch() puts it
+    }

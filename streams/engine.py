@@ -6,10 +6,12 @@ For every source record, in offset order:
    record is written last in every batch, so everything below it is applied;
 2. a control tick advances the watermark to its timestamp (wall clock − max skew);
 3. anything that does not decode or validate is dead-lettered and counted, never raised;
-4. a duplicate event id (seen at a lower offset) is counted and dropped; an event behind
-   the watermark is counted as late (and, for telemetry, dropped);
+4. a duplicate event id (seen at a lower offset) is counted and dropped; an event whose
+   minute the watermark has dropped is counted as late — and applied all the same: the
+   windows still held take it, the dropped ones get a correction each (streams.book);
 5. the domain applies the event, impossible-value checks run, the watermark advances,
-   and every window it closes is emitted and fed to the detectors;
+   and every window it closes is emitted and fed to the detectors (corrections are not:
+   detectors judge what arrived in time, see docs/decisions/0023);
 6. when the watermark enters a new minute, silence is checked for the partition's
    expected entities.
 
@@ -243,21 +245,21 @@ class PartitionEngine:
         offset = record.offset
         id_key = ID_PREFIX + str(event.event_id)
         seen = self.state.get(id_key, EventIdRecord)
-        if seen is not None and int(seen["o"]) < offset:
+        wm = self.watermark
+        late = self.logic.is_late(event, wm)
+        # A late copy is never checked against the id record, which may or may not be
+        # deleted yet (that depends on batch cuts): the windows and the sink check it.
+        if seen is not None and int(seen["o"]) < offset and not late:
             self._count(out, record, event.source, dq.Outcome.DUPLICATE, event_ms=event_ms)
             out.count(dq.Outcome.DUPLICATE.value)
             return
-        wm = self.watermark
-        late = self.logic.is_late(event, wm)
-        if late and self.logic.drops_late:
-            self._count(out, record, event.source, dq.Outcome.LATE, event_ms=event_ms)
-            out.count(dq.Outcome.LATE.value)
-            return
-        if seen is None:
+        if seen is None and not late:
             # Kept until the event's minute is dropped: from then on a copy is late and
-            # applied nowhere (dossier changes, which are always applied, are also
-            # de-duplicated by outbox id in their dossier's record). "x" keeps that point
-            # so a recovered id is scheduled for deletion again (see start()).
+            # merged by the sink once per event id (schemas.corrections); dossier
+            # changes are also de-duplicated by outbox id in their dossier's record.
+            # A late event stores no id: it would be deleted at the next persisted
+            # watermark, so whether a copy saw it would depend on where batches were cut.
+            # "x" keeps the drop point so a recovered id is scheduled again (start()).
             minute_end = window_bounds(event_ms, WindowSize.M1)[1]
             expires = drop_at(minute_end, self.lateness_ms)
             self.state.put(id_key, {"o": offset, "x": expires})
@@ -325,6 +327,8 @@ class PartitionEngine:
             return
         topology = self.config.kpi.topology
         for kpi in kpis:
+            if kpi.correction:
+                continue
             area = topology.area(kpi.entity_kind, kpi.entity_id)
             for obs in observations_from_kpi(kpi, area):
                 out.anomalies += self.detection.observe(obs)

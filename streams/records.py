@@ -101,6 +101,8 @@ class KpiWindow(Emitted, Generic[P]):
     """Parts: the additive KPI inputs, under the contract's field names."""
     m: NotRequired[dict[str, int]]
     """Group windows (segment, feeder) only: members that reported → 1."""
+    l: NotRequired[list[str]]  # noqa: E741  (the one-letter keys of the stored layout)
+    """Ids of the late events it took (a second copy of one is not applied again)."""
 
 
 # --- the parts of KPI windows (contract names; sums as exact partials, see sums) ---------

@@ -7,6 +7,7 @@ watermark), so emissions are a function of the partition's event sequence alone.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,8 +47,6 @@ class DomainLogic(Generic[P]):
     domain: ClassVar[Domain]
     model: ClassVar[type[Event]]
     """The domain's contract (:data:`schemas.domains.CONTRACTS`), set from ``domain``."""
-    drops_late: ClassVar[bool] = True
-    """Telemetry events behind the watermark are not applied; dossier facts always are."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -66,16 +65,21 @@ class DomainLogic(Generic[P]):
         return [self.to_kpi(r) for r in again + fresh]
 
     def apply(self, event: Event, offset: int, wm: int | None) -> list[KpiRecord]:
-        """Apply an accepted event; returns re-emissions of closed windows it changed."""
+        """Apply an accepted event: re-emissions of closed windows, then corrections.
+
+        Corrections are of the dropped windows it fell into (see :mod:`streams.book`).
+        """
+        self.book.begin(str(event.event_id) if self.is_late(event, wm) else None)
         self._apply(event, offset, wm)
-        return [self.to_kpi(r) for r in self.book.emit_touched(wm)]
+        out = [self.to_kpi(r) for r in self.book.emit_touched(wm)]
+        return out + [self.to_kpi(r, event.event_id) for r in self.book.corrections()]
 
     def advance(self, old_wm: int | None, wm: int | None, offset: int) -> list[KpiRecord]:
         """The watermark moved from ``old_wm`` to ``wm``: emit what it closed."""
         return [self.to_kpi(r) for r in self.book.close(wm)]
 
     def is_late(self, event: Event, wm: int | None) -> bool:
-        """The event's smallest window is already dropped (see :mod:`streams.windows`)."""
+        """The event's smallest window is dropped (:mod:`streams.windows`): corrections."""
         return not accepts(to_ms(event.event_time), wm, self.ctx.lateness_ms)
 
     def observations(self, event: Event) -> list[Observation]:
@@ -99,9 +103,12 @@ class DomainLogic(Generic[P]):
         """Derived rates (a convenience; readers recompute them from parts)."""
         return {}
 
-    def to_kpi(self, record: KpiWindow[P]) -> KpiRecord:
-        """The result record of one emission of a window."""
+    def to_kpi(self, record: KpiWindow[P], correction: uuid.UUID | None = None) -> KpiRecord:
+        """The result record of one emission of a window (a correction by that event)."""
         parts = self.parts(record)
+        late = [uuid.UUID(i) for i in record.get("l", ())]
+        if correction is not None:
+            late = [correction]
         # Built without validation: every field comes from our own arithmetic, and the
         # validator (NFC normalisation of every nested string included) was a third of
         # the cost of a closing minute. The tests parse every emitted record back.
@@ -118,4 +125,9 @@ class DomainLogic(Generic[P]):
             computed_at=self.ctx.now(),
             generation=self.ctx.generation,
             sequence=int(record["q"]),
+            members=sorted(record.get("m") or ()),
+            correction=correction is not None,
+            event_id=correction,
+            late_events=len(late),
+            late_ids=late,
         )

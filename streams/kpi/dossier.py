@@ -46,7 +46,6 @@ def dossier_rates(p: DossierParts) -> dict[str, float | None]:
 
 class DossierLogic(DomainLogic[DossierPartsRecord]):
     domain: ClassVar[Domain] = Domain.DOSSIER
-    drops_late: ClassVar[bool] = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

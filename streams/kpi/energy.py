@@ -114,7 +114,12 @@ class EnergyLogic(DomainLogic[EnergyPartsRecord]):
         outside_s = (
             info.period_s if outside_band(event, info.nominal_v, topology.voltage_band) else 0
         )
-        found = self._chain_contributions(event, ts, offset)
+        # A late reading stays out of the register chain: the readings around it may
+        # be pruned already (and pruning follows the persisted watermark, so whether
+        # they are depends on batch cuts). Its interval's energy stays with the meter's
+        # next reading in time, whose delta spans it (docs/decisions/0023).
+        late = self.is_late(event, wm)
+        found = [] if late else self._chain_contributions(event, ts, offset)
         for size in TELEMETRY_SIZES:
             own_start = window_bounds(ts, size, topology.timezone)[0]
             by_window: dict[int, list[register.Contribution]] = defaultdict(list)

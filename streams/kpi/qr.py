@@ -23,7 +23,7 @@ from schemas.timeutil import to_ms
 from streams.kpi.base import DomainLogic
 from streams.kpi.sums import ratio
 from streams.records import KpiWindow, QrPartsRecord, SubjectRecord
-from streams.windows import TELEMETRY_SIZES, drop_at, window_bounds
+from streams.windows import TELEMETRY_SIZES, drop_at, is_dropped, window_bounds
 
 CHECKPOINT = "checkpoint"
 SUBJECT_PREFIX = "sub|"
@@ -60,10 +60,16 @@ def qr_rates(p: QrParts) -> dict[str, float | None]:
 class QrLogic(DomainLogic[QrPartsRecord]):
     domain: ClassVar[Domain] = Domain.QR
 
-    def _seen(self, ev: QrScan, ts: int, offset: int) -> list[int]:
-        """Minutes (starts) the subject was seen here that day, added below ``offset``."""
+    def _seen(self, ev: QrScan, ts: int, offset: int, wm: int | None) -> list[int]:
+        """Minutes (starts) the subject was seen here that day, added below ``offset``.
+
+        A day the watermark has dropped remembers no one: a late scan from it counts its
+        subject as new in each window it corrects (docs/decisions/0023).
+        """
         zone = self.ctx.topology.timezone
         day_start, day_end = window_bounds(ts, WindowSize.D1, zone)
+        if is_dropped(day_end, wm, self.ctx.lateness_ms):
+            return []
         key = f"{SUBJECT_PREFIX}{ev.checkpoint_id}|{day_start}|{ev.subject_hash}"
         record = self.state.get(key, SubjectRecord)
         rows = [] if record is None else record.get("m", [])
@@ -84,7 +90,7 @@ class QrLogic(DomainLogic[QrPartsRecord]):
         assert isinstance(event, QrScan)
         zone = self.ctx.topology.timezone
         ts = to_ms(event.scanned_at)
-        seen = self._seen(event, ts, offset)
+        seen = self._seen(event, ts, offset, wm)
         for size in TELEMETRY_SIZES:
             start, end = window_bounds(ts, size, zone)
             record = self.book.window(

@@ -18,7 +18,7 @@ from typing import Any
 from schemas.base import Event
 from schemas.events import EnergyReading, QrScan, TrafficObservation
 from schemas.province.profile import Profile
-from tests.unit.streams.reference_base import Expected, applied, bounds, ms
+from tests.unit.streams.reference_base import Applied, Expected, applied, bounds, ms
 from tests.unit.streams.reference_dossier import dossiers
 
 # --- telemetry ------------------------------------------------------------------------
@@ -117,7 +117,9 @@ def register_deltas(
     return out
 
 
-def energy(applied_events: list[tuple[int, Event]], profile: Profile) -> list[Expected]:
+def energy(
+    applied_events: list[tuple[int, Event]], profile: Profile, late: set[int]
+) -> list[Expected]:
     meters = {m.meter_id: m for m in profile.meters}
     members: dict[str, set[str]] = defaultdict(set)
     for m in profile.meters:
@@ -126,6 +128,8 @@ def energy(applied_events: list[tuple[int, Event]], profile: Profile) -> list[Ex
     by_meter: dict[str, list[tuple[int, int, float]]] = defaultdict(list)
     for index, e in applied_events:
         assert isinstance(e, EnergyReading)
+        if index in late:
+            continue  # not in the register chain: its energy stays with the next reading
         by_meter[e.meter_id].append((ms(e.measured_at), index, e.energy_kwh_total))
     deltas: dict[tuple[str, int], list[tuple[float, str]]] = defaultdict(list)
     for meter, readings in by_meter.items():
@@ -133,15 +137,19 @@ def energy(applied_events: list[tuple[int, Event]], profile: Profile) -> list[Ex
         register_max = info.register_max_kwh if info else 999_999.9
         for ts, kwh, step in register_deltas(readings, register_max, floor):
             deltas[(meter, ts)].append((kwh, step))
-    groups: dict[tuple[str, str, str, str, int, int], list[EnergyReading]] = defaultdict(list)
-    for _, e in applied_events:
+    groups: dict[tuple[str, str, str, str, int, int], list[tuple[int, EnergyReading]]]
+    groups = defaultdict(list)
+    for index, e in applied_events:
         assert isinstance(e, EnergyReading)
         for w, start, end in _windows(ms(e.measured_at)):
-            groups[("meter", e.meter_id, e.feeder_id, w, start, end)].append(e)
-            groups[("feeder", e.feeder_id, e.feeder_id, w, start, end)].append(e)
+            groups[("meter", e.meter_id, e.feeder_id, w, start, end)].append((index, e))
+            groups[("feeder", e.feeder_id, e.feeder_id, w, start, end)].append((index, e))
     out = []
     for (kind, entity, group, w, start, end), evs in groups.items():
-        steps = [d for e in evs for d in deltas[(e.meter_id, ms(e.measured_at))][:1]]
+        steps = [
+            d for i, e in evs if i not in late for d in deltas[(e.meter_id, ms(e.measured_at))][:1]
+        ]
+        evs = [e for _, e in evs]
         volts = [v for e in evs if e.voltage_v is not None for v in e.voltage_v.values()]
         powers = [e.active_power_kw for e in evs if e.active_power_kw is not None]
         freqs = [abs(e.frequency_hz - 50.0) for e in evs if e.frequency_hz is not None]
@@ -183,14 +191,18 @@ def energy(applied_events: list[tuple[int, Event]], profile: Profile) -> list[Ex
     return out
 
 
-def qr(applied_events: list[Event]) -> list[Expected]:
-    groups: dict[tuple[str, int, int, str], list[QrScan]] = defaultdict(list)
-    for e in applied_events:
+def qr(applied_events: list[tuple[int, Event]], day_dropped: set[int]) -> list[Expected]:
+    groups: dict[tuple[str, int, int, str], list[tuple[int, QrScan]]] = defaultdict(list)
+    for index, e in applied_events:
         assert isinstance(e, QrScan)
         for w, start, end in _windows(ms(e.scanned_at)):
-            groups[(e.checkpoint_id, start, end, w)].append(e)
+            groups[(e.checkpoint_id, start, end, w)].append((index, e))
     out = []
-    for (cp, start, end, w), evs in groups.items():
+    for (cp, start, end, w), indexed in groups.items():
+        evs = [e for _, e in indexed]
+        # A late scan from a day already dropped remembers no one: its subject is new.
+        forgotten = sum(1 for i, _ in indexed if i in day_dropped)
+        subjects = {e.subject_hash for i, e in indexed if i not in day_dropped}
         parts = {
             "scans": len(evs),
             "scans_in": sum(1 for e in evs if e.direction == "in"),
@@ -198,7 +210,7 @@ def qr(applied_events: list[Event]) -> list[Expected]:
             "persons": sum(1 for e in evs if e.subject_kind == "person"),
             "vehicles": sum(1 for e in evs if e.subject_kind == "vehicle"),
             "not_green": sum(1 for e in evs if e.declaration_status != "green"),
-            "distinct_subjects": len({e.subject_hash for e in evs}),
+            "distinct_subjects": len(subjects) + forgotten,
         }
         rates = {
             "net_flow": float(parts["scans_in"] - parts["scans_out"]),
@@ -206,6 +218,16 @@ def qr(applied_events: list[Event]) -> list[Expected]:
         }
         out.append(Expected("qr", "checkpoint", cp, cp, w, start, end, parts, rates))
     return out
+
+
+def _late(ap: Applied, lateness_ms: int, window: str) -> set[int]:
+    """Log indexes of applied events whose ``window`` was dropped when they arrived."""
+    return {
+        index
+        for index, e in ap.events
+        if (wm := ap.watermarks[index]) is not None
+        and wm >= bounds(ms(e.event_time), window)[1] + lateness_ms
+    }
 
 
 def expected_kpis(
@@ -219,9 +241,9 @@ def expected_kpis(
         if domain == "traffic":
             rows = traffic(events, profile)
         elif domain == "energy":
-            rows = energy(ap.events, profile)
+            rows = energy(ap.events, profile, _late(ap, lateness_ms, "1m"))
         elif domain == "qr":
-            rows = qr(events)
+            rows = qr(ap.events, _late(ap, lateness_ms, "1d"))
         else:
             rows = dossiers(ap, lateness_ms)
         if domain != "dossier":

@@ -115,7 +115,7 @@ def test_a_key_in_the_wrong_partition_is_refused() -> None:
     assert [d.reason for d in feed.event(f.traffic()).dead_letters] == ["wrong_partition"]
 
 
-def test_duplicates_and_late_events_are_counted_not_applied() -> None:
+def test_duplicates_are_dropped_and_late_events_counted_and_applied() -> None:
     feed = Feed(traffic_engine())
     event = f.traffic()
     feed.event(event)
@@ -123,10 +123,33 @@ def test_duplicates_and_late_events_are_counted_not_applied() -> None:
     later = f.traffic(observed_at=f.T0 + timedelta(minutes=10))
     feed.event(later)
     late = f.traffic(observed_at=f.T0 + timedelta(seconds=30), sensor_id="TS-QL13-01-B")
-    assert feed.event(late).outcomes == {"late": 1}
+    out = feed.event(late)
+    assert out.outcomes == {"late": 1}
+    assert out.kpis, "a late event is applied (as corrections), not dropped"
     c = counts(feed.engine)
     assert (c.events, c.duplicates, c.late) == (4, 1, 1)
     assert c.last_seen_ms == to_ms(later.observed_at)
+
+
+def test_a_late_event_corrects_dropped_windows_and_joins_held_ones_once() -> None:
+    feed = Feed(traffic_engine())
+    feed.event(f.traffic())
+    feed.event(f.traffic(observed_at=f.T0 + timedelta(minutes=10)))
+    late = f.traffic(observed_at=f.T0 + timedelta(seconds=30), intensity=7)
+    for _ in range(2):  # the second copy: corrections again (the sink merges one), held once
+        out = feed.event(late)
+        corrections = {(k.entity_kind, k.window.value): k for k in out.kpis if k.correction}
+        assert set(corrections) == {("sensor", "1m"), ("segment", "1m")}
+        for k in corrections.values():
+            assert k.event_id == late.event_id
+            assert k.late_ids == [late.event_id]
+            assert (k.parts.observations, k.parts.vehicles) == (1, 7)  # type: ignore[union-attr]
+        assert corrections["segment", "1m"].members == [late.sensor_id]
+        assert not [k for k in out.kpis if not k.correction]  # the 15 min window is open
+    closing = feed.event(f.traffic(observed_at=f.T0 + timedelta(minutes=20)))
+    quarter = [k for k in closing.kpis if k.entity_kind == "sensor" and k.window.value == "15m"]
+    assert [(k.parts.observations, k.late_events) for k in quarter] == [(3, 1)]  # type: ignore[union-attr]
+    assert quarter[0].late_ids == [late.event_id]
 
 
 def test_a_late_event_within_the_lateness_re_emits_with_a_higher_sequence() -> None:

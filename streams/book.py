@@ -128,7 +128,7 @@ class WindowBook:
         key = window_key(kind, entity_id, size, start)
         if is_dropped(end, wm, self.lateness_ms):
             return self._correction(key, kind, entity_id, group_id, size, start, end, offset, empty)
-        existing = self.state.get(key)
+        existing = self.state.get(key, WindowRecord)
         new: WindowRecord[P] | None = None
         if existing is None:
             new = _new_window(kind, entity_id, group_id, size, start, end, offset, empty)

@@ -62,7 +62,8 @@ def sample(ch_type: str, column: str) -> tuple[Any, str]:
     inner = re.sub(r"^(Nullable|LowCardinality)\((.*)\)$", r"\2", inner)
     if inner.startswith("Array("):
         value, text = sample(inner.removeprefix("Array(")[:-1], column)
-        return [value], f"['{text}']" if isinstance(value, str) else f"[{text}]"
+        quoted = isinstance(value, (str, uuid.UUID))
+        return [value], f"['{text}']" if quoted else f"[{text}]"
     if inner == "UUID":
         value = uuid.uuid5(uuid.NAMESPACE_URL, column)
         return value, str(value)

@@ -11,7 +11,9 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from connectors.sinks.clickhouse.corrections import Key, key_of
 from connectors.sinks.clickhouse.rows import Origin, Row
+from schemas.results import KpiRecord
 
 TopicPartitionKey = tuple[str, int]
 
@@ -23,13 +25,28 @@ class Batch:
     rows: dict[str, list[Row]] = field(default_factory=lambda: defaultdict(list))
     origins: dict[str, list[Origin]] = field(default_factory=lambda: defaultdict(list))
     offsets: dict[TopicPartitionKey, int] = field(default_factory=dict)
+    corrections: list[tuple[KpiRecord, Origin]] = field(default_factory=list)
+    """Late-event corrections, merged into their rows at write time (sink.corrections)."""
+    kpis: dict[Key, KpiRecord] = field(default_factory=dict)
+    """The newest KPI record of each window buffered: what a correction merges into."""
     event_times_ms: list[int] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
     @property
     def size(self) -> int:
-        """Rows across all tables."""
-        return sum(len(r) for r in self.rows.values())
+        """Rows across all tables, and corrections."""
+        return sum(len(r) for r in self.rows.values()) + len(self.corrections)
+
+    def add_kpi(self, record: KpiRecord, table: str, row: Row, origin: Origin) -> None:
+        """Buffer a KPI row, or a correction to merge (see :attr:`corrections`)."""
+        if record.correction:
+            self.corrections.append((record, origin))
+            return
+        key = key_of(record)
+        have = self.kpis.get(key)
+        if have is None or record.version >= have.version:
+            self.kpis[key] = record
+        self.add(table, row, origin)
 
     def add(self, table: str, row: Row, origin: Origin) -> None:
         """Buffer one row for a table, remembering the record it came from."""

@@ -48,3 +48,9 @@ class SinkMetrics:
         self.committed = Counter(
             "ioc_sink_commits_total", "Offset commits after a successful flush", registry=reg
         )
+        self.corrections = Counter(
+            "ioc_sink_corrections_total",
+            "Late-event corrections: merged into their row, or already taken (duplicate)",
+            ["outcome"],
+            registry=reg,
+        )

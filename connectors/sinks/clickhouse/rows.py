@@ -7,7 +7,7 @@ migrations define the same columns (a test checks both agree on the real server)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from schemas.base import Contract
@@ -21,8 +21,19 @@ from schemas.events import (
     QrScan,
     TrafficObservation,
 )
-from schemas.results import Anomaly, DataQualityRecord, DeadLetter, KpiRecord
-from schemas.timeutil import to_ms
+from schemas.results import (
+    Anomaly,
+    DataQualityRecord,
+    DeadLetter,
+    Domain,
+    DossierParts,
+    EnergyParts,
+    KpiRecord,
+    QrParts,
+    TrafficParts,
+    WindowSize,
+)
+from schemas.timeutil import from_ms, to_ms
 from schemas.topics import (
     ANOMALIES,
     DEADLETTER,
@@ -90,7 +101,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 KPI_COMMON = (
     "entity_kind", "entity_id", "group_id", "window_size", "window_start", "window_end",
 )  # fmt: skip
-KPI_TAIL = ("computed_at_ms", "generation", "sequence", "version", "written_at_ms")
+KPI_TAIL = (
+    "computed_at_ms", "generation", "sequence", "version", "members", "late_events", "late_ids",
+    "written_at_ms",
+)  # fmt: skip
 KPI_PARTS: dict[str, tuple[str, ...]] = {
     "traffic": (
         "observations", "vehicles", "motorcycles", "cars", "trucks", "buses", "speed_x_vehicles",
@@ -197,8 +211,41 @@ def kpi_row(k: KpiRecord, written_at_ms: int) -> Row:
     return (
         k.entity_kind, k.entity_id, k.group_id, k.window.value, k.window_start, k.window_end,
         *(parts[name] for name in KPI_PARTS[k.domain.value]),
-        to_ms(k.computed_at), k.generation, k.sequence, k.version, written_at_ms,
+        to_ms(k.computed_at), k.generation, k.sequence, k.version, k.members, k.late_events,
+        k.late_ids, written_at_ms,
     )  # fmt: skip
+
+
+PARTS_MODELS: dict[str, type[TrafficParts | EnergyParts | QrParts | DossierParts]] = {
+    "traffic": TrafficParts, "energy": EnergyParts, "qr": QrParts, "dossier": DossierParts,
+}  # fmt: skip
+
+
+def kpi_from_row(domain: Domain, row: dict[str, Any]) -> KpiRecord:
+    """The KPI record a stored ``kpi_<domain>`` row holds (the inverse of :func:`kpi_row`)."""
+    parts = PARTS_MODELS[domain.value].model_construct(
+        **{name: row[name] for name in KPI_PARTS[domain.value]}
+    )
+    start, end = row["window_start"], row["window_end"]
+    return KpiRecord.model_construct(
+        domain=domain,
+        entity_kind=row["entity_kind"],
+        entity_id=row["entity_id"],
+        group_id=row["group_id"],
+        window=WindowSize(row["window_size"]),
+        window_start=start.astimezone(UTC),
+        window_end=end.astimezone(UTC),
+        parts=parts,
+        rates={},
+        computed_at=from_ms(row["computed_at_ms"]),
+        generation=row["generation"],
+        sequence=row["sequence"],
+        members=list(row["members"]),
+        correction=False,
+        event_id=None,
+        late_events=row["late_events"],
+        late_ids=list(row["late_ids"]),
+    )
 
 
 def anomaly_row(a: Anomaly, written_at_ms: int) -> Row:

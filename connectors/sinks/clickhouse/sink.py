@@ -22,14 +22,22 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
 from connectors.sinks.clickhouse.batch import Batch
+from connectors.sinks.clickhouse.corrections import StoredRows, key_of, resolve
 from connectors.sinks.clickhouse.metrics import SinkMetrics
-from connectors.sinks.clickhouse.rows import EVENT_TABLES, Origin, deadletter_row, rows_for
+from connectors.sinks.clickhouse.rows import (
+    EVENT_TABLES,
+    Origin,
+    Row,
+    deadletter_row,
+    kpi_row,
+    rows_for,
+)
 from connectors.sinks.clickhouse.writer import OutageError, Rejected, TableWriter
 from schemas.base import Contract
 from schemas.codec import decode
 from schemas.errors import ContractError
 from schemas.privacy import MAX_PAYLOAD, mask_error, mask_key, mask_payload, mask_text
-from schemas.results import DeadLetter
+from schemas.results import DeadLetter, Domain, KpiRecord
 from schemas.timeutil import utcnow
 from schemas.topics import CONTROL_HEADER
 
@@ -81,6 +89,7 @@ class ClickHouseSink:
     ) -> None:
         self.config = config
         self.writer = writer
+        self.stored = StoredRows(writer.client, writer.database)
         self.topics = dict(topics)
         self.metrics = metrics
         self.batch = Batch()
@@ -238,8 +247,12 @@ class ClickHouseSink:
         except ContractError as exc:
             self._dead_letter(origin, record, exc.reason, str(exc), written_at)
         else:
-            for table, row in rows_for(value, origin, written_at):
-                self.batch.add(table, row, origin)
+            if isinstance(value, KpiRecord):
+                table = f"kpi_{value.domain.value}"
+                self.batch.add_kpi(value, table, kpi_row(value, written_at), origin)
+            else:
+                for table, row in rows_for(value, origin, written_at):
+                    self.batch.add(table, row, origin)
         self.batch.covered(record.topic, record.partition, record.offset)
 
     def _dead_letter(
@@ -270,10 +283,35 @@ class ClickHouseSink:
         self.batch.add("deadletter", deadletter_row(letter, ident, written_at), origin)
         self.metrics.dead_lettered.labels(reason=reason).inc()
 
+    def _merged(self, batch: Batch, written_at: int) -> dict[str, list[tuple[Row, Origin]]]:
+        """The rows the batch's corrections make (read now: a retry reads them again)."""
+        out: dict[str, list[tuple[Row, Origin]]] = {}
+        by_domain: dict[Domain, list[tuple[KpiRecord, Origin]]] = {}
+        for record, origin in batch.corrections:
+            by_domain.setdefault(record.domain, []).append((record, origin))
+        for domain, items in by_domain.items():
+            records = [r for r, _ in items]
+            try:
+                stored = self.stored.fetch(domain, {key_of(r) for r in records})
+            except Exception as exc:  # the server is unwell: keep the batch, retry
+                raise OutageError(f"reading kpi_{domain.value} to merge: {exc}") from exc
+            resolved = resolve(records, batch.kpis, stored)
+            self.metrics.corrections.labels(outcome="merged").inc(resolved.merged)
+            self.metrics.corrections.labels(outcome="duplicate").inc(resolved.duplicates)
+            origin_of = {key_of(r): o for r, o in items}
+            out[f"kpi_{domain.value}"] = [
+                (kpi_row(row, written_at), origin_of[key_of(row)]) for row in resolved.rows
+            ]
+        return out
+
     def _write(self, batch: Batch) -> None:
         written_at = _now_ms()
         self.metrics.batch_rows.observe(batch.size)
-        for table, rows in list(batch.rows.items()):
+        merged = self._merged(batch, written_at) if batch.corrections else {}
+        for table in {*batch.rows, *merged}:
+            # A merged row goes after the rows of its table: its version is higher anyway.
+            rows = batch.rows.get(table, []) + [row for row, _ in merged.get(table, [])]
+            origins = batch.origins.get(table, []) + [o for _, o in merged.get(table, [])]
             started = time.perf_counter()
             rejected = self.writer.write(table, rows)
             self.metrics.insert_seconds.labels(table=table).observe(time.perf_counter() - started)
@@ -283,21 +321,26 @@ class ClickHouseSink:
                 for row in rows:
                     self.metrics.lag_seconds.observe((written_at - row[time_col]) / 1_000)
             if rejected:
-                self._dead_letter_rejected(table, batch, rejected, written_at)
+                self._dead_letter_rejected(table, rows, origins, rejected, written_at)
 
     def _dead_letter_rejected(
-        self, table: str, batch: Batch, rejected: list[Rejected], written_at: int
+        self,
+        table: str,
+        written: list[Row],
+        origins: list[Origin],
+        rejected: list[Rejected],
+        written_at: int,
     ) -> None:
         rows = []
         for item in rejected:
-            origin = batch.origins[table][item.index]
+            origin = origins[item.index]
             letter = DeadLetter(
                 source_topic=origin.topic,
                 partition=origin.partition,
                 offset=origin.offset,
                 reason="clickhouse_rejected",
                 error=mask_error(f"{table}: {item.error}"),  # it may quote the row
-                payload=mask_text(repr(batch.rows[table][item.index]))[:MAX_PAYLOAD],
+                payload=mask_text(repr(written[item.index]))[:MAX_PAYLOAD],
                 producer=self.config.client_id,
                 failed_at=utcnow(),
             )

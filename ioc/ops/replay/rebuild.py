@@ -8,8 +8,10 @@ How it stays equal to the live worker's results (docs/architecture.md, "Replay a
   plus the allowed lateness and the clock skew before ``--from``, so every window
   overlapping the range is complete and each meter's previous register reading is
   known; dossiers start from the open-dossier snapshot (:mod:`ioc.ops.replay.snapshot`);
-- it reads on until ``--to`` + 2 × lateness + skew and writes a window only once its
-  final watermark has dropped it (end + lateness): a window still held could change
+- ``--from``/``--to`` are event times: it reads on to the end of the log (a backlog
+  written today can carry last week's events), applies late events as corrections the
+  way the sink merges them (:mod:`schemas.corrections`), and writes a window only once
+  its final watermark has dropped it (end + lateness): a window still held could change
   again, and the live run would have a later version of it;
 - rows go through the sink's own row builders and writer, so they land exactly as the
   live pipeline's, under a generation recorded in ``generations`` — never produced to
@@ -43,6 +45,7 @@ from ioc.ops.replay.kafka_io import Span
 from ioc.ops.replay.times import ReplayUsageError
 from ioc.settings import Settings
 from ioc.wiring.worker import build_config
+from schemas.corrections import merge
 from schemas.domains import CONTRACTS
 from schemas.results import Anomaly, Domain, KpiRecord
 from schemas.timeutil import to_ms, utcnow
@@ -113,6 +116,11 @@ def _ms(settings: Settings) -> tuple[int, int, int]:
     )
 
 
+def now_ms() -> int:
+    """The wall clock, in epoch ms (the end of the log at planning time)."""
+    return to_ms(utcnow())
+
+
 def plan(
     admin: KafkaAdminClient,
     client: Client,
@@ -129,7 +137,11 @@ def plan(
         raise ReplayUsageError("--promote applies to an in-place rebuild, not --into-database")
     lookback, lateness, skew = _ms(settings)
     read_from = from_ms - lookback - lateness - skew
-    read_to = to_ms + 2 * lateness + skew
+    # --from/--to are event times. A record cannot be written before its event (less
+    # the clock skew the worker allows), but it can be written any time after: a
+    # backlog or an import of last week's readings. So the read starts at the range
+    # (less lookback) and runs to the end of the log.
+    read_to = max(to_ms + 2 * lateness + skew, now_ms() + skew)
     generation = Registry(client, settings.clickhouse_database).next_generation()
     chosen = domains or list(CONTRACTS)
     topics = {d: CONTRACTS[d].topic + settings.stream_topic_suffix for d in chosen}
@@ -162,11 +174,16 @@ class _Collector:
         self.anomalies: dict[str, Anomaly] = {}
         self.summary = RebuildSummary()
         self.complete_from: dict[Domain, int] = {}
+        self.final: dict[str, KpiRecord] = {}
+        """Windows written (or to be): what a later correction merges into."""
 
     def add(self, domain: Domain, partition: int, out: Outputs) -> None:
         held = self.pending.setdefault((domain, partition), {})
         for kpi in out.kpis:
-            held[kpi.key] = kpi  # a re-emission carries a higher sequence: the last wins
+            if kpi.correction:
+                self._correct(domain, held, kpi)
+            else:
+                held[kpi.key] = kpi  # a re-emission carries a higher sequence: the last wins
         for anomaly in out.anomalies:
             self.anomalies[anomaly.anomaly_id] = anomaly
         for outcome, n in out.outcomes.items():
@@ -182,7 +199,21 @@ class _Collector:
             self._final(domain, held.pop(key))
         self._write_full()
 
+    def _correct(self, domain: Domain, held: dict[str, KpiRecord], correction: KpiRecord) -> None:
+        # A late event for a window the engine dropped: merged as the sink merges it
+        # (schemas.corrections), into the window still waiting here or the one written.
+        key = correction.key
+        pending = held.get(key)
+        merged = merge(pending if pending is not None else self.final.get(key), correction)
+        if merged is None:
+            return
+        if pending is not None:
+            held[key] = merged
+        else:
+            self._final(domain, merged)  # written again: the higher sequence replaces it
+
     def _final(self, domain: Domain, kpi: KpiRecord) -> None:
+        self.final[kpi.key] = kpi
         start, end = to_ms(kpi.window_start), to_ms(kpi.window_end)
         if end <= self.plan.from_ms or start >= self.plan.to_ms:
             return  # outside the range: read only to get the range right

@@ -318,3 +318,41 @@ def late_problems(rows: dict[Key, dict[str, Any]], arrivals: Arrivals) -> list[s
             0, f"sum of late_events over sensor 1m rows {total}, want {len(arrivals.late)}"
         )
     return problems
+
+
+# --- the operator's rebuild -----------------------------------------------------------------
+
+
+def rebuild(
+    stack: StreamStack, database: str, into: str, first: datetime, end: datetime
+) -> subprocess.CompletedProcess[str]:
+    """``ioc replay rebuild --from first --to end --domain traffic`` into another database."""
+    env = {**stack.env, "IOC_CLICKHOUSE_DATABASE": database, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "ioc", "replay", "rebuild", "--from", first.isoformat(),
+         "--to", end.isoformat(), "--domain", "traffic", "--into-database", into, "--execute"],
+        cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+
+
+PARTS = (
+    "observations", "vehicles", "motorcycles", "cars", "trucks", "buses", "speed_x_vehicles",
+    "free_flow_x_vehicles", "speed_vehicles", "occupancy_sum", "occupancy_samples",
+    "period_s_sum", "congested_observations", "speed_min_kmh", "speed_max_kmh",
+    "sensors_reporting", "sensors_expected",
+)  # fmt: skip
+
+
+def live_rows(ch: Any, database: str, first: datetime, end: datetime) -> dict[Key, tuple[Any, ...]]:
+    """The parts of every kpi_traffic_live window inside [first, end), by key."""
+    rows = ch.execute(
+        f"SELECT entity_kind, entity_id, window_size, toUnixTimestamp(window_start), "
+        f"{', '.join(PARTS)} FROM {database}.kpi_traffic_live "
+        f"WHERE window_start >= toDateTime({int(first.timestamp())}) "
+        f"AND window_end <= toDateTime({int(end.timestamp())})"
+    )
+    return {(r[0], r[1], r[2], int(r[3]) * 1000): tuple(r[4:]) for r in rows}
+
+
+def same_parts(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    return all(_same(x, y) for x, y in zip(a, b, strict=True))

@@ -80,7 +80,8 @@ class WindowBook:
         self._closing = Closing(state, WindowRecord)
         self._touched: dict[str, None] = {}
         self._corrections: dict[str, WindowRecord[Any]] = {}
-        self._late: str | None = None
+        self.late_event: str | None = None
+        """The id of the event being applied if it is late (see :meth:`begin`)."""
 
     def begin(self, late_event: str | None) -> None:
         """The next event's windows are touched: the id of a late one, None if in time.
@@ -88,7 +89,7 @@ class WindowBook:
         A late event is taken once per window: held windows keep its id (and emit it, so
         the sink's merge of a later correction knows it too), transient ones carry it.
         """
-        self._late = late_event
+        self.late_event = late_event
 
     def load(self, wm: int | None) -> tuple[list[WindowRecord[Any]], list[WindowRecord[Any]]]:
         """After recovery: (closed windows to re-emit as stored, closed windows to emit anew).
@@ -126,13 +127,13 @@ class WindowBook:
         """
         start, end = window_bounds(ts_ms, size, self.zone)
         key = window_key(kind, entity_id, size, start)
-        if is_dropped(end, wm, self.lateness_ms):
+        late = self.late_event
+        if late is not None and is_dropped(end, wm, self.lateness_ms):
             return self._correction(key, kind, entity_id, group_id, size, start, end, offset, empty)
         existing = self.state.get(key, WindowRecord)
         new: WindowRecord[P] | None = None
         if existing is None:
             new = _new_window(kind, entity_id, group_id, size, start, end, offset, empty)
-        late = self._late
         if late is not None and existing is not None and late in existing.get("l", ()):
             return None  # a second copy of a late event this window already took
         record = self.state.touch(key, offset, new)

@@ -268,7 +268,7 @@ class PartitionEngine:
         self._count(out, record, event.source, outcome, event_ms=event_ms)
         out.count(outcome.value)
         try:
-            self._emit(self.logic.apply(event, offset, wm), out)
+            self._emit(self.logic.apply(event, offset, wm, late), out)
             if self.detection is not None:
                 for obs in self.logic.observations(event):
                     out.anomalies += self.detection.impossible(obs)

@@ -64,12 +64,15 @@ class DomainLogic(Generic[P]):
         again, fresh = self.book.load(wm)
         return [self.to_kpi(r) for r in again + fresh]
 
-    def apply(self, event: Event, offset: int, wm: int | None) -> list[KpiRecord]:
+    def apply(
+        self, event: Event, offset: int, wm: int | None, late: bool = False
+    ) -> list[KpiRecord]:
         """Apply an accepted event: re-emissions of closed windows, then corrections.
 
-        Corrections are of the dropped windows it fell into (see :mod:`streams.book`).
+        Corrections are of the dropped windows a ``late`` event fell into (see
+        :mod:`streams.book`); the engine has already decided lateness (:meth:`is_late`).
         """
-        self.book.begin(str(event.event_id) if self.is_late(event, wm) else None)
+        self.book.begin(str(event.event_id) if late else None)
         self._apply(event, offset, wm)
         out = [self.to_kpi(r) for r in self.book.emit_touched(wm)]
         return out + [self.to_kpi(r, event.event_id) for r in self.book.corrections()]

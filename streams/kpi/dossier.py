@@ -143,7 +143,9 @@ class DossierLogic(DomainLogic[DossierPartsRecord]):
         return is_dropped(end, wm, self.ctx.lateness_ms)
 
     @override
-    def apply(self, event: Event, offset: int, wm: int | None) -> list[KpiRecord]:
+    def apply(
+        self, event: Event, offset: int, wm: int | None, late: bool = False
+    ) -> list[KpiRecord]:
         assert isinstance(event, DossierStatusChange)
         key = f"{DOSSIER_PREFIX}{event.agency_code}|{event.dossier_id}"
         new: DossierRecord = {"ev": [], "o": offset}

@@ -118,7 +118,7 @@ class EnergyLogic(DomainLogic[EnergyPartsRecord]):
         # be pruned already (and pruning follows the persisted watermark, so whether
         # they are depends on batch cuts). Its interval's energy stays with the meter's
         # next reading in time, whose delta spans it (docs/decisions/0023).
-        late = self.is_late(event, wm)
+        late = self.book.late_event is not None
         found = [] if late else self._chain_contributions(event, ts, offset)
         for size in TELEMETRY_SIZES:
             own_start = window_bounds(ts, size, topology.timezone)[0]

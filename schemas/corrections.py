@@ -8,7 +8,8 @@ would have had if the event had come in time:
 - sums and counts add;
 - minima and maxima merge (``MIN``/``MAX`` in the parts' ``MERGE`` table);
 - a group's reporting count is the size of the union of its members (a sensor already
-  counted in the segment's minute is not counted twice);
+  counted in the segment's minute is not counted twice; a row stored before rows listed
+  their members keeps at least its own count);
 - the expected count is the newest one (the profile may have changed since).
 
 A correction is merged once: its event id is kept on the row (``late_ids``), so a
@@ -71,8 +72,9 @@ def merge_parts(stored: Any, delta: Any, members: int) -> Any:
         elif rule == LATEST:
             merged[name] = b
         elif rule == MEMBERS:
-            # A member row (a sensor's own row) has no members: it reports or not.
-            merged[name] = members if members else max(a, b)
+            # A member row (a sensor's own row) has no members: it reports or not. A row
+            # written before rows listed their members keeps at least its own count.
+            merged[name] = max(a, members) if members else max(a, b)
         elif a is None or b is None:
             merged[name] = b if a is None else a
         elif rule == MIN:

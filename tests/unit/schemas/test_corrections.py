@@ -96,3 +96,11 @@ def test_only_corrections_merge_and_they_name_their_event() -> None:
         merge(None, row(parts(), members=[]))
     with pytest.raises(ValueError, match="names its late event"):
         row(parts(), members=[], correction=True)
+
+
+def test_a_row_stored_before_members_were_listed_keeps_its_count() -> None:
+    legacy = row(parts(sensors_reporting=2), members=[])
+    merged = merge(legacy, correction(parts(), "S-C", uuid.uuid4()))
+    assert merged is not None
+    assert isinstance(merged.parts, TrafficParts)
+    assert merged.parts.sensors_reporting == 2

@@ -129,7 +129,14 @@ class WindowBook:
         key = window_key(kind, entity_id, size, start)
         late = self.late_event
         if late is not None and is_dropped(end, wm, self.lateness_ms):
-            return self._correction(key, kind, entity_id, group_id, size, start, end, offset, empty)
+            # One transient window per dropped window per event, never in the state; a
+            # second touch by the same event is "already applied", as for held windows.
+            if key in self._corrections:
+                return None
+            transient = _new_window(kind, entity_id, group_id, size, start, end, offset, empty)
+            transient["q"] = 1
+            self._corrections[key] = transient
+            return transient
         existing = self.state.get(key, WindowRecord)
         new: WindowRecord[P] | None = None
         if existing is None:
@@ -147,27 +154,6 @@ class WindowBook:
                 self._closing.hold(end, key)
         record["d"] = True
         self._touched[key] = None
-        return record
-
-    def _correction(
-        self,
-        key: str,
-        kind: str,
-        entity_id: str,
-        group_id: str,
-        size: WindowSize,
-        start: int,
-        end: int,
-        offset: int,
-        empty: Callable[[], P],
-    ) -> WindowRecord[P] | None:
-        # One transient window per dropped window per event, never in the state; a
-        # second touch by the same event is "already applied", as for held windows.
-        if key in self._corrections:
-            return None
-        record = _new_window(kind, entity_id, group_id, size, start, end, offset, empty)
-        record["q"] = 1
-        self._corrections[key] = record
         return record
 
     def corrections(self) -> list[WindowRecord[Any]]:

@@ -235,3 +235,32 @@ def test_event_ids_recovered_after_a_restart_still_expire() -> None:
     writes = dict(recovered.drain())  # deletes only behind a persisted watermark
     assert not list(recovered.state.items("id|"))
     assert any(k.startswith("id|") and v is None for k, v in writes.items())
+
+
+def test_a_backlog_resolves_the_silence_it_proves_wrong_and_opens_none() -> None:
+    expected = [("sensor", "TS-A", "SEG-A", 60), ("sensor", "TS-B", "SEG-B", 60)]
+    engine = PartitionEngine(TrafficLogic, engine_config(profile(), LATENESS), 0, expected=expected)
+    feed = Feed(engine)
+    t0 = to_ms(f.T0)
+    opened = []
+    for minute in range(8):
+        at = f.T0 + timedelta(minutes=minute)
+        opened += feed.event(
+            f.traffic(sensor_id="TS-A", segment_id="SEG-A", observed_at=at)
+        ).anomalies
+        if minute < 2:  # TS-B's connector goes quiet after two minutes
+            feed.event(f.traffic(sensor_id="TS-B", segment_id="SEG-B", observed_at=at))
+    opened += feed.tick(t0 + 10 * 60_000 + LATENESS).anomalies
+    assert {(a.entity_id, a.state) for a in opened} == {("TS-B", AnomalyState.OPEN)}
+    # The backlog: TS-B's readings of minutes 2..7, all late now.
+    backlog = []
+    for minute in range(2, 8):
+        at = f.T0 + timedelta(minutes=minute)
+        out = feed.event(f.traffic(sensor_id="TS-B", segment_id="SEG-B", observed_at=at))
+        assert out.outcomes == {"late": 1}
+        backlog += out.anomalies
+    assert not backlog  # corrections are not judged again
+    after = feed.tick(t0 + 11 * 60_000 + LATENESS).anomalies
+    silence = [a for a in after if a.entity_id == "TS-B"]  # (TS-A has gone quiet by now)
+    assert [(a.detector, a.state) for a in silence] == [("silence", AnomalyState.RESOLVED)]
+    assert silence[0].ended_at == f.T0 + timedelta(minutes=7)

@@ -26,6 +26,10 @@ from streams.state import PartitionState
 from streams.windows import SIZE_TEXT, drop_at, is_closed, is_dropped, window_bounds, window_key
 
 WINDOW_PREFIX = "w|"
+MAX_LATE_IDS = 4_096
+"""Late-event ids a held window keeps (about 160 kB of JSON): a backfill of a busy
+segment's day must not grow one state record, or the KPI record that carries them, past
+the broker's 1 MB limit. A late copy of an event beyond them is applied again."""
 
 P = TypeVar("P")
 H = TypeVar("H", bound=WindowRecord[Any] | DqMinuteRecord)
@@ -147,7 +151,11 @@ class WindowBook:
         if record is None:
             return None
         if late is not None:
-            record.setdefault("l", []).append(late)
+            ids = record.setdefault("l", [])
+            if len(ids) < MAX_LATE_IDS:
+                ids.append(late)
+            else:
+                record["lx"] = record.get("lx", 0) + 1
         if new is not None:
             self.state.delete_after(key, drop_at(end, self.lateness_ms))
             if not is_closed(end, wm):

@@ -102,7 +102,10 @@ class KpiWindow(Emitted, Generic[P]):
     m: NotRequired[dict[str, int]]
     """Group windows (segment, feeder) only: members that reported → 1."""
     l: NotRequired[list[str]]  # noqa: E741  (the one-letter keys of the stored layout)
-    """Ids of the late events it took (a second copy of one is not applied again)."""
+    """Ids of the late events it took (a second copy of one is not applied again), at most
+    :data:`streams.book.MAX_LATE_IDS`."""
+    lx: NotRequired[int]
+    """Late events it took beyond that many (their ids are not kept)."""
 
 
 # --- the parts of KPI windows (contract names; sums as exact partials, see sums) ---------

@@ -131,6 +131,6 @@ class DomainLogic(Generic[P]):
             members=sorted(record.get("m") or ()),
             correction=correction is not None,
             event_id=correction,
-            late_events=len(late),
+            late_events=len(late) + int(record.get("lx", 0)),
             late_ids=late,
         )

@@ -264,3 +264,18 @@ def test_a_backlog_resolves_the_silence_it_proves_wrong_and_opens_none() -> None
     silence = [a for a in after if a.entity_id == "TS-B"]  # (TS-A has gone quiet by now)
     assert [(a.detector, a.state) for a in silence] == [("silence", AnomalyState.RESOLVED)]
     assert silence[0].ended_at == f.T0 + timedelta(minutes=7)
+
+
+def test_a_held_window_keeps_a_bounded_list_of_late_ids_and_counts_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("streams.book.MAX_LATE_IDS", 2)
+    feed = Feed(traffic_engine())
+    feed.event(f.traffic())
+    feed.event(f.traffic(observed_at=f.T0 + timedelta(minutes=10)))
+    late = [f.traffic(observed_at=f.T0 + timedelta(seconds=s), intensity=s) for s in (5, 6, 7)]
+    for event in late:
+        assert feed.event(event).outcomes == {"late": 1}
+    closing = feed.event(f.traffic(observed_at=f.T0 + timedelta(minutes=20)))
+    quarter = [k for k in closing.kpis if k.entity_kind == "sensor" and k.window.value == "15m"]
+    assert [(k.late_events, len(k.late_ids)) for k in quarter] == [(3, 2)]

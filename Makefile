@@ -81,8 +81,12 @@ test-dates: up ## Date-sensitive integration tests with the scenario moved to ea
 	  IOC_TEST_TODAY=$$day $(PY) -m pytest -m scenario_date -q -p no:cacheprovider || exit 1; \
 	done
 
-quality: install ## Detection quality per kind on 3 simulated weeks (seed 2): table + .cache/quality.json
-	$(IOC) quality
+# NAB=dir scores real labelled series instead (a folder in the Numenta Anomaly Benchmark
+# layout; NAB_SUBSET=folders,files picks some): table + .cache/quality-nab.json.
+NAB ?=
+NAB_SUBSET ?=
+quality: install ## Detection quality per kind on 3 simulated weeks (seed 2): table + .cache/quality.json; NAB=dir: NAB score on real series
+	$(IOC) quality $(if $(NAB),--nab $(NAB)) $(if $(NAB_SUBSET),--subset $(NAB_SUBSET))
 
 bench: up $(VENV)/.bench-installed ## Pipeline vs a bare consumer and Quix Streams: throughput, latency, RSS (BENCH_ARGS=--quick); bench-results/*.json
 	$(IOC) bench run $(BENCH_ARGS)

@@ -20,7 +20,7 @@ from streams.detect.offline import OfflineTopology
 from streams.detect.params import DetectorParams, params_from_dict
 from streams.detect.profile import params_from_profile
 from streams.detect.runner import OfflineDetection
-from streams.detect.series import run_series
+from streams.detect.series import ScoredPoint, run_series
 
 OUTPUT_HEADER = ("timestamp", "value", "score", "is_anomaly")
 _TIME_COLUMNS = ("timestamp", "time", "ts", "datetime", "date")
@@ -89,6 +89,21 @@ def read_series(path: Path, zone: ZoneInfo) -> Iterator[tuple[str, str, int, flo
                 raise BacktestInputError(f"{path}:{line}: {exc}") from None
 
 
+def score_series(
+    input_path: Path,
+    params: DetectorParams,
+    *,
+    zone: ZoneInfo,
+    detector: str | None = None,
+) -> tuple[list[tuple[str, str, int, float | None]], list[ScoredPoint]]:
+    """The rows of a ``timestamp,value`` CSV and the detector's verdict on each, in file order.
+
+    What ``ioc backtest --input`` writes out, and what ``ioc quality --nab`` scores.
+    """
+    rows = list(read_series(input_path, zone))
+    return rows, run_series([(ms, value) for _, _, ms, value in rows], params, detector=detector)
+
+
 def backtest_csv(
     input_path: Path,
     output_path: Path,
@@ -98,8 +113,7 @@ def backtest_csv(
     detector: str | None = None,
 ) -> tuple[int, int]:
     """Score every row of ``input_path`` into ``output_path``; returns (rows, anomalies)."""
-    rows = list(read_series(input_path, zone))
-    scored = run_series([(ms, value) for _, _, ms, value in rows], params, detector=detector)
+    rows, scored = score_series(input_path, params, zone=zone, detector=detector)
     with output_path.open("w", newline="", encoding="utf-8") as handle:
         out = csv.writer(handle, lineterminator="\n")
         out.writerow(OUTPUT_HEADER)

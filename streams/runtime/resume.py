@@ -26,6 +26,7 @@ states start at the group's offset instead, to skip a backlog on purpose:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from enum import Enum
@@ -105,9 +106,17 @@ class LogProbe:
             "auto_offset_reset": "earliest",  # offsets deleted by retention: the log start
         }
         self._consumer: AIOKafkaConsumer | None = None
+        # One consumer serves every domain's agent, and assign() replaces what the last
+        # probe assigned: two probes interleaved at an await would read each other's
+        # partition (or nothing). One at a time.
+        self._lock = asyncio.Lock()
 
     async def first_offset_from(self, topic: str, partition: int, offset: int) -> int | None:
         """The first record's offset ≥ ``offset`` (None if none arrives within the timeout)."""
+        async with self._lock:
+            return await self._first_offset_from(topic, partition, offset)
+
+    async def _first_offset_from(self, topic: str, partition: int, offset: int) -> int | None:
         if self._consumer is None:
             consumer = AIOKafkaConsumer(**self._options)
             await consumer.start()

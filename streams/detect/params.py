@@ -108,8 +108,9 @@ class SeasonalParams:
     direction: Direction = "both"
     min_ratio: float | None = None
     min_value: float | None = None
-    trust_days: float = 2.0
-    """Days of one hour a warm-up bucket needs before it is trusted (holidays too)."""
+    trust_days: float = 1.0
+    """Days of one hour a warm-up bucket needs before it is trusted (holidays too); one
+    since the likelihood stage, which judges a young bucket's scores by their own spread."""
     week_visits: float = 1.0
     """Weeks of one hour of the week before the hour-of-week bucket is used."""
     midpoint: bool = True
@@ -118,6 +119,20 @@ class SeasonalParams:
     """With no trusted baseline of its own day type, an ordinary day is scored against
     the other (a first weekend against weekdays). Safe only behind ratio gates that the
     day types' differences stay under; holidays never fall back."""
+    likelihood: bool = True
+    """Alert on the anomaly likelihood of the score (streams/detect/likelihood.py), not the
+    score itself: ``lik_open_points`` points with ``P(recent average) ≤ lik_epsilon``."""
+    lik_window: int = 30
+    """Raw scores averaged into the recent score."""
+    lik_horizon: int = 2880
+    """Memory of the recent score's mean and variance, in points (EWMA)."""
+    lik_learning: int = 288
+    """Scored points before the likelihood may alert."""
+    lik_epsilon: float = 1e-4
+    lik_min_sd: float = 0.02
+    lik_clip: float = 3.0
+    """A recent score teaches the moments at most this many deviations above their mean."""
+    lik_open_points: int = 1
 
 
 QR_SURGE = SeasonalParams(
@@ -134,6 +149,7 @@ QR_SURGE = SeasonalParams(
     trust_days=2.0,
     week_visits=2.0,  # one week of one hour is four noisy counts; all weekdays are more
     fallback_day_type=True,  # a weekend stays well under 3× a weekday at every check-point
+    likelihood=False,  # gated by ratio and count; one window opens (docs/detectors.md)
 )
 
 DEFAULT_RULES: tuple[ThresholdRule, ...] = (
@@ -332,5 +348,9 @@ def _validate(params: DetectorParams) -> None:
             raise ParamsError(f"{name}: trust_days must be > 0")
         if s.direction not in ("both", "up", "down"):
             raise ParamsError(f"{name}: direction must be both, up or down")
+        if not 0 < s.lik_epsilon < 0.5 or s.lik_window < 1 or s.lik_horizon < 1:
+            raise ParamsError(f"{name}: lik_epsilon in (0, 0.5), lik_window and lik_horizon >= 1")
+        if s.lik_open_points < 1 or s.lik_min_sd <= 0:
+            raise ParamsError(f"{name}: lik_open_points >= 1, lik_min_sd > 0")
     if params.silence_periods <= 0:
         raise ParamsError("silence_periods must be > 0")

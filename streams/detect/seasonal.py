@@ -19,7 +19,9 @@ Behind ratio gates (the QR surge) a first ordinary weekend may borrow the weekda
 baseline instead, rescaled by today's own level (``fallback_day_type``).
 
 Opening needs ``open_points`` consecutive points at ``open_score`` or more, resolving
-``resolve_points`` at ``resolve_score`` or less (hysteresis).
+``resolve_points`` at ``resolve_score`` or less (hysteresis). With ``likelihood`` (the
+default path) the lifecycle runs on the anomaly-likelihood score of the raw score
+(:mod:`streams.detect.likelihood`), opening after ``lik_open_points``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from schemas.results import Severity
 from streams.detect.lifecycle import incident, open_incident, resolve_incident, touch_incident
+from streams.detect.likelihood import likelihood_score
 from streams.detect.model import AnomalyUpdate, Observation, State
 from streams.detect.params import SEASONAL, SeasonalParams
 
@@ -80,7 +83,10 @@ def _slot(family: str, local: datetime, other_day_type: bool = False) -> tuple[i
     step = 1 if local.minute >= 30 else -1
     if family == "w":
         base = local.weekday() * 24
-        return base + hour, (base + hour + step) % 168
+        near = (base + hour + step) % 168
+        if (near // 24 >= 5) != (local.weekday() >= 5):
+            near = base + hour  # no ramp across a weekday/weekend step at midnight
+        return base + hour, near
     offset = 24 if (local.weekday() >= 5) != other_day_type else 0
     return offset + hour, offset + (hour + step) % 24
 
@@ -277,7 +283,12 @@ def observe_seasonal(
         _learn(state, family, local, learned, pph, params)
 
     expected = None if prediction is None else prediction[0]
-    return _lifecycle(state, obs, params, score, expected, last), score
+    open_points = params.open_points
+    if params.likelihood:
+        # The lifecycle runs on how improbable the recent scores are, not on the score.
+        score = 0.0 if prediction is None else likelihood_score(state, score, params)
+        open_points = params.lik_open_points
+    return _lifecycle(state, obs, params, score, expected, last, open_points), score
 
 
 def _lifecycle(
@@ -287,6 +298,7 @@ def _lifecycle(
     score: float,
     expected: float | None,
     last: int | None,
+    open_points: int,
 ) -> list[AnomalyUpdate]:
     severity = Severity.CRITICAL if score >= params.critical_score else Severity.WARNING
     what = (
@@ -303,7 +315,7 @@ def _lifecycle(
         state["hot"] = hot
         if state.get("hot_since") is None:
             state["hot_since"] = last_ms  # the run began where the last normal point ended
-        if hot < params.open_points:
+        if hot < open_points:
             return []
         started = int(cast(int, state["hot_since"]))
         state["hot"], state["hot_since"], state["cool"], state["cool_since"] = 0, None, 0, None

@@ -22,7 +22,7 @@ from ioc.tooling.nab_scoring import PROFILES, Cost, assess, normalised, window_r
 pytestmark = pytest.mark.unit
 
 START = datetime(2026, 11, 2)  # noqa: DTZ001 (naive, as NAB writes them: read in the display zone)
-SPIKE = START + timedelta(days=2, hours=14)
+SPIKE = START + timedelta(days=4, hours=14)
 FMT = "%Y-%m-%d %H:%M:%S"
 COSTS = {
     "standard": {"tpWeight": 1.0, "fnWeight": 1.0, "fpWeight": 0.11, "tnWeight": 1.0},
@@ -34,7 +34,7 @@ COSTS = {
 def _series(seed: int, spike: bool) -> list[tuple[str, str]]:
     rnd = random.Random(seed)
     rows = []
-    for i in range(3 * 144):  # three days of 10-minute points
+    for i in range(5 * 144):  # five days of 10-minute points (the likelihood learns for two)
         t = START + timedelta(minutes=10 * i)
         hour = t.hour + t.minute / 60
         value = 100 + 50 * math.exp(-(((hour - 8) / 1.5) ** 2)) + rnd.gauss(0, 4)
@@ -116,7 +116,7 @@ def test_scores_are_nab_rules_on_what_backtest_writes(tmp_path: Path, nab: Path)
     assert spike["file"] == "synth/spike.csv"
     assert spike["detected_windows"] == 1  # the spike opens inside its window
     assert (late["detected_windows"], late["false_positives"]) == (0, 1)
-    assert result["totals"]["rows"] == 3 * 432
+    assert result["totals"]["rows"] == 3 * 720
 
 
 def test_workers_change_nothing(tmp_path: Path, nab: Path) -> None:

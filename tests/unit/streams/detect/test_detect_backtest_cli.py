@@ -28,7 +28,7 @@ def daily(t: datetime) -> float:
 
 
 def series(
-    days: int = 3, step_min: int = 10, *, irregular: bool = False, seed: int = 7
+    days: int = 5, step_min: int = 10, *, irregular: bool = False, seed: int = 7
 ) -> list[tuple[datetime, float]]:
     rnd = random.Random(seed)
     out = []
@@ -78,7 +78,7 @@ def test_aware_timestamps_one_row_per_input_row(tmp_path: Path) -> None:
     opened = [r for r in out if r["is_anomaly"] == "1"]
     assert len(opened) == 1
     when = datetime.fromisoformat(opened[0]["timestamp"])
-    spike = START + timedelta(days=2, hours=14)
+    spike = START + timedelta(days=4, hours=14)
     assert spike <= when <= spike + timedelta(minutes=40)
 
 

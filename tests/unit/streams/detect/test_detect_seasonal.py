@@ -11,10 +11,14 @@ from detect_helpers import DAY, MINUTE, MONDAY, json_round_trip, obs, run
 
 from schemas.results import AnomalyState
 from streams.detect import DetectorParams, DetectorSuite, Observation
+from streams.detect.params import SeasonalParams
 
 pytestmark = pytest.mark.unit
 
 METRIC = "vehicles"  # no rule watches it: the seasonal detector is the default
+RAW = SeasonalParams(likelihood=False, trust_days=2.0)
+"""The raw score's own lifecycle (open_points at open_score): what these tests are about;
+the likelihood stage on top has tests of its own (test_detect_likelihood.py)."""
 
 
 def level(minute_of_week: int) -> float:
@@ -51,12 +55,12 @@ def opened(seen: list) -> list:
 
 
 def test_three_quiet_weeks_open_nothing() -> None:
-    _, seen = run(DetectorSuite(), series(21))
+    _, seen = run(DetectorSuite(DetectorParams(seasonal=RAW)), series(21))
     assert seen == []
 
 
 def test_nothing_scores_before_a_day_of_history() -> None:
-    suite = DetectorSuite()
+    suite = DetectorSuite(DetectorParams(seasonal=RAW))
     states: dict = {}
     for point in series(0.9, bump=bump_at(0.5, 2, 400)):
         updates, score = suite.observe_scored(states, point)
@@ -66,25 +70,25 @@ def test_nothing_scores_before_a_day_of_history() -> None:
 
 def test_daily_profile_during_warm_up_then_hour_of_week() -> None:
     # Day 3 (a Wednesday): only the daily profile is trusted, and it is enough.
-    _, seen = run(DetectorSuite(), series(4, bump=bump_at(2.4, 1, 80)))
+    _, seen = run(DetectorSuite(DetectorParams(seasonal=RAW)), series(4, bump=bump_at(2.4, 1, 80)))
     assert len(opened(seen)) == 1
     assert opened(seen)[0][0].ts_ms - (MONDAY + int(2.4 * DAY)) <= 20 * MINUTE
     # Day 10: the hour-of-week baseline; the same bump is found.
-    _, seen = run(DetectorSuite(), series(11, bump=bump_at(9.4, 1, 80)))
+    _, seen = run(DetectorSuite(DetectorParams(seasonal=RAW)), series(11, bump=bump_at(9.4, 1, 80)))
     assert len(opened(seen)) == 1
 
 
 def test_first_weekend_is_not_an_anomaly() -> None:
     # Weekends are 30 % quieter; with only weekdays learned, the daily profile of a
     # weekday must not judge Saturday.
-    suite = DetectorSuite(DetectorParams())
+    suite = DetectorSuite(DetectorParams(seasonal=RAW))
     _, seen = run(suite, series(8))
     assert seen == []
 
 
 def test_one_noisy_point_pages_nobody_and_hysteresis_resolves_late() -> None:
     points = series(10)
-    suite = DetectorSuite()
+    suite = DetectorSuite(DetectorParams(seasonal=RAW))
     states, _ = run(suite, points)
     t = points[-1].ts_ms
     expected = level(10 * 1440)
@@ -105,7 +109,7 @@ def test_one_noisy_point_pages_nobody_and_hysteresis_resolves_late() -> None:
 
 
 def test_scores_stay_in_unit_interval() -> None:
-    suite = DetectorSuite()
+    suite = DetectorSuite(DetectorParams(seasonal=RAW))
     states: dict = {}
     for point in series(9, bump=bump_at(8.2, 3, 10_000)):
         _, score = suite.observe_scored(states, point)
@@ -116,7 +120,8 @@ def test_a_holiday_has_its_own_baseline_and_does_not_alert() -> None:
     # Day 9 and day 16 are holidays (say Tết) with double the usual load.
     holidays = {9, 10, 16}
     params = DetectorParams(
-        holidays=tuple((date(2026, 11, 2) + timedelta(days=d)).isoformat() for d in holidays)
+        seasonal=RAW,
+        holidays=tuple((date(2026, 11, 2) + timedelta(days=d)).isoformat() for d in holidays),
     )
     load = {
         m: level(m)
@@ -128,16 +133,18 @@ def test_a_holiday_has_its_own_baseline_and_does_not_alert() -> None:
     _, seen = run(DetectorSuite(params), points)
     assert seen == []
     # Without the calendar the same load is an anomaly.
-    _, seen = run(DetectorSuite(), points)
+    _, seen = run(DetectorSuite(DetectorParams(seasonal=RAW)), points)
     assert opened(seen)
 
 
 def test_same_input_same_ids_and_state_survives_json() -> None:
     points = series(10, bump={**bump_at(3.3, 1, 100), **bump_at(8.6, 1, -90)})
-    _, whole = run(DetectorSuite(), points)
+    _, whole = run(DetectorSuite(DetectorParams(seasonal=RAW)), points)
     cut = len(points) // 2
-    states, head = run(DetectorSuite(), points[:cut])
-    _, tail = run(DetectorSuite(), points[cut:], json_round_trip(states))
+    states, head = run(DetectorSuite(DetectorParams(seasonal=RAW)), points[:cut])
+    _, tail = run(
+        DetectorSuite(DetectorParams(seasonal=RAW)), points[cut:], json_round_trip(states)
+    )
     assert [u for _, u in whole] == [u for _, u in head + tail]
     assert len(opened(whole)) == 2
 

@@ -94,6 +94,9 @@ class WindowBook:
         the sink's merge of a later correction knows it too), transient ones carry it.
         """
         self.late_event = late_event
+        # Left over only if the previous event failed half-way (dead-lettered as a
+        # processing error): its corrections must not go out under this event's id.
+        self._corrections.clear()
 
     def load(self, wm: int | None) -> tuple[list[WindowRecord[Any]], list[WindowRecord[Any]]]:
         """After recovery: (closed windows to re-emit as stored, closed windows to emit anew).

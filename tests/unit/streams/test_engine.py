@@ -279,3 +279,31 @@ def test_a_held_window_keeps_a_bounded_list_of_late_ids_and_counts_the_rest(
     closing = feed.event(f.traffic(observed_at=f.T0 + timedelta(minutes=20)))
     quarter = [k for k in closing.kpis if k.entity_kind == "sensor" and k.window.value == "15m"]
     assert [(k.late_events, len(k.late_ids)) for k in quarter] == [(3, 2)]
+
+
+def test_a_late_event_that_fails_half_way_leaves_no_correction_to_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import streams.kpi.traffic as traffic
+
+    feed = Feed(traffic_engine())
+    feed.event(f.traffic())
+    feed.event(f.traffic(observed_at=f.T0 + timedelta(minutes=10)))
+    real = traffic.add_observation
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:  # after the sensor's 1 min correction was made
+            raise RuntimeError("boom")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(traffic, "add_observation", flaky)
+    failed = feed.event(f.traffic(observed_at=f.T0 + timedelta(seconds=5)))
+    assert [d.reason for d in failed.dead_letters] == ["processing_error"]
+    nxt = f.traffic(observed_at=f.T0 + timedelta(seconds=6), sensor_id="TS-QL13-01-B")
+    out = feed.event(nxt)
+    corrections = [k for k in out.kpis if k.correction]
+    assert corrections
+    assert {k.event_id for k in corrections} == {nxt.event_id}
+    assert {k.entity_id for k in corrections if k.entity_kind == "sensor"} == {nxt.sensor_id}

@@ -75,6 +75,20 @@ def end_offsets(settings: Settings, topics: list[str]) -> dict[tuple[str, int], 
     return {(tp.topic, tp.partition): o for tp, o in ends.items() if o > 0}
 
 
+def group_offsets(
+    settings: Settings, group: str, partitions: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], int]:
+    """{(topic, partition): committed offset} of a consumer group, where it committed."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
+    )
+    try:
+        found = {tp: consumer.committed(TopicPartition(*tp)) for tp in partitions}
+    finally:
+        consumer.close()
+    return {tp: offset for tp, offset in found.items() if offset is not None}
+
+
 def make_output(
     settings: Settings,
     specs: dict[str, TopicSpec],

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from connectors.sinks.clickhouse.rows import KPI_PARTS
 from schemas.events import TrafficObservation
 from schemas.province.profile import Profile
 from schemas.results import Domain
@@ -335,12 +336,7 @@ def rebuild(
     )  # fmt: skip
 
 
-PARTS = (
-    "observations", "vehicles", "motorcycles", "cars", "trucks", "buses", "speed_x_vehicles",
-    "free_flow_x_vehicles", "speed_vehicles", "occupancy_sum", "occupancy_samples",
-    "period_s_sum", "congested_observations", "speed_min_kmh", "speed_max_kmh",
-    "sensors_reporting", "sensors_expected",
-)  # fmt: skip
+PARTS = KPI_PARTS["traffic"]  # the sink's own column list of the parts
 
 
 def live_rows(ch: Any, database: str, first: datetime, end: datetime) -> dict[Key, tuple[Any, ...]]:

@@ -147,10 +147,14 @@ class ExitOnLog(logging.Handler):
         """True when the message is expected right now (e.g. during a shutdown)."""
         return False
 
+    def matches(self, message: str) -> bool:
+        """True for the message this guard exits on."""
+        return message.startswith(self.prefix)
+
     def emit(self, record: logging.LogRecord) -> None:
         """Exit on the message, unless :meth:`ignored`."""
         message = record.getMessage()
-        if message.startswith(self.prefix) and not self.ignored():
+        if self.matches(message) and not self.ignored():
             log.critical("%s (%s); exiting with %d", self.why, message, self.code)
             self._exit(self.code)
 
@@ -166,6 +170,40 @@ class RecoveryGuard(ExitOnLog):
     prefix = "Error in recovery"
     code = 70
     why = "table recovery failed"
+
+
+EXIT_SERVICE_CRASHED = 70
+"""EX_SOFTWARE: a faust service (its fetcher, a table, the consumer) crashed."""
+
+
+class ServiceCrashGuard(ExitOnLog):
+    """One of faust's services crashed and the rest of the process carries on.
+
+    mode logs "[^---Fetcher]: Crashed reason=..." and marks the service crashed, but
+    nothing stops the worker: with its Fetcher gone it consumes nothing, commits nothing
+    and reports healthy. (Seen: aiokafka's fetched_records raising KeyError on a seek
+    from another thread; the runtime now seeks in the consumer's thread.) A shutdown
+    cancels services too, which is not a crash worth an exit code.
+    """
+
+    prefix = "Crashed reason="
+    code = EXIT_SERVICE_CRASHED
+    why = "a faust service crashed"
+    threshold = logging.ERROR
+
+    def __init__(
+        self, stopping: Callable[[], bool], exit_: Callable[[int], None] = os._exit
+    ) -> None:
+        super().__init__(exit_)
+        self._stopping = stopping
+
+    def matches(self, message: str) -> bool:
+        """The message after the label mode puts first: ``[^---Fetcher]: Crashed ...``."""
+        return f"]: {self.prefix}" in message or message.startswith(self.prefix)
+
+    def ignored(self) -> bool:
+        """A shutdown stops services; what they log then is not a crash to exit on."""
+        return self._stopping()
 
 
 EXIT_LEFT_GROUP = 75
@@ -236,8 +274,14 @@ class Worker:
         process, not to every Worker (a test's Worker must not install them).
         """
         logging.getLogger("faust.tables.recovery").addHandler(RecoveryGuard())
+
+        def stopping() -> bool:
+            return bool(self.app.should_stop)
+
+        for name in ("faust", "mode"):  # every service logs through its module's logger
+            logging.getLogger(name).addHandler(ServiceCrashGuard(stopping))
         coordinator = logging.getLogger("aiokafka.consumer.group_coordinator")
-        coordinator.addHandler(GroupLeaveGuard(lambda: bool(self.app.should_stop)))
+        coordinator.addHandler(GroupLeaveGuard(stopping))
         # The guard needs aiokafka's INFO records even under --loglevel warning (group
         # membership changes are worth a line in the log anyway).
         coordinator.setLevel(logging.INFO)

@@ -259,7 +259,7 @@ class DomainRuntime:
             return False
         if step is Step.RESEEK:
             assert rewind is not None
-            await self.app.consumer.seek(message.tp, rewind.awaited)
+            await self._seek(message.tp, rewind.awaited)
             return False
         expected = engine.offset + 1
         first: int | None = None
@@ -295,8 +295,14 @@ class DomainRuntime:
             )
             self.metrics.rewinds.labels(self.stream_name).inc()
         self.rewinding[partition] = Rewind(first, time.monotonic())
-        await self.app.consumer.seek(message.tp, first)
+        await self._seek(message.tp, first)
         return False
+
+    async def _seek(self, tp: Any, offset: int) -> None:
+        # In the consumer's own thread: faust's ``seek`` calls aiokafka's from this one,
+        # racing the fetch that thread runs — aiokafka's fetched_records then raises
+        # KeyError, faust's Fetcher crashes and the worker stops consuming while alive.
+        await self.app.consumer.seek_wait({tp: offset})
 
     async def _deliver(self, out: Outputs) -> None:
         records = [

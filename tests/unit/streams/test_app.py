@@ -6,10 +6,17 @@ import logging
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
+from faust.transport.consumer import Fetcher
 
 from schemas.results import Domain
 from streams.murmur import partitioner
-from streams.runtime.app import GroupLeaveGuard, SourceTopic, Worker, WorkerConfig
+from streams.runtime.app import (
+    GroupLeaveGuard,
+    ServiceCrashGuard,
+    SourceTopic,
+    Worker,
+    WorkerConfig,
+)
 from streams.runtime.partition import OutputTopics
 from streams.topology import Topology
 from tests.unit.streams.test_kpi_reference import profile
@@ -69,4 +76,24 @@ def test_leaving_the_group_while_running_stops_the_process(
     finally:
         logger.removeHandler(guard)
         logger.setLevel(level)
+    assert exited == exits
+
+
+@pytest.mark.parametrize(("stopping", "exits"), [(False, [70]), (True, [])])
+def test_a_crashed_faust_service_stops_the_process(stopping: bool, exits: list[int]) -> None:
+    """mode's own crash log, from faust's own Fetcher: the worker must not carry on alive
+    with nothing fetching."""
+    exited: list[int] = []
+    guard = ServiceCrashGuard(lambda: stopping, exited.append)
+    logging.getLogger("faust").addHandler(guard)
+    fetcher = Fetcher(app=None)
+    try:
+        fetcher.log.info("Starting...")
+        assert exited == []
+        try:
+            raise KeyError("tp")
+        except KeyError as exc:
+            fetcher.log.exception("Crashed reason=%r", exc)
+    finally:
+        logging.getLogger("faust").removeHandler(guard)
     assert exited == exits

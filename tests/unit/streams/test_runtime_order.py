@@ -49,8 +49,8 @@ class FakeConsumer:
     def highwater(self, tp: TP) -> None:
         return None
 
-    async def seek(self, tp: TP, offset: int) -> None:
-        self.seeks.append(offset)
+    async def seek_wait(self, partitions: dict[TP, int]) -> None:
+        self.seeks.extend(partitions.values())
 
 
 @dataclass

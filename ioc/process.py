@@ -54,16 +54,17 @@ def configure_logging(settings: Settings, level: int = logging.INFO) -> None:
 
 
 def expose_metrics(
+    settings: Settings,
     metrics_port: int,
     registry: CollectorRegistry = REGISTRY,
     health: Callable[[], bool] | None = None,
 ) -> None:
     """/metrics of ``registry`` (with ``ioc_build_info``) and /health, unless the port is 0.
 
-    /health answers 200 while ``health()`` is true.
+    Bound to ``settings.metrics_host``; /health answers 200 while ``health()`` is true.
     """
     if metrics_port:
-        serve_metrics(metrics_port, registry, addr="127.0.0.1", health=health)
+        serve_metrics(metrics_port, registry, addr=settings.metrics_host, health=health)
 
 
 async def serve(service: Service) -> None:
@@ -89,7 +90,7 @@ def run_service(
     def healthy() -> bool:
         return service is not None and service.healthy
 
-    expose_metrics(metrics_port, registry, health=healthy)
+    expose_metrics(settings, metrics_port, registry, health=healthy)
     service = build()
     asyncio.run(serve(service))
 

@@ -7,14 +7,20 @@ nothing else in the code base reads the environment.
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
 
 from ioc.assets import CHECKOUT_ROOT, default_data_dir
 
@@ -22,6 +28,14 @@ PROJECT_ROOT = CHECKOUT_ROOT
 """The checkout, for tests and dev scripts; product code finds its files via ioc.assets."""
 
 Environment = Literal["dev", "test", "prod"]
+
+SECRETS_DIR_ENV = "IOC_SECRETS_DIR"
+"""A directory of one file per secret (``ioc_pii_hmac_key``, ``ioc_postgres_password``…),
+as Docker and Kubernetes mount them; the environment still wins over a file."""
+
+MIN_SECRET_CHARS = 16
+MIN_HMAC_KEY_CHARS = 32
+"""The PII key hashes a 12-digit citizen id space: a short key is guessable offline."""
 
 
 class Settings(BaseSettings):
@@ -32,9 +46,18 @@ class Settings(BaseSettings):
         env_file=None,
         extra="ignore",
         frozen=True,
+        hide_input_in_errors=True,  # a validation error must not print the secrets it read
     )
 
     environment: Environment = "dev"
+    secrets_dir: Path | None = Field(
+        default=None,
+        description=f"Set as {SECRETS_DIR_ENV}: read secrets from one file each (see above)",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address every /metrics binds to (0.0.0.0 for a cluster's Prometheus)",
+    )
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="Service logs on stderr: text lines, or one JSON object per line (for Loki)",
@@ -225,6 +248,38 @@ class Settings(BaseSettings):
         """``host:port`` of the broker, as every Kafka client expects it."""
         return f"{self.kafka_host}:{self.kafka_port}"
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the secrets directory if one is named."""
+        directory = os.environ.get(SECRETS_DIR_ENV, "").strip()
+        if not directory:
+            return init_settings, env_settings
+        if not Path(directory).is_dir():
+            raise ValueError(f"{SECRETS_DIR_ENV}={directory} is not a directory")
+        secrets = SecretsSettingsSource(settings_cls, secrets_dir=directory)
+        return init_settings, env_settings, secrets
+
+    @model_validator(mode="after")
+    def _production_secrets(self) -> Self:
+        """``prod`` refuses to start on a default or short secret, and says which."""
+        if self.environment != "prod":
+            return self
+        problems = [f"IOC_{name.upper()} ({why})" for name, why in weak_secrets(self)]
+        if problems:
+            raise ValueError(
+                "IOC_ENVIRONMENT=prod refuses default or short secrets: "
+                + ", ".join(problems)
+                + f" (set them in the environment or as files in {SECRETS_DIR_ENV})"
+            )
+        return self
+
     @cached_property
     def partition_profile(self) -> Literal["dev", "prod"]:
         """Which column of the topic registry applies: few partitions unless in production."""
@@ -234,10 +289,38 @@ class Settings(BaseSettings):
         """Lines of ``export IOC_X=...`` for the local-stack scripts (secrets included)."""
         lines = []
         for name, value in self.model_dump().items():
+            if value is None:
+                continue  # unset stays unset (not the string "None")
             if isinstance(value, SecretStr):
                 value = value.get_secret_value()
             lines.append(f"export IOC_{name.upper()}={shlex.quote(str(value))}")
         return "\n".join(lines)
+
+
+def weak_secrets(settings: Settings) -> list[tuple[str, str]]:
+    """(field, why) of each secret a production deployment uses that is weak."""
+    required: dict[str, int] = {
+        "pii_hmac_key": MIN_HMAC_KEY_CHARS,
+        "clickhouse_password": MIN_SECRET_CHARS,
+        "clickhouse_grafana_password": MIN_SECRET_CHARS,
+        "postgres_password": MIN_SECRET_CHARS,
+    }
+    if not settings.grafana_token.get_secret_value():
+        required["grafana_password"] = MIN_SECRET_CHARS
+    else:
+        required["grafana_token"] = MIN_SECRET_CHARS
+    if settings.alertmanager_receivers == "production":
+        required["alertmanager_smtp_password"] = MIN_SECRET_CHARS
+        required["alertmanager_telegram_bot_token"] = MIN_SECRET_CHARS
+    found = []
+    for name, least in required.items():
+        value = getattr(settings, name).get_secret_value()
+        default = Settings.model_fields[name].default
+        if isinstance(default, SecretStr) and value == default.get_secret_value():
+            found.append((name, "the default"))
+        elif len(value) < least:
+            found.append((name, f"shorter than {least} characters"))
+    return found
 
 
 def settings_for_tests(**overrides: object) -> Settings:

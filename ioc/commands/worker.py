@@ -33,7 +33,7 @@ def worker_command(
     config = build_config(settings, domain)
     tune_gc()  # the state is millions of long-lived dicts: full collections cost a quarter
     metrics = StreamMetrics()
-    process.expose_metrics(settings.stream_metrics_port, metrics.registry)
+    process.expose_metrics(settings, settings.stream_metrics_port, metrics.registry)
     worker = Worker(config, metrics)
     worker.install_guards()
     logging.getLogger(__name__).info(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from pydantic import SecretStr, ValidationError
 
 from ioc.settings import Settings, settings_for_tests
 
@@ -32,4 +35,79 @@ def test_test_profile_is_small_and_fast() -> None:
     assert settings.environment == "test"
     assert settings.partition_profile == "dev"
     assert settings.consumer_max_poll_interval_ms <= 10_000
-    assert Settings(environment="prod").partition_profile == "prod"
+    assert Settings(environment="prod", **strong_secrets()).partition_profile == "prod"
+
+
+def strong_secrets() -> dict[str, object]:
+    return {
+        name: SecretStr(f"{name}-{'x' * 40}")
+        for name in (
+            "pii_hmac_key",
+            "clickhouse_password",
+            "clickhouse_grafana_password",
+            "postgres_password",
+            "grafana_password",
+        )
+    }
+
+
+def test_prod_refuses_default_and_short_secrets_and_names_them() -> None:
+    secrets = strong_secrets()
+    secrets["pii_hmac_key"] = SecretStr("change-me-local-only")  # the default
+    secrets["postgres_password"] = SecretStr("pw-tiny")
+    with pytest.raises(ValidationError) as raised:
+        Settings(environment="prod", **secrets)
+    message = str(raised.value)
+    assert "IOC_PII_HMAC_KEY (the default)" in message
+    assert "IOC_POSTGRES_PASSWORD (shorter than 16 characters)" in message
+    assert "IOC_CLICKHOUSE_PASSWORD" not in message
+    assert "pw-tiny" not in message  # never the value itself
+
+
+def test_an_invalid_setting_from_the_environment_does_not_echo_the_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("IOC_ENVIRONMENT", "prod")
+    monkeypatch.setenv("IOC_POSTGRES_PASSWORD", "pw-from-env")
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    assert "pw-from-env" not in str(raised.value)
+
+
+def test_prod_checks_the_alert_channels_only_when_they_are_used() -> None:
+    Settings(environment="prod", alertmanager_receivers="local", **strong_secrets())
+    with pytest.raises(ValidationError, match="IOC_ALERTMANAGER_TELEGRAM_BOT_TOKEN"):
+        Settings(environment="prod", alertmanager_receivers="production", **strong_secrets())
+
+
+def test_dev_and_test_keep_their_local_defaults() -> None:
+    assert Settings(environment="dev").pii_hmac_key.get_secret_value() == "change-me-local-only"
+    assert settings_for_tests().postgres_password.get_secret_value() == "ioc"
+
+
+def test_secrets_are_read_from_a_directory_of_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "ioc_pii_hmac_key").write_text("from-a-file-" + "k" * 32)
+    (tmp_path / "ioc_postgres_password").write_text("from-a-file-too")
+    monkeypatch.setenv("IOC_SECRETS_DIR", str(tmp_path))
+    monkeypatch.setenv("IOC_POSTGRES_PASSWORD", "the-environment-wins")
+    settings = Settings()
+    assert settings.pii_hmac_key.get_secret_value() == "from-a-file-" + "k" * 32
+    assert settings.postgres_password.get_secret_value() == "the-environment-wins"
+
+
+def test_a_missing_secrets_directory_is_an_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("IOC_SECRETS_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(ValueError, match="is not a directory"):
+        Settings()
+
+
+def test_unset_settings_are_not_exported_as_the_word_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("IOC_SECRETS_DIR", raising=False)
+    assert "IOC_SECRETS_DIR" not in Settings().shell_env()
+    assert "=None" not in Settings().shell_env()

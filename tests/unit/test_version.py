@@ -83,7 +83,7 @@ def test_serve_metrics_exposes_build_info_beside_the_process_metrics() -> None:
 @pytest.mark.parametrize(
     ("module", "needle"),
     [
-        ("ioc/commands/worker.py", "process.expose_metrics(settings.stream_metrics_port"),
+        ("ioc/commands/worker.py", "process.expose_metrics(settings, settings.stream_metrics_port"),
         ("ioc/commands/sink.py", "metrics_port=settings.sink_metrics_port"),
         ("ioc/commands/alerter.py", "metrics_port=settings.alerter_metrics_port"),
         ("ioc/commands/connector.py", "process.expose_metrics("),

@@ -285,16 +285,20 @@ class Settings(BaseSettings):
         """Which column of the topic registry applies: few partitions unless in production."""
         return "prod" if self.environment == "prod" else "dev"
 
-    def shell_env(self) -> str:
-        """Lines of ``export IOC_X=...`` for the local-stack scripts (secrets included)."""
-        lines = []
+    def env_vars(self) -> dict[str, str]:
+        """``IOC_X`` → value of every set field, secrets included (for child processes)."""
+        found = {}
         for name, value in self.model_dump().items():
             if value is None:
                 continue  # unset stays unset (not the string "None")
             if isinstance(value, SecretStr):
                 value = value.get_secret_value()
-            lines.append(f"export IOC_{name.upper()}={shlex.quote(str(value))}")
-        return "\n".join(lines)
+            found[f"IOC_{name.upper()}"] = str(value)
+        return found
+
+    def shell_env(self) -> str:
+        """Lines of ``export IOC_X=...`` for the local-stack scripts (secrets included)."""
+        return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in self.env_vars().items())
 
 
 def weak_secrets(settings: Settings) -> list[tuple[str, str]]:

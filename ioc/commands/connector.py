@@ -59,7 +59,9 @@ def _run(
     wire.check_topics(settings, create=create_topics)
     connector = build()
     service = process.Connected(connector, getattr(connector, task))
-    process.expose_metrics(settings, metrics_port, connector.registry, health=lambda: service.healthy)
+    process.expose_metrics(
+        settings, metrics_port, connector.registry, health=lambda: service.healthy
+    )
     asyncio.run(process.serve(service))
 
 

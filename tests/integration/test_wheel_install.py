@@ -20,7 +20,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from ioc import version
 from ioc.ops.db.executors import ClickHouseExecutor
@@ -53,9 +52,7 @@ def _clean_env(settings: Settings, **ioc: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(("IOC_", "PYTHON", "VIRTUAL_ENV", "PIP_REQUIRE"))
     }
-    for name, value in settings.model_dump().items():
-        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
-        env[f"IOC_{name.upper()}"] = str(secret)
+    env.update(settings.env_vars())
     env.update(ioc)
     return env
 

@@ -34,12 +34,7 @@ def _compose() -> dict[str, Any]:
 
 
 def _defaults() -> dict[str, str]:
-    values = Settings(_env_file=None).model_dump()  # type: ignore[call-arg]
-    out = {}
-    for name, value in values.items():
-        raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-        out[f"IOC_{name.upper()}"] = str(raw)
-    return out
+    return Settings(_env_file=None).env_vars()  # type: ignore[call-arg]
 
 
 @pytest.fixture

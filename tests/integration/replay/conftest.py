@@ -157,10 +157,7 @@ def last_working_day(day: date) -> date:
 def _env(settings: Settings, overrides: dict[str, object]) -> dict[str, str]:
     # Every setting of this test, ports included (a machine may run the stack elsewhere).
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
-    for name, value in settings.model_dump().items():
-        raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-        env[f"IOC_{name.upper()}"] = str(raw)
-    return env
+    return env | settings.env_vars()
 
 
 @pytest.fixture(scope="module")

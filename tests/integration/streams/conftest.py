@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
-from pydantic import SecretStr
 
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings, settings_for_tests
@@ -307,9 +306,7 @@ def open_stack(unique: str, log_dir: Path, **overrides: object) -> StreamStack:
     # The worker gets exactly this test's settings, ports included (a machine may
     # run the stack on other ports).
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
-    for name, value in settings.model_dump().items():
-        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
-        env[f"IOC_{name.upper()}"] = str(secret)
+    env |= settings.env_vars()
     return StreamStack(settings, env, log_dir)
 
 

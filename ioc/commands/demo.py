@@ -42,10 +42,7 @@ def _child_env(settings: Settings, work: Path) -> dict[str, str]:
         "connector_topic_suffix": suffix,
         "alerter_topic": f"{settings.alerter_topic}{suffix}" if suffix else settings.alerter_topic,
     }
-    for name, value in settings.model_copy(update=overrides).model_dump().items():
-        raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-        env[f"IOC_{name.upper()}"] = str(raw)
-    return env
+    return env | settings.model_copy(update=overrides).env_vars()
 
 
 def _specs(

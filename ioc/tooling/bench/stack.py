@@ -12,8 +12,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.db.migrate import migrate
 from ioc.settings import Settings
@@ -67,10 +65,7 @@ class RunContext:
     def env(self, **overrides: object) -> dict[str, str]:
         """The child environment: the effective settings as IOC_* plus ``overrides``."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
-        for name, value in self.settings.model_dump().items():
-            if isinstance(value, SecretStr):
-                value = value.get_secret_value()
-            env[f"IOC_{name.upper()}"] = str(value)
+        env |= self.settings.env_vars()
         for name, value in overrides.items():
             env[f"IOC_{name.upper()}"] = str(value)
         return env

@@ -22,6 +22,12 @@ Opening needs ``open_points`` consecutive points at ``open_score`` or more, reso
 ``resolve_points`` at ``resolve_score`` or less (hysteresis). With ``likelihood`` (the
 default path) the lifecycle runs on the anomaly-likelihood score of the raw score
 (:mod:`streams.detect.likelihood`), opening after ``lik_open_points``.
+
+Every anomaly carries the band of the raw stage (:func:`band`): the values whose raw
+score stays under ``open_score`` around the baseline it was judged against. Behind
+the likelihood stage the band is still the raw stage's: the likelihood judges the
+recent run of raw scores, not one point, so an opening point may lie inside the band
+(the run before it did not).
 """
 
 from __future__ import annotations
@@ -211,6 +217,34 @@ def _score(x: float, m: float, spread: float, params: SeasonalParams) -> float:
     return score
 
 
+def band(m: float, spread: float, params: SeasonalParams) -> tuple[float | None, float | None]:
+    """The band around baseline ``m`` where the raw score stays under the opening score.
+
+    ``(low, high)``, None on a side with no bound; :func:`_score` is the raw score.
+    The score reaches ``open_score`` at ``|x − m| = z_scale · −ln(1 − open_score)``
+    spreads (z ≈ 5 with the defaults), on the side(s) ``direction`` watches. The gates
+    widen it: ``min_ratio`` (up: ``x ≥ ratio · m``, down: ``x ≤ m / ratio``) and
+    ``min_value`` (up: ``x ≥ min_value``; down: nothing opens when ``m`` is under it).
+    An ``open_score`` of 1 is never reached by the raw score: no bound on either side.
+    """
+    if params.open_score >= 1.0:
+        return None, None
+    reach = params.z_scale * -math.log(1.0 - params.open_score) * spread
+    low = None if params.direction == "up" else m - reach
+    high = None if params.direction == "down" else m + reach
+    if params.min_ratio is not None:
+        if high is not None:
+            high = max(high, params.min_ratio * m)
+        if low is not None and params.min_ratio > 0:  # a ratio gate is positive (3 for QR)
+            low = min(low, m / params.min_ratio)
+    if params.min_value is not None:
+        if high is not None:
+            high = max(high, params.min_value)
+        if low is not None and m < params.min_value:
+            low = None  # a drop from a baseline under the minimum never opens
+    return low, high
+
+
 def _bounded(x: float, m: float, spread: float, params: SeasonalParams) -> float:
     """``x`` as the buckets learn it: at most ``huber_c`` spreads past its baseline.
 
@@ -237,7 +271,11 @@ def observe_seasonal(
     timezone: str,
     holiday: bool,
 ) -> tuple[list[AnomalyUpdate], float]:
-    """Score one point against its baseline, learn from it, run the lifecycle."""
+    """Score one point against its baseline, learn from it, run the lifecycle.
+
+    An update's ``expected`` is the baseline the point was judged against and its band
+    the raw stage's (:func:`band`), also when the likelihood stage decides.
+    """
     last = cast(int | None, state.get("last"))
     if last is not None and obs.ts_ms <= last:
         return [], 0.0  # re-emitted or out of order: learned once already
@@ -283,12 +321,14 @@ def observe_seasonal(
         _learn(state, family, local, learned, pph, params)
 
     expected = None if prediction is None else prediction[0]
+    low, high = (None, None) if prediction is None else band(*prediction, params)
     open_points = params.open_points
     if params.likelihood:
         # The lifecycle runs on how improbable the recent scores are, not on the score.
         score = 0.0 if prediction is None else likelihood_score(state, score, params)
         open_points = params.lik_open_points
-    return _lifecycle(state, obs, params, score, expected, last, open_points), score
+    evidence = (expected, low, high)
+    return _lifecycle(state, obs, params, score, evidence, last, open_points), score
 
 
 def _lifecycle(
@@ -296,10 +336,11 @@ def _lifecycle(
     obs: Observation,
     params: SeasonalParams,
     score: float,
-    expected: float | None,
+    evidence: tuple[float | None, float | None, float | None],
     last: int | None,
     open_points: int,
 ) -> list[AnomalyUpdate]:
+    expected, low, high = evidence
     severity = Severity.CRITICAL if score >= params.critical_score else Severity.WARNING
     what = (
         f"seasonal: {obs.metric} {obs.value:.4g}"
@@ -329,6 +370,8 @@ def _lifecycle(
                 score=score,
                 observed=obs.value,
                 expected=expected,
+                expected_low=low,
+                expected_high=high,
                 description=what,
             )
         ]
@@ -342,6 +385,8 @@ def _lifecycle(
             score=score,
             observed=obs.value,
             expected=expected,
+            expected_low=low,
+            expected_high=high,
             description=what,
         )
         return [touched] if touched else []

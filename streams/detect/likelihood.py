@@ -28,7 +28,7 @@ numbers and ``window`` floats, plain JSON, updated only from the scores in order
 from __future__ import annotations
 
 import math
-from typing import cast
+from typing import Any
 
 from streams.detect.model import State
 from streams.detect.params import SeasonalParams
@@ -46,21 +46,24 @@ def tail_probability(x: float, mean: float, sd: float) -> float:
 
 def likelihood_score(state: State, raw: float, params: SeasonalParams) -> float:
     """Feed one raw score (0..1) of the detector; the likelihood stage's score (0..1)."""
-    lk = cast(dict[str, object], state.setdefault(KEY, {"n": 0, "m": 0.0, "v": 0.0, "r": []}))
-    ring = cast(list[float], lk["r"])
+    lk: Any = state.get(KEY)  # Any: plain JSON read on the hot path without cast() calls
+    if lk is None:
+        lk = state[KEY] = {"n": 0, "m": 0.0, "v": 0.0, "r": []}
+    ring: list[float] = lk["r"]
     window = max(1, params.lik_window)
     if len(ring) < window:
         ring.append(raw)
     else:
-        slot = int(cast(int, lk.get("i") or 0)) % window
+        slot = int(lk.get("i") or 0) % window
         ring[slot] = raw
         lk["i"] = (slot + 1) % window
-    del ring[window:]  # a smaller window after a parameter change
+        if len(ring) > window:
+            del ring[window:]  # a smaller window after a parameter change
     recent = sum(ring) / len(ring)
 
-    n = int(cast(int, lk["n"]))
-    mean = float(cast(float, lk["m"]))
-    var = float(cast(float, lk["v"]))
+    n = int(lk["n"])
+    mean = float(lk["m"])
+    var = float(lk["v"])
     score = 0.0
     if n >= params.lik_learning:
         sd = max(math.sqrt(var), params.lik_min_sd)

@@ -33,9 +33,10 @@ recent run of raw scores, not one point, so an opening point may lie inside the 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from schemas.results import Severity
@@ -48,6 +49,8 @@ HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 MAD_TO_SIGMA = 1.25  # mean absolute deviation × 1.25 ≈ σ for normal noise
 _SIZES = {"w": 168, "p": 48, "h": 48}
+_LEARNS = {True: ("h",), False: ("w", "p")}
+"""Families a point teaches: a holiday teaches only the holiday baseline."""
 
 
 @lru_cache(maxsize=8)
@@ -59,21 +62,22 @@ Buckets = tuple[list[float], list[float], list[float], list[int], list[int]]
 """Per bucket: mean, mean absolute deviation, points, days seen, last day seen (ordinal)."""
 
 
+_KEYS = {f: (f, f + "d", f + "n", f + "k", f + "l") for f in _SIZES}
+"""State keys of a family's five bucket lists (built once: this runs three times a point)."""
+
+
 def _buckets(state: State, family: str) -> Buckets:
-    size = _SIZES[family]
-    if family not in state:
-        state[family] = [0.0] * size
-        state[family + "d"] = [0.0] * size
-        state[family + "n"] = [0.0] * size
-        state[family + "k"] = [0] * size
-        state[family + "l"] = [0] * size
-    return (
-        cast(list[float], state[family]),
-        cast(list[float], state[family + "d"]),
-        cast(list[float], state[family + "n"]),
-        cast(list[int], state[family + "k"]),
-        cast(list[int], state[family + "l"]),
-    )
+    k_mean, k_dev, k_count, k_days, k_last = _KEYS[family]
+    found: Any = state.get(k_mean)  # Any: the hot path skips five cast() calls
+    if found is None:
+        size = _SIZES[family]
+        state[k_mean] = found = [0.0] * size
+        state[k_dev] = [0.0] * size
+        state[k_count] = [0.0] * size
+        state[k_days] = [0] * size
+        state[k_last] = [0] * size
+    lists: Any = state
+    return found, lists[k_dev], lists[k_count], lists[k_days], lists[k_last]
 
 
 def _trusted(buckets: Buckets, i: int, today: int, need_days: float) -> bool:
@@ -97,27 +101,28 @@ def _slot(family: str, local: datetime, other_day_type: bool = False) -> tuple[i
     return offset + hour, offset + (hour + step) % 24
 
 
-def _chain(holiday: bool, warm: bool, fallback: bool) -> list[tuple[str, bool]]:
+@lru_cache(maxsize=8)
+def _chain(holiday: bool, warm: bool, fallback: bool) -> tuple[tuple[str, bool], ...]:
     """Baselines to try in order: (family, of the other day type)."""
     if holiday:
         # Only a holiday of the same day type judges a holiday: the first Tết morning
         # against an ordinary Monday would be an alert about the calendar.
-        return [("h", False)]
-    chain = [("w", False)] if warm else []
-    return [*chain, ("p", False), *([("p", True)] if fallback else [])]
+        return (("h", False),)
+    chain = (("w", False),) if warm else ()
+    return (*chain, ("p", False), *((("p", True),) if fallback else ()))
 
 
 def _predict(
     state: State,
     family: str,
     local: datetime,
+    today: int,
     need_days: float,
     params: SeasonalParams,
     other_day_type: bool = False,
 ) -> tuple[float, float] | None:
     buckets = _buckets(state, family)
     mean, dev = buckets[0], buckets[1]
-    today = local.toordinal()
     i, j = _slot(family, local, other_day_type)
     if not _trusted(buckets, i, today, need_days):
         return None
@@ -133,11 +138,16 @@ def _predict(
 
 
 def _learn(
-    state: State, family: str, local: datetime, x: float, pph: float, params: SeasonalParams
+    state: State,
+    family: str,
+    local: datetime,
+    today: int,
+    x: float,
+    pph: float,
+    params: SeasonalParams,
 ) -> None:
     mean, dev, count, days, last = _buckets(state, family)
     i, _ = _slot(family, local)
-    today = local.toordinal()
     if last[i] != today:
         days[i] += 1
         last[i] = today
@@ -276,11 +286,12 @@ def observe_seasonal(
     An update's ``expected`` is the baseline the point was judged against and its band
     the raw stage's (:func:`band`), also when the likelihood stage decides.
     """
-    last = cast(int | None, state.get("last"))
+    values: Any = state  # Any: the hot path reads plain JSON values without cast() calls
+    last: int | None = values.get("last")
     if last is not None and obs.ts_ms <= last:
         return [], 0.0  # re-emitted or out of order: learned once already
-    first = int(cast(int, state.setdefault("first", obs.ts_ms)))
-    gap = float(cast(float, state.get("gap") or 0.0))
+    first = int(values.setdefault("first", obs.ts_ms))
+    gap = float(values.get("gap") or 0.0)
     if last is not None:
         step = float(obs.ts_ms - last)
         # The sampling period: quick to follow a shorter step, slow to believe a longer
@@ -303,7 +314,7 @@ def observe_seasonal(
         warm = history >= params.warmup_days * DAY_MS
         for family, other in _chain(holiday, warm, params.fallback_day_type):
             need = params.week_visits if family == "w" else params.trust_days
-            prediction = _predict(state, family, local, need, params, other)
+            prediction = _predict(state, family, local, today, need, params, other)
             if prediction is not None:
                 if other:
                     borrowed = prediction
@@ -317,18 +328,42 @@ def observe_seasonal(
     if borrowed is not None and prediction is not None and score < params.open_score:
         _track_level(state, today, obs.value, borrowed[0], prediction[0])
 
-    for family in ("h",) if holiday else ("w", "p"):
-        _learn(state, family, local, learned, pph, params)
+    for family in _LEARNS[holiday]:
+        _learn(state, family, local, today, learned, pph, params)
 
-    expected = None if prediction is None else prediction[0]
-    low, high = (None, None) if prediction is None else band(*prediction, params)
     open_points = params.open_points
     if params.likelihood:
         # The lifecycle runs on how improbable the recent scores are, not on the score.
         score = 0.0 if prediction is None else likelihood_score(state, score, params)
         open_points = params.lik_open_points
-    evidence = (expected, low, high)
-    return _lifecycle(state, obs, params, score, evidence, last, open_points), score
+    return _lifecycle(state, obs, params, score, prediction, last, open_points), score
+
+
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    """What an update says about its point: built only for a point that makes one."""
+
+    expected: float | None
+    low: float | None
+    high: float | None
+    what: str
+
+    @classmethod
+    def of(
+        cls,
+        obs: Observation,
+        params: SeasonalParams,
+        score: float,
+        prediction: tuple[float, float] | None,
+    ) -> _Evidence:
+        expected = None if prediction is None else prediction[0]
+        low, high = (None, None) if prediction is None else band(*prediction, params)
+        what = (
+            f"seasonal: {obs.metric} {obs.value:.4g}"
+            + (f", expected about {expected:.4g}" if expected is not None else "")
+            + f" ({obs.entity_kind} {obs.entity_id}), score {score:.2f}"
+        )
+        return cls(expected, low, high, what)
 
 
 def _lifecycle(
@@ -336,17 +371,11 @@ def _lifecycle(
     obs: Observation,
     params: SeasonalParams,
     score: float,
-    evidence: tuple[float | None, float | None, float | None],
+    prediction: tuple[float, float] | None,
     last: int | None,
     open_points: int,
 ) -> list[AnomalyUpdate]:
-    expected, low, high = evidence
     severity = Severity.CRITICAL if score >= params.critical_score else Severity.WARNING
-    what = (
-        f"seasonal: {obs.metric} {obs.value:.4g}"
-        + (f", expected about {expected:.4g}" if expected is not None else "")
-        + f" ({obs.entity_kind} {obs.entity_id}), score {score:.2f}"
-    )
     last_ms = obs.ts_ms if last is None else last
     if incident(state) is None:
         if score < params.open_score:
@@ -360,6 +389,7 @@ def _lifecycle(
             return []
         started = int(cast(int, state["hot_since"]))
         state["hot"], state["hot_since"], state["cool"], state["cool_since"] = 0, None, 0, None
+        evidence = _Evidence.of(obs, params, score, prediction)
         return [
             open_incident(
                 state,
@@ -369,14 +399,15 @@ def _lifecycle(
                 severity=severity,
                 score=score,
                 observed=obs.value,
-                expected=expected,
-                expected_low=low,
-                expected_high=high,
-                description=what,
+                expected=evidence.expected,
+                expected_low=evidence.low,
+                expected_high=evidence.high,
+                description=evidence.what,
             )
         ]
     if score > params.resolve_score:
         state["cool"], state["cool_since"] = 0, None
+        evidence = _Evidence.of(obs, params, score, prediction)
         touched = touch_incident(
             state,
             obs,
@@ -384,10 +415,10 @@ def _lifecycle(
             severity=severity,
             score=score,
             observed=obs.value,
-            expected=expected,
-            expected_low=low,
-            expected_high=high,
-            description=what,
+            expected=evidence.expected,
+            expected_low=evidence.low,
+            expected_high=evidence.high,
+            description=evidence.what,
         )
         return [touched] if touched else []
     cool = int(cast(int, state.get("cool") or 0)) + 1
@@ -398,6 +429,7 @@ def _lifecycle(
         return []
     ended = int(cast(int, state["cool_since"]))
     state["cool"], state["cool_since"] = 0, None
+    what = _Evidence.of(obs, params, score, prediction).what
     resolved = resolve_incident(
         state, obs, SEASONAL, ended_ms=ended, description=f"{what}: back to normal"
     )

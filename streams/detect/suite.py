@@ -9,14 +9,24 @@ updates with the same ids — whether it runs live, in a replay or offline.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from streams.detect import impossible, silence
 from streams.detect.model import AnomalyUpdate, Observation, State, States, state_key
-from streams.detect.params import SEASONAL, DetectorParams
+from streams.detect.params import SEASONAL, DetectorParams, SeasonalParams, ThresholdRule
 from streams.detect.seasonal import observe_seasonal
 from streams.detect.threshold import observe_threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The detectors of one (metric, entity kind): decided once, not once a point."""
+
+    rules: tuple[ThresholdRule, ...]
+    seasonal: SeasonalParams | None
+    """None when no seasonal detector watches the metric."""
 
 
 class DetectorSuite:
@@ -32,6 +42,7 @@ class DetectorSuite:
         self.params = params or DetectorParams()
         self._holidays = frozenset(self.params.holidays)
         self._zone = ZoneInfo(self.params.timezone)
+        self._routes: dict[tuple[str, str], Route] = {}
 
     def is_holiday(self, ts_ms: int) -> bool:
         """True when the point at ``ts_ms`` describes a holiday (local calendar date).
@@ -44,10 +55,22 @@ class DetectorSuite:
         local = datetime.fromtimestamp((ts_ms - 1) / 1000, self._zone)
         return local.date().isoformat() in self._holidays
 
+    def route(self, metric: str, entity_kind: str) -> Route:
+        """The detectors that watch ``metric`` of this kind of entity (memoised)."""
+        found = self._routes.get((metric, entity_kind))
+        if found is None:
+            seasonal = (
+                self.params.seasonal_for(metric) if self.params.runs_seasonal(metric) else None
+            )
+            found = Route(self.params.rules_for(metric, entity_kind), seasonal)
+            self._routes[(metric, entity_kind)] = found
+        return found
+
     def detectors_for(self, metric: str, entity_kind: str) -> list[str]:
         """Names of the detectors that watch ``metric`` of this kind of entity."""
-        names = [rule.name for rule in self.params.rules_for(metric, entity_kind)]
-        if self.params.runs_seasonal(metric):
+        route = self.route(metric, entity_kind)
+        names = [rule.name for rule in route.rules]
+        if route.seasonal is not None:
             names.append(SEASONAL)
         return names
 
@@ -66,7 +89,8 @@ class DetectorSuite:
         holiday = self.is_holiday(obs.ts_ms)
         updates: list[AnomalyUpdate] = []
         score = 0.0
-        for rule in self.params.rules_for(obs.metric, obs.entity_kind):
+        route = self.route(obs.metric, obs.entity_kind)
+        for rule in route.rules:
             if only is not None and only != rule.name:
                 continue
             state = self._state(states, rule.name, obs)
@@ -78,12 +102,12 @@ class DetectorSuite:
             found, s = observe_threshold(state, obs, rule, holiday=holiday, scale=scale)
             updates.extend(found)
             score = max(score, s)
-        if (only is None and self.params.runs_seasonal(obs.metric)) or only == SEASONAL:
+        if (only is None and route.seasonal is not None) or only == SEASONAL:
             state = self._state(states, SEASONAL, obs)
             found, s = observe_seasonal(
                 state,
                 obs,
-                self.params.seasonal_for(obs.metric),
+                route.seasonal or self.params.seasonal_for(obs.metric),
                 timezone=self.params.timezone,
                 holiday=holiday,
             )

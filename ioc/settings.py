@@ -220,6 +220,10 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:9095/ioc-alerts",
         description="Every receiver's webhook: the local alert receiver, or the IOC's endpoint",
     )
+    alertmanager_watchdog_url: str = Field(
+        default="http://127.0.0.1:9095/watchdog",
+        description="Production: the outside heartbeat the always-firing IocWatchdog posts to",
+    )
     alertmanager_smtp_smarthost: str = "127.0.0.1:25"
     alertmanager_smtp_from: str = "ioc-alerts@example.invalid"
     alertmanager_smtp_password: SecretStr = SecretStr("change-me")

@@ -1,0 +1,117 @@
+"""The project's Alertmanager config, in a real Alertmanager: a source that is down mutes
+the silence anomalies behind it, and nothing else."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from schemas.timeutil import utcnow
+from tests.integration.alerting.conftest import PrivateAlertmanager
+
+pytestmark = pytest.mark.integration
+
+
+def alert(**labels: str) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "labels": labels,
+        "annotations": {"summary": "inhibition test"},
+        "startsAt": now.isoformat(),
+        "endsAt": (now + timedelta(minutes=5)).isoformat(),
+    }
+
+
+def anomaly(domain: str, metric: str, entity: str) -> dict[str, Any]:
+    return alert(
+        alertname=f"Ioc{domain.title()}{metric.title().replace('_', '')}",
+        source="ioc-alerter",
+        domain=domain,
+        metric=metric,
+        entity=entity,
+        severity="warning",
+    )
+
+
+def resolve(am: PrivateAlertmanager, source: dict[str, Any]) -> None:
+    """End an alert now, as its sender would (the module shares one Alertmanager)."""
+    ended = {**source, "endsAt": utcnow().isoformat()}
+    httpx.post(f"http://127.0.0.1:{am.port}/api/v2/alerts", json=[ended], timeout=5)
+
+
+def states(am: PrivateAlertmanager, run: str, timeout_s: float = 15) -> dict[str, str]:
+    """entity → "active" or "suppressed" for this run's anomalies, once all are there."""
+    deadline = time.monotonic() + timeout_s
+    found: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        found = {
+            a["labels"]["entity"]: a["status"]["state"]
+            for a in am.alerts()
+            if a["labels"].get("entity", "").startswith(run)
+        }
+        if len(found) == 4 and "unprocessed" not in found.values():
+            return found
+        time.sleep(0.2)
+    return found
+
+
+def test_a_source_outage_mutes_only_the_silences_behind_it(
+    alertmanager: PrivateAlertmanager,
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    post = f"http://127.0.0.1:{alertmanager.port}/api/v2/alerts"
+    bridge_down = alert(
+        alertname="IocConnectorDown", job="ioc-mqtt", instance=f"{run}:9481",
+        severity="warning", team="pipeline",
+    )  # fmt: skip
+    targets = [
+        anomaly("energy", "last_seen", f"{run}-EM-1"),  # a meter behind the bridge: muted
+        anomaly("traffic", "last_seen", f"{run}-TS-1"),  # a sensor behind the bridge: muted
+        anomaly("qr", "last_seen", f"{run}-GATE-1"),  # gates come over HTTP: still pages
+        anomaly("energy", "voltage_min_v", f"{run}-EM-2"),  # not a silence: still pages
+    ]
+    response = httpx.post(post, json=[bridge_down, *targets], timeout=5)
+    assert response.status_code == 200, response.text
+    try:
+        assert states(alertmanager, run) == {
+            f"{run}-EM-1": "suppressed",
+            f"{run}-TS-1": "suppressed",
+            f"{run}-GATE-1": "active",
+            f"{run}-EM-2": "active",
+        }
+    finally:
+        resolve(alertmanager, bridge_down)
+
+
+def test_a_stream_with_no_data_mutes_the_silences_of_its_domain_only(
+    alertmanager: PrivateAlertmanager,
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    post = f"http://127.0.0.1:{alertmanager.port}/api/v2/alerts"
+    # As Prometheus sends it: the rule's templated domain label (rules/pipeline.yml).
+    no_energy = alert(
+        alertname="IocStreamNoData", job=f"ioc-worker-{run}", stream="energy",
+        domain="energy", severity="warning", team="pipeline",
+    )  # fmt: skip
+    targets = [
+        anomaly("energy", "last_seen", f"{run}-EM-1"),
+        anomaly("energy", "last_seen", f"{run}-EM-3"),
+        anomaly("traffic", "last_seen", f"{run}-TS-1"),
+        anomaly("energy", "voltage_min_v", f"{run}-EM-2"),
+    ]
+    response = httpx.post(post, json=[no_energy, *targets], timeout=5)
+    assert response.status_code == 200, response.text
+    try:
+        assert states(alertmanager, run) == {
+            f"{run}-EM-1": "suppressed",
+            f"{run}-EM-3": "suppressed",
+            f"{run}-TS-1": "active",
+            f"{run}-EM-2": "active",
+        }
+    finally:
+        resolve(alertmanager, no_energy)

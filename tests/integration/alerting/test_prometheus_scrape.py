@@ -144,7 +144,7 @@ def test_prometheus_scrapes_the_sink_and_loads_the_rules(
         assert {"IocWorkerDown", "IocAlerterDown", "IocSinkFailing", "IocStreamNoData"} <= names
         assert all(rule["health"] != "err" for g in groups for rule in g["rules"])
         # Every query of the pipeline-health dashboard is valid PromQL for this Prometheus.
-        for _, expr, _, _ in PANELS:
+        for expr in (p.expr for p in PANELS):
             prometheus.api("query", query=expr.replace("$__rate_interval", "1m"))
     finally:
         prometheus.run("stop")

@@ -16,7 +16,9 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from ioc.ops.grafana.dashboards.pipeline import PANELS, build
 from ioc.settings import PROJECT_ROOT, Settings
+from schemas.province.loading import load_profile
 
 pytestmark = pytest.mark.unit
 
@@ -180,3 +182,30 @@ def test_grouping_and_inhibition_as_the_design_says(alertmanager_config: Path) -
     text = alertmanager_config.read_text()
     assert "group_by: [alertname, domain, group]" in text  # a feeder's meters: one notification
     assert "equal: [domain, entity]" in text  # critical mutes warnings of the same entity
+
+
+def test_health_panels_draw_their_alert_where_the_rule_fires() -> None:
+    """The dashed red line of a pipeline-health panel is the very value its rule compares
+    with, and the panel's series is the one the rule watches."""
+    rules = {
+        rule["alert"]: rule
+        for group in yaml.safe_load((PROMETHEUS / "rules" / "pipeline.yml").read_text())["groups"]
+        for rule in group["rules"]
+    }
+    drawn = [p for p in PANELS if p.alert is not None]
+    assert {p.alert.name for p in drawn if p.alert} == {
+        "IocConsumerLagGrowing",
+        "IocSinkFallingBehind",
+    }
+    for panel in drawn:
+        assert panel.alert is not None
+        expr = rules[panel.alert.name]["expr"]
+        assert re.search(rf">\s*{panel.alert.value:g}\b", expr), (panel.alert, expr)
+        metric = re.search(r"ioc_[a-z_]+", panel.expr)
+        assert metric is not None
+        assert metric.group(0) in expr
+    dashboard = build(load_profile()).to_json("en", "Asia/Ho_Chi_Minh")
+    lag = next(p for p in dashboard["panels"] if p["title"] == "Consumer lag")
+    steps = lag["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert steps[-1] == {"color": "red", "value": 1000}
+    assert lag["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"] == {"mode": "dashed"}

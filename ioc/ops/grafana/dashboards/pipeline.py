@@ -6,6 +6,8 @@ Data quality per source comes from ClickHouse (the workers' per-minute counts, m
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ioc.ops.grafana.dashboards.common import (
     DOMAIN_NAMES,
     LEGEND,
@@ -24,73 +26,113 @@ RI = "$__rate_interval"
 JOBS = "ioc-worker|ioc-sink|ioc-alerter|ioc-http|ioc-mqtt|ioc-outbox"
 
 
-def prom(title: T, *targets: Prom, unit: str = "short", width: int = 12) -> Panel:
-    """A Prometheus time series."""
+def prom(
+    title: T, *targets: Prom, unit: str = "short", width: int = 12, alert: AlertLine | None = None
+) -> Panel:
+    """A Prometheus time series; with ``alert``, a dashed red line where that alert fires."""
+    if alert is None:
+        return Panel(
+            "timeseries", title, list(targets), width=width, unit=unit, options=LEGEND, custom=LINES
+        )
     return Panel(
-        "timeseries", title, list(targets), width=width, unit=unit, options=LEGEND, custom=LINES
+        "timeseries",
+        title,
+        list(targets),
+        width=width,
+        unit=unit,
+        options=LEGEND,
+        custom={**LINES, "thresholdsStyle": {"mode": "dashed"}},
+        thresholds=(("green", None), ("red", alert.value)),
+        description=T(
+            f"Đường đỏ: ngưỡng của cảnh báo {alert.name} (deploy/prometheus/rules)",
+            f"Red line: where {alert.name} fires (deploy/prometheus/rules)",
+        ),
     )
 
 
-# (panel title, PromQL, legend) — also run against the real Prometheus by the tests.
-PANELS: tuple[tuple[T, str, str, str], ...] = (
-    (
+@dataclass(frozen=True, slots=True)
+class AlertLine:
+    """The value at which a pipeline alert fires, drawn on the panel of the same series.
+
+    A unit test reads deploy/prometheus/rules/ and checks the rule compares with this
+    very value, so the line cannot drift from the alert.
+    """
+
+    name: str
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class HealthPanel:
+    title: T
+    expr: str
+    legend: str
+    unit: str
+    alert: AlertLine | None = None
+
+
+# Also run against the real Prometheus by the tests.
+PANELS: tuple[HealthPanel, ...] = (
+    HealthPanel(
         T("Bản ghi vào theo luồng", "Records in by stream"),
         f"sum by (stream, outcome) (rate(ioc_stream_records_total[{RI}]))",
         "{{stream}} {{outcome}}",
         "reqps",
     ),
-    (
+    HealthPanel(
         T("Sự kiện tại cổng vào", "Events at the connectors"),
         f"sum by (connector, outcome) (rate(ioc_connector_events_total[{RI}]))",
         "{{connector}} {{outcome}}",
         "reqps",
     ),
-    (
+    HealthPanel(
         T("Thư chết (dead letter)", "Dead letters"),
         f"sum by (stream, reason) (rate(ioc_stream_deadletters_total[{RI}])) or "
         f"sum by (stream, reason) (rate(ioc_connector_dead_letters_total[{RI}]))",
         "{{stream}} {{reason}}",
         "reqps",
     ),
-    (
+    HealthPanel(
         T("Dòng ghi vào ClickHouse", "Rows written to ClickHouse"),
         f"sum by (table) (rate(ioc_sink_rows_written_total[{RI}]))",
         "{{table}}",
         "rowsps",
     ),
-    (
+    HealthPanel(
         T("Độ trễ sự kiện → ClickHouse (p95)", "Event → ClickHouse latency (p95)"),
         "histogram_quantile(0.95, sum by (le) "
         f"(rate(ioc_sink_event_to_written_seconds_bucket[{RI}])))",
         "p95",
         "s",
+        AlertLine("IocSinkFallingBehind", 60),
     ),
-    (
+    HealthPanel(
         T("Thời gian ghi một bảng (p95)", "Insert duration per table (p95)"),
         "histogram_quantile(0.95, sum by (le, table) "
         f"(rate(ioc_sink_insert_duration_seconds_bucket[{RI}])))",
         "{{table}}",
         "s",
     ),
-    (
+    HealthPanel(
         T("Độ trễ tiêu thụ (consumer lag)", "Consumer lag"),
         "sum by (stream) (ioc_stream_consumer_lag)",
         "{{stream}}",
         "short",
+        AlertLine("IocConsumerLagGrowing", 1000),
     ),
-    (
+    HealthPanel(
         T("Độ trễ watermark", "Watermark delay"),
         "max by (stream) (ioc_stream_watermark_delay_seconds)",
         "{{stream}}",
         "s",
     ),
-    (
+    HealthPanel(
         T("Sink tạm dừng / thử lại", "Sink paused / retries"),
         f"max(ioc_sink_paused) or sum(rate(ioc_sink_retries_total[{RI}]))",
         "",
         "short",
     ),
-    (
+    HealthPanel(
         T("Cảnh báo gửi Alertmanager", "Alerts to Alertmanager"),
         "sum(ioc_alerter_firing_alerts) or sum(ioc_alerter_pending_alerts)",
         "",
@@ -258,7 +300,7 @@ ORDER BY seconds_ago DESC
         [
             up,
             Row(T("Luồng dữ liệu", "Data flow")),
-            *(prom(title, Prom(expr, legend), unit=unit) for title, expr, legend, unit in PANELS),
+            *(prom(p.title, Prom(p.expr, p.legend), unit=p.unit, alert=p.alert) for p in PANELS),
             freshness,
             *data_quality(),
         ],

@@ -293,7 +293,13 @@ class AnomalyState(StrEnum):
 
 
 class Anomaly(Contract):
-    """An incident with a lifecycle (open → updated → resolved) and a deterministic id."""
+    """An incident with a lifecycle (open → updated → resolved) and a deterministic id.
+
+    It carries its evidence, so that an operator can judge it: the ``observed`` value,
+    what the detector ``expected``, the band it considered normal (``expected_low`` …
+    ``expected_high``), the ``detector`` and its ``score``. All are as of the latest
+    update (``updated_at``); a resolution keeps those of the last open update.
+    """
 
     anomaly_id: Code
     domain: Domain
@@ -304,8 +310,30 @@ class Anomaly(Contract):
     metric: Code
     detector: Code
     severity: Severity
-    observed: float | None = None
-    expected: float | None = None
+    observed: float | None = Field(
+        default=None, description="The value the detector judged, at the latest update"
+    )
+    expected: float | None = Field(
+        default=None,
+        description="What the detector expected instead (a baseline, a rule's threshold)",
+    )
+    expected_low: float | None = Field(
+        default=None,
+        description=(
+            "Lower bound of the band the detector considered normal at the latest update"
+            " (outside the band it calls a point anomalous); null when it has no bound on"
+            " that side, e.g. a rule on an upper threshold, and in records written before"
+            " the band existed"
+        ),
+    )
+    expected_high: float | None = Field(
+        default=None,
+        description=(
+            "Upper bound of the band the detector considered normal at the latest update;"
+            " null when it has no bound on that side, e.g. a rule on a lower threshold, and"
+            " in records written before the band existed"
+        ),
+    )
     score: float = Field(ge=0)
     state: AnomalyState
     started_at: UtcDatetime

@@ -4,6 +4,12 @@ Energy registers are cumulative. A wrap at the register's maximum is a rollover,
 drop to near zero is a meter reset (replaced or cleared meter: an *info* anomaly, so it
 is on record but pages nobody); any other decrease is impossible and opens a warning
 that resolves once a reading moves forward past the last good one.
+
+The band of both register anomalies is the last good reading upwards (a register only
+moves forward, by any amount: no upper bound); a rollover, the one normal step below it,
+is a wrap no band of one interval can show. The band of an impossible speed is the
+physically possible range, 0 (the event contract refuses a negative speed) to
+``max_speed_kmh``.
 """
 
 from __future__ import annotations
@@ -86,6 +92,8 @@ def _register(states: States, obs: Observation, params: DetectorParams) -> list[
                 score=1.0,
                 observed=obs.value,
                 expected=previous,
+                expected_low=previous,
+                expected_high=None,
                 description=text,
             )
         )
@@ -104,6 +112,8 @@ def _register(states: States, obs: Observation, params: DetectorParams) -> list[
                 score=1.0,
                 observed=obs.value,
                 expected=previous,
+                expected_low=previous,
+                expected_high=None,
                 description=(
                     f"register of {obs.entity_kind} {obs.entity_id} ran backwards: "
                     f"{previous} → {obs.value} kWh"
@@ -139,6 +149,8 @@ def _speed(states: States, obs: Observation, params: DetectorParams) -> list[Ano
                 score=1.0,
                 observed=obs.value,
                 expected=params.max_speed_kmh,
+                expected_low=0.0,
+                expected_high=params.max_speed_kmh,
                 description=(
                     f"{obs.entity_kind} {obs.entity_id} reports {obs.value:.0f} km/h, "
                     f"above the physical limit of {params.max_speed_kmh:.0f} km/h"

@@ -6,10 +6,16 @@ offline. Updates are emitted only when something an operator would care about mo
 (its severity, or a score at least ``UPDATE_SCORE_STEP`` above the peak already
 reported — it got worse): a stream of "still open" records at every noisy point would
 only churn the compacted anomalies topic.
+
+Every update carries the evidence of the incident's latest open update: the observed
+and expected values and the band the detector considered normal (``expected_low`` …
+``expected_high``, None on a side without a bound); a resolution keeps them. An
+incident stored before the band existed has none, and reads back without one.
 """
 
 from __future__ import annotations
 
+import math
 from typing import cast
 
 from schemas.results import AnomalyState, Domain, Severity
@@ -27,6 +33,18 @@ def incident(state: State) -> Incident | None:
     return cast(Incident, value) if isinstance(value, dict) else None
 
 
+def _number(value: object) -> float | None:
+    """A stored evidence value as a float; None when absent.
+
+    An infinite bound is no bound at all (nothing on that side is anomalous), and a
+    contract carries only finite numbers: both read as None.
+    """
+    if value is None:
+        return None
+    number = float(cast(float, value))
+    return number if math.isfinite(number) else None
+
+
 def _update(
     obs: Observation,
     detector: str,
@@ -35,8 +53,6 @@ def _update(
     ended_ms: int | None,
     description: str,
 ) -> AnomalyUpdate:
-    observed = inc.get("observed")
-    expected = inc.get("expected")
     return AnomalyUpdate(
         anomaly_id=str(inc["id"]),
         domain=Domain(obs.domain),
@@ -47,8 +63,10 @@ def _update(
         metric=obs.metric,
         detector=detector,
         severity=Severity(str(inc["severity"])),
-        observed=float(cast(float, observed)) if observed is not None else None,
-        expected=float(cast(float, expected)) if expected is not None else None,
+        observed=_number(inc.get("observed")),
+        expected=_number(inc.get("expected")),
+        expected_low=_number(inc.get("expected_low")),
+        expected_high=_number(inc.get("expected_high")),
         score=round(min(1.0, max(0.0, float(cast(float, inc["score"])))), 6),
         state=state,
         started_at=ms_to_dt(int(cast(int, inc["started_ms"]))),
@@ -68,9 +86,15 @@ def open_incident(
     score: float,
     observed: float | None,
     expected: float | None,
+    expected_low: float | None,
+    expected_high: float | None,
     description: str,
 ) -> AnomalyUpdate:
-    """Open an incident that started at ``started_ms`` and was detected at ``obs.ts_ms``."""
+    """Open an incident that started at ``started_ms`` and was detected at ``obs.ts_ms``.
+
+    ``expected_low`` … ``expected_high`` is the band the detector considered normal at
+    this point (None on a side where it has no bound).
+    """
     inc: Incident = {
         "id": anomaly_id(detector, obs.entity_kind, obs.entity_id, obs.metric, started_ms),
         "started_ms": started_ms,
@@ -79,6 +103,8 @@ def open_incident(
         "score": score,
         "observed": observed,
         "expected": expected,
+        "expected_low": expected_low,
+        "expected_high": expected_high,
         "description": description,
     }
     state["incident"] = inc
@@ -94,9 +120,15 @@ def touch_incident(
     score: float,
     observed: float | None,
     expected: float | None,
+    expected_low: float | None,
+    expected_high: float | None,
     description: str,
 ) -> AnomalyUpdate | None:
-    """Record a new point of an open incident; an update only if it matters."""
+    """Record a new point of an open incident; an update only if it matters.
+
+    The evidence (observed, expected, band) is stored only with an update: what an
+    incident reports is always the evidence of the update it last emitted.
+    """
     inc = incident(state)
     if inc is None:
         return None
@@ -115,6 +147,8 @@ def touch_incident(
         score=score,
         observed=observed,
         expected=expected,
+        expected_low=expected_low,
+        expected_high=expected_high,
         description=description,
     )
     return _update(obs, detector, inc, AnomalyState.OPEN, None, description)

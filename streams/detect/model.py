@@ -67,7 +67,14 @@ def anomaly_id(
 
 @dataclass(frozen=True, slots=True)
 class AnomalyUpdate:
-    """One lifecycle step of an anomaly: opened, updated (severity or score moved), resolved."""
+    """One lifecycle step of an anomaly: opened, updated (severity or score moved), resolved.
+
+    Its evidence is as of the latest update: the ``observed`` value, the ``expected``
+    one, and the band the detector considered normal there, ``expected_low`` …
+    ``expected_high`` — outside it the detector calls a point anomalous. Either bound is
+    None when the detector has no bound on that side (a rule "above T" has only an upper
+    one). What each detector puts there: docs/detectors.md, "Evidence on every anomaly".
+    """
 
     anomaly_id: str
     domain: Domain
@@ -80,6 +87,8 @@ class AnomalyUpdate:
     severity: Severity
     observed: float | None
     expected: float | None
+    expected_low: float | None
+    expected_high: float | None
     score: float
     state: AnomalyState
     started_at: datetime
@@ -106,6 +115,8 @@ class AnomalyUpdate:
             severity=self.severity,
             observed=self.observed,
             expected=self.expected,
+            expected_low=self.expected_low,
+            expected_high=self.expected_high,
             score=self.score,
             state=self.state,
             started_at=self.started_at,

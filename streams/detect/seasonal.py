@@ -22,11 +22,17 @@ Opening needs ``open_points`` consecutive points at ``open_score`` or more, reso
 ``resolve_points`` at ``resolve_score`` or less (hysteresis). With ``likelihood`` (the
 default path) the lifecycle runs on the anomaly-likelihood score of the raw score
 (:mod:`streams.detect.likelihood`), opening after ``lik_open_points``.
+
+How a point scores against its baseline, the band it is judged by and how much of it
+the buckets learn: :mod:`streams.detect.seasonal_score`. Every anomaly carries the band
+of the raw stage: the values whose raw score stays under ``open_score`` around the
+baseline it was judged against. Behind the likelihood stage the band is still the raw
+stage's: the likelihood judges the recent run of raw scores, not one point, so an
+opening point may lie inside the band (the run before it did not).
 """
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from functools import lru_cache
 from typing import cast
@@ -37,6 +43,7 @@ from streams.detect.lifecycle import incident, open_incident, resolve_incident, 
 from streams.detect.likelihood import likelihood_score
 from streams.detect.model import AnomalyUpdate, Observation, State
 from streams.detect.params import SEASONAL, SeasonalParams
+from streams.detect.seasonal_score import band, bounded, raw_score
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -196,39 +203,6 @@ def _track_level(state: State, today: int, x: float, borrowed: float, judged: fl
     state["lvl"] = [day, seen + x, said + borrowed]
 
 
-def _score(x: float, m: float, spread: float, params: SeasonalParams) -> float:
-    diff = x - m
-    if (params.direction == "up" and diff < 0) or (params.direction == "down" and diff > 0):
-        return 0.0
-    score = 1.0 - math.exp(-abs(diff) / spread / params.z_scale)
-    if params.min_ratio is not None:
-        big_enough = x >= params.min_ratio * m if diff >= 0 else x * params.min_ratio <= m
-        if not big_enough:
-            score = min(score, params.resolve_score)
-    if params.min_value is not None and (x if diff >= 0 else m) < params.min_value:
-        # Quiet hours: 2 scans instead of 0.3 is improbable, and no surge.
-        score = min(score, params.resolve_score)
-    return score
-
-
-def _bounded(x: float, m: float, spread: float, params: SeasonalParams) -> float:
-    """``x`` as the buckets learn it: at most ``huber_c`` spreads past its baseline.
-
-    Clipped against the baseline it was scored against, on the side(s) the detector
-    watches. A bucket's own Huber clip starts once it has an hour of points; until
-    then it is a plain average, and a surge on a day type's first day (three 15-minute
-    windows at 4 × the rate) would double that hour's baseline for the days after. The
-    unwatched side is left to the bucket: a quiet Saturday judged by a busier weekday's
-    baseline must still learn how quiet it is.
-    """
-    limit = params.huber_c * spread
-    if params.direction != "down":
-        x = min(x, m + limit)
-    if params.direction != "up":
-        x = max(x, m - limit)
-    return x
-
-
 def observe_seasonal(
     state: State,
     obs: Observation,
@@ -237,7 +211,12 @@ def observe_seasonal(
     timezone: str,
     holiday: bool,
 ) -> tuple[list[AnomalyUpdate], float]:
-    """Score one point against its baseline, learn from it, run the lifecycle."""
+    """Score one point against its baseline, learn from it, run the lifecycle.
+
+    An update's ``expected`` is the baseline the point was judged against and its band
+    the raw stage's (:func:`~streams.detect.seasonal_score.band`), also when the
+    likelihood stage decides.
+    """
     last = cast(int | None, state.get("last"))
     if last is not None and obs.ts_ms <= last:
         return [], 0.0  # re-emitted or out of order: learned once already
@@ -274,8 +253,8 @@ def observe_seasonal(
     score = 0.0
     learned = obs.value
     if prediction is not None:
-        score = _score(obs.value, *prediction, params)
-        learned = _bounded(obs.value, *prediction, params)
+        score = raw_score(obs.value, *prediction, params)
+        learned = bounded(obs.value, *prediction, params)
     if borrowed is not None and prediction is not None and score < params.open_score:
         _track_level(state, today, obs.value, borrowed[0], prediction[0])
 
@@ -283,12 +262,14 @@ def observe_seasonal(
         _learn(state, family, local, learned, pph, params)
 
     expected = None if prediction is None else prediction[0]
+    low, high = (None, None) if prediction is None else band(*prediction, params)
     open_points = params.open_points
     if params.likelihood:
         # The lifecycle runs on how improbable the recent scores are, not on the score.
         score = 0.0 if prediction is None else likelihood_score(state, score, params)
         open_points = params.lik_open_points
-    return _lifecycle(state, obs, params, score, expected, last, open_points), score
+    evidence = (expected, low, high)
+    return _lifecycle(state, obs, params, score, evidence, last, open_points), score
 
 
 def _lifecycle(
@@ -296,10 +277,11 @@ def _lifecycle(
     obs: Observation,
     params: SeasonalParams,
     score: float,
-    expected: float | None,
+    evidence: tuple[float | None, float | None, float | None],
     last: int | None,
     open_points: int,
 ) -> list[AnomalyUpdate]:
+    expected, low, high = evidence
     severity = Severity.CRITICAL if score >= params.critical_score else Severity.WARNING
     what = (
         f"seasonal: {obs.metric} {obs.value:.4g}"
@@ -329,6 +311,8 @@ def _lifecycle(
                 score=score,
                 observed=obs.value,
                 expected=expected,
+                expected_low=low,
+                expected_high=high,
                 description=what,
             )
         ]
@@ -342,6 +326,8 @@ def _lifecycle(
             score=score,
             observed=obs.value,
             expected=expected,
+            expected_low=low,
+            expected_high=high,
             description=what,
         )
         return [touched] if touched else []

@@ -45,6 +45,10 @@ def check_silence(
     ``last_seen_ms`` is keyed ``f"{entity_kind}|{entity_id}"`` with event times. An
     entity never seen is timed from the first check that expected it, so a sensor
     that never reported alerts too.
+
+    The evidence: observed is the silence (seconds since the entity was last seen),
+    expected its reporting period, and the band a silence of up to ``periods`` × that
+    period (what opens is longer); a gap has no lower bound.
     """
     updates: list[AnomalyUpdate] = []
     for kind, entity_id, group_id, period_s in expected:
@@ -92,6 +96,8 @@ def check_silence(
                     score=1.0,
                     observed=silent_ms / 1000,
                     expected=float(period_s),
+                    expected_low=None,  # no silence is too short
+                    expected_high=limit_ms / 1000,
                     description=(
                         f"{kind} {entity_id} silent for {silent_ms / 60_000:.1f} min "
                         f"(expected every {period_s} s)"

@@ -26,6 +26,19 @@ def _start_of_run(usual_ms: int, prev_ms: int | None, ts_ms: int, limit_ms: int)
     return ts_ms
 
 
+def band(rule: ThresholdRule, scale: float = 1.0) -> tuple[float | None, float | None]:
+    """The band a rule considers normal: its threshold on the side it watches, scaled.
+
+    "Above T" is normal up to T (no lower bound), "below T" from T up (no upper bound);
+    ``scale`` as the rule's threshold is scaled (a share of the nominal voltage). A
+    ``change`` rule's band bounds the change, as its observed value is the change.
+    Values under ``ignore_below`` are out of the rule's scope (another rule's business),
+    not inside its band: the band says where this rule opens, not what is healthy.
+    """
+    bound = rule.threshold * scale
+    return (None, bound) if rule.op == "above" else (bound, None)
+
+
 def _severity(rule: ThresholdRule, value: float) -> Severity:
     return Severity.CRITICAL if rule.is_critical(value) else Severity(rule.severity)
 
@@ -70,6 +83,7 @@ def observe_threshold(
     duration_ms = rule.duration_s * 1000
     resolve_ms = rule.resolve_after_s * 1000
     inc = incident(state)
+    low, high = band(rule, scale)
     value = obs.value / scale
     if rule.change:
         before = cast(float | None, state.get("value"))
@@ -100,6 +114,8 @@ def observe_threshold(
             score=1.0,
             observed=value if rule.change else obs.value,
             expected=rule.threshold * scale,
+            expected_low=low,
+            expected_high=high,
             description=_describe(rule, obs, held, scale, value),
         )
         return [update], 1.0
@@ -116,6 +132,8 @@ def observe_threshold(
             score=score,
             observed=value if rule.change else obs.value,
             expected=rule.threshold * scale,
+            expected_low=low,
+            expected_high=high,
             description=_describe(rule, obs, obs.ts_ms - started, scale, value),
         )
         return ([touched] if touched else []), score

@@ -23,16 +23,16 @@ Opening needs ``open_points`` consecutive points at ``open_score`` or more, reso
 default path) the lifecycle runs on the anomaly-likelihood score of the raw score
 (:mod:`streams.detect.likelihood`), opening after ``lik_open_points``.
 
-Every anomaly carries the band of the raw stage (:func:`band`): the values whose raw
-score stays under ``open_score`` around the baseline it was judged against. Behind
-the likelihood stage the band is still the raw stage's: the likelihood judges the
-recent run of raw scores, not one point, so an opening point may lie inside the band
-(the run before it did not).
+How a point scores against its baseline, the band it is judged by and how much of it
+the buckets learn: :mod:`streams.detect.seasonal_score`. Every anomaly carries the band
+of the raw stage: the values whose raw score stays under ``open_score`` around the
+baseline it was judged against. Behind the likelihood stage the band is still the raw
+stage's: the likelihood judges the recent run of raw scores, not one point, so an
+opening point may lie inside the band (the run before it did not).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -44,6 +44,7 @@ from streams.detect.lifecycle import incident, open_incident, resolve_incident, 
 from streams.detect.likelihood import likelihood_score
 from streams.detect.model import AnomalyUpdate, Observation, State
 from streams.detect.params import SEASONAL, SeasonalParams
+from streams.detect.seasonal_score import band, bounded, raw_score
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
@@ -212,67 +213,6 @@ def _track_level(state: State, today: int, x: float, borrowed: float, judged: fl
     state["lvl"] = [day, seen + x, said + borrowed]
 
 
-def _score(x: float, m: float, spread: float, params: SeasonalParams) -> float:
-    diff = x - m
-    if (params.direction == "up" and diff < 0) or (params.direction == "down" and diff > 0):
-        return 0.0
-    score = 1.0 - math.exp(-abs(diff) / spread / params.z_scale)
-    if params.min_ratio is not None:
-        big_enough = x >= params.min_ratio * m if diff >= 0 else x * params.min_ratio <= m
-        if not big_enough:
-            score = min(score, params.resolve_score)
-    if params.min_value is not None and (x if diff >= 0 else m) < params.min_value:
-        # Quiet hours: 2 scans instead of 0.3 is improbable, and no surge.
-        score = min(score, params.resolve_score)
-    return score
-
-
-def band(m: float, spread: float, params: SeasonalParams) -> tuple[float | None, float | None]:
-    """The band around baseline ``m`` where the raw score stays under the opening score.
-
-    ``(low, high)``, None on a side with no bound; :func:`_score` is the raw score.
-    The score reaches ``open_score`` at ``|x − m| = z_scale · −ln(1 − open_score)``
-    spreads (z ≈ 5 with the defaults), on the side(s) ``direction`` watches. The gates
-    widen it: ``min_ratio`` (up: ``x ≥ ratio · m``, down: ``x ≤ m / ratio``) and
-    ``min_value`` (up: ``x ≥ min_value``; down: nothing opens when ``m`` is under it).
-    An ``open_score`` of 1 is never reached by the raw score: no bound on either side.
-    """
-    if params.open_score >= 1.0:
-        return None, None
-    reach = params.z_scale * -math.log(1.0 - params.open_score) * spread
-    low = None if params.direction == "up" else m - reach
-    high = None if params.direction == "down" else m + reach
-    if params.min_ratio is not None:
-        if high is not None:
-            high = max(high, params.min_ratio * m)
-        if low is not None and params.min_ratio > 0:  # a ratio gate is positive (3 for QR)
-            low = min(low, m / params.min_ratio)
-    if params.min_value is not None:
-        if high is not None:
-            high = max(high, params.min_value)
-        if low is not None and m < params.min_value:
-            low = None  # a drop from a baseline under the minimum never opens
-    return low, high
-
-
-def _bounded(x: float, m: float, spread: float, params: SeasonalParams) -> float:
-    """``x`` as the buckets learn it: at most ``huber_c`` spreads past its baseline.
-
-    Clipped against the baseline it was scored against, on the side(s) the detector
-    watches. A bucket's own Huber clip starts once it has an hour of points; until
-    then it is a plain average, and a surge on a day type's first day (three 15-minute
-    windows at 4 × the rate) would double that hour's baseline for the days after. The
-    unwatched side is left to the bucket: a quiet Saturday judged by a busier weekday's
-    baseline must still learn how quiet it is.
-    """
-    limit = params.huber_c * spread
-    if params.direction != "down":
-        x = min(x, m + limit)
-    if params.direction != "up":
-        x = max(x, m - limit)
-    return x
-
-
 def observe_seasonal(
     state: State,
     obs: Observation,
@@ -284,7 +224,8 @@ def observe_seasonal(
     """Score one point against its baseline, learn from it, run the lifecycle.
 
     An update's ``expected`` is the baseline the point was judged against and its band
-    the raw stage's (:func:`band`), also when the likelihood stage decides.
+    the raw stage's (:func:`~streams.detect.seasonal_score.band`), also when the
+    likelihood stage decides.
     """
     values: Any = state  # Any: the hot path reads plain JSON values without cast() calls
     last: int | None = values.get("last")
@@ -323,8 +264,8 @@ def observe_seasonal(
     score = 0.0
     learned = obs.value
     if prediction is not None:
-        score = _score(obs.value, *prediction, params)
-        learned = _bounded(obs.value, *prediction, params)
+        score = raw_score(obs.value, *prediction, params)
+        learned = bounded(obs.value, *prediction, params)
     if borrowed is not None and prediction is not None and score < params.open_score:
         _track_level(state, today, obs.value, borrowed[0], prediction[0])
 

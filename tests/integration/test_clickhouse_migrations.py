@@ -146,3 +146,34 @@ def test_raw_event_key_deduplicates_redelivery(
     clickhouse.insert(f"{server_db}.events_traffic", names, [row])
     final = clickhouse.execute(f"SELECT count() FROM {server_db}.events_traffic FINAL")
     assert int(final[0][0]) == 1
+
+
+def check_anomaly_evidence_on_top_of_0008(executor: SqlExecutor, database: str) -> None:
+    """0009 on a database at 0008: its anomalies stay readable, with no band (NULL)."""
+    at_0008 = [m for m in load() if m.number <= 8]
+    migrate(executor, database, migrations=at_0008)
+    old = [c for c, _ in columns(executor, f"{database}.anomalies")]
+    assert "expected_low" not in old
+    values = [sample(t, c)[0] for c, t in columns(executor, f"{database}.anomalies")]
+    values[old.index("generation")] = 1  # the live generation the migrations seed
+    executor.insert(f"{database}.anomalies", old, [values])
+    assert [m.number for m in migrate(executor, database)] == [m.number for m in load()][8:]
+    cols = dict(columns(executor, f"{database}.anomalies"))
+    assert (cols["expected_low"], cols["expected_high"]) == ("Nullable(Float64)",) * 2
+    assert dict(columns(executor, f"{database}.anomalies_live"))["expected_high"] == (
+        "Nullable(Float64)"
+    )
+    rows = executor.execute(
+        f"SELECT observed, expected, expected_low, expected_high FROM {database}.anomalies_live"
+    )
+    assert [tuple(r) for r in rows] == [(1.5, 1.5, None, None)]
+
+
+def test_anomaly_evidence_on_top_of_0008_on_real_server(
+    clickhouse: ClickHouseExecutor, server_db: str
+) -> None:
+    check_anomaly_evidence_on_top_of_0008(clickhouse, server_db)
+
+
+def test_anomaly_evidence_on_top_of_0008_on_chdb(chdb: ChdbExecutor) -> None:
+    check_anomaly_evidence_on_top_of_0008(chdb, "ioc")

@@ -4,7 +4,10 @@ Labels identify an alert: Alertmanager folds alerts with equal labels into one a
 groups notifications by some of them (deploy/alertmanager/alertmanager.yml groups by
 alertname, domain and group, so a feeder's silent meters arrive as one notification
 while ``anomaly_id`` keeps each meter a separate alert). Annotations are text that may
-change without making a new alert.
+change without making a new alert: the human summary and description, the dashboard
+link, and the anomaly's evidence one value per annotation (``observed``, ``expected``,
+``expected_low``, ``expected_high``, ``score``, ``detector``; a value the anomaly does
+not have — a band's missing side — is left out).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ _WORDS: dict[str, dict[Language, str]] = {
     "at": {"vi": "tại", "en": "at"},
     "observed": {"vi": "đo được", "en": "observed"},
     "expected": {"vi": "kỳ vọng", "en": "expected"},
+    "band": {"vi": "khoảng", "en": "band"},
     "since": {"vi": "từ", "en": "since"},
     "score": {"vi": "điểm", "en": "score"},
 }
@@ -51,6 +55,57 @@ _WORDS: dict[str, dict[Language, str]] = {
 
 def _word(key: str, language: Language) -> str:
     return _WORDS.get(key, {}).get(language, key)
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def band_text(low: float | None, high: float | None) -> str | None:
+    """A band as people read it: ``2–6.2``, ``≥ 198`` or ``≤ 0.6``; None without a bound."""
+    if low is not None and high is not None:
+        return f"{_number(low)}–{_number(high)}"
+    if low is not None:
+        return f"≥ {_number(low)}"
+    if high is not None:
+        return f"≤ {_number(high)}"
+    return None
+
+
+def evidence_text(anomaly: Anomaly, language: Language) -> str:
+    """``observed 12.3, expected 4.1 (band 2–6.2)``: what was seen against what was normal.
+
+    Empty when the anomaly carries none of them.
+    """
+    parts = []
+    if anomaly.observed is not None:
+        parts.append(f"{_word('observed', language)} {_number(anomaly.observed)}")
+    band = band_text(anomaly.expected_low, anomaly.expected_high)
+    band = f"{_word('band', language)} {band}" if band is not None else None
+    if anomaly.expected is not None:
+        expected = f"{_word('expected', language)} {_number(anomaly.expected)}"
+        parts.append(f"{expected} ({band})" if band is not None else expected)
+    elif band is not None:
+        parts.append(band)
+    return ", ".join(parts)
+
+
+def evidence_annotations(anomaly: Anomaly) -> dict[str, str]:
+    """The evidence one value per annotation (strings, as Alertmanager's are).
+
+    Numbers keep six significant digits; a value the anomaly lacks is left out (a band
+    with no lower bound has no ``expected_low``).
+    """
+    numbers = {
+        "observed": anomaly.observed,
+        "expected": anomaly.expected,
+        "expected_low": anomaly.expected_low,
+        "expected_high": anomaly.expected_high,
+        "score": anomaly.score,
+    }
+    out = {name: f"{value:.6g}" for name, value in numbers.items() if value is not None}
+    out["detector"] = anomaly.detector
+    return out
 
 
 def is_paged(severity: Severity) -> bool:
@@ -117,34 +172,35 @@ class Renderer:
         return f"{self.grafana_url.rstrip('/')}/d/{uid}?{urlencode(query)}"
 
     def summary(self, anomaly: Anomaly) -> str:
-        """One line: severity, what, where."""
+        """One line: severity, what, where — and the evidence, observed against expected."""
         lang = self.language
         area = self.area_names.get(anomaly.area_code or "", anomaly.area_code or "?")
+        evidence = evidence_text(anomaly, lang)
         return (
             f"{_word(anomaly.severity.value, lang)} {_word(anomaly.domain.value, lang)}: "
             f"{anomaly.metric} {_word('at', lang)} {_word(anomaly.entity_kind, lang)} "
-            f"{anomaly.entity_id} ({area})"
+            f"{anomaly.entity_id} ({area})" + (f" — {evidence}" if evidence else "")
         )
 
     def description(self, anomaly: Anomaly) -> str:
-        """The detector's own words, then the numbers."""
+        """The detector's own words, then the numbers: evidence, score, detector, start."""
         lang = self.language
         parts = [anomaly.description] if anomaly.description else []
-        if anomaly.observed is not None:
-            parts.append(f"{_word('observed', lang)} {anomaly.observed:.4g}")
-        if anomaly.expected is not None:
-            parts.append(f"{_word('expected', lang)} {anomaly.expected:.4g}")
+        evidence = evidence_text(anomaly, lang)
+        if evidence:
+            parts.append(evidence)
         parts.append(f"{_word('score', lang)} {anomaly.score:.3g} ({anomaly.detector})")
         local = anomaly.started_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
         parts.append(f"{_word('since', lang)} {local}")
         return "; ".join(parts)
 
     def annotations(self, anomaly: Anomaly) -> dict[str, str]:
-        """summary, description, dashboard (the link on-call staff open first)."""
+        """summary, description, dashboard (the link on-call staff open first), evidence."""
         return {
             "summary": self.summary(anomaly),
             "description": self.description(anomaly),
             "dashboard": self.dashboard_url(anomaly),
+            **evidence_annotations(anomaly),
         }
 
     def payload(

@@ -83,9 +83,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "anomalies": (
         "anomaly_id", "domain", "entity_kind", "entity_id", "group_id", "area_code", "metric",
-        "detector", "severity", "observed", "expected", "score", "state", "started_at",
-        "updated_at", "ended_at", "description", "generation", "sequence", "version",
-        "written_at_ms",
+        "detector", "severity", "observed", "expected", "expected_low", "expected_high",
+        "score", "state", "started_at", "updated_at", "ended_at", "description", "generation",
+        "sequence", "version", "written_at_ms",
     ),
     "deadletter": (
         "deadletter_id", "source_topic", "source_partition", "source_offset", "key", "reason",
@@ -252,9 +252,9 @@ def anomaly_row(a: Anomaly, written_at_ms: int) -> Row:
     """Anomalies."""
     return (
         a.anomaly_id, a.domain.value, a.entity_kind, a.entity_id, a.group_id, a.area_code or "",
-        a.metric, a.detector, a.severity.value, a.observed, a.expected, a.score, a.state.value,
-        a.started_at, a.updated_at, a.ended_at, a.description, a.generation, a.sequence,
-        a.version, written_at_ms,
+        a.metric, a.detector, a.severity.value, a.observed, a.expected, a.expected_low,
+        a.expected_high, a.score, a.state.value, a.started_at, a.updated_at, a.ended_at,
+        a.description, a.generation, a.sequence, a.version, written_at_ms,
     )  # fmt: skip
 
 

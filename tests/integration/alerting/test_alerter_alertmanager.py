@@ -41,6 +41,7 @@ def test_open_and_resolved_reach_the_webhook_through_routing(
     opened = anomaly(
         anomaly_id=f"crit-{unique}", group_id=f"FD-{unique}", severity="critical",
         area_code="689", started_at=now - timedelta(minutes=3), updated_at=now,
+        observed=190.0, expected=198.0, expected_low=198.0,
     )  # fmt: skip
     alerter = AlerterProcess(topic, alertmanager.port)
     alerter.start()
@@ -69,6 +70,17 @@ def test_open_and_resolved_reach_the_webhook_through_routing(
             "http://grafana.test:3000/d/ioc-energy?"
         )
         assert "Critical energy" in firing["annotations"]["summary"]
+        # The evidence: in the words, and one value per annotation (no upper bound: none).
+        assert firing["annotations"]["summary"].endswith("observed 190, expected 198 (band ≥ 198)")
+        evidence = ("observed", "expected", "expected_low", "expected_high", "score", "detector")
+        assert {k: firing["annotations"].get(k) for k in evidence} == {
+            "observed": "190",
+            "expected": "198",
+            "expected_low": "198",
+            "expected_high": None,
+            "score": "0.9",
+            "detector": "threshold",
+        }
 
         ended = now + timedelta(seconds=1)
         produce(

@@ -295,6 +295,7 @@ def anomalies(profile: Profile, now: datetime, rng: random.Random) -> list[Contr
                 anomaly_id=f"an-{i:03d}", domain=domain, entity_kind=kind, entity_id=entity,
                 group_id=group, area_code=area, metric=metric, detector="threshold",
                 severity=("info", "warning", "critical")[i % 3], observed=180.0, expected=220.0,
+                expected_low=(198.0, 200.0, None)[i % 3], expected_high=(None, 240.0, None)[i % 3],
                 score=rng.uniform(1, 9), state="resolved" if resolved else "open",
                 started_at=started, updated_at=ended or now, ended_at=ended,
                 generation=generation, sequence=1, description=f"{metric} out of range",

@@ -64,8 +64,10 @@ def test_sink_writes_each_record_once_and_a_replay_changes_nothing(
         kpi(entity_id="TS-0", sequence=s, parts={**kpi().parts.model_dump(), "vehicles": 40 + s})
         for s in (1, 2)
     ]
+    # an-0 carries a one-sided band (its evidence), the others none (as older records).
+    band = {"expected": 198.0, "expected_low": 198.0}
     anomalies = [anomaly(anomaly_id=f"an-{i}", sequence=0) for i in range(4)] + [
-        anomaly(anomaly_id="an-0", sequence=1, state="resolved", ended_at=T0 + minute)
+        anomaly(anomaly_id="an-0", sequence=1, state="resolved", ended_at=T0 + minute, **band)
     ]
     letters = [dead_letter(offset=i) for i in range(3)]
 
@@ -119,6 +121,14 @@ def test_sink_writes_each_record_once_and_a_replay_changes_nothing(
     assert clickhouse.execute(
         f"SELECT state FROM {database}.anomalies_live WHERE anomaly_id = 'an-0'"
     ) == [("resolved",)]
+    # Its evidence reads back from the live view, the band's missing side as NULL.
+    assert clickhouse.execute(
+        "SELECT anomaly_id, observed, expected, expected_low, expected_high, score, detector "
+        f"FROM {database}.anomalies_live WHERE anomaly_id IN ('an-0', 'an-1') ORDER BY anomaly_id"
+    ) == [
+        ("an-0", 190.0, 198.0, 198.0, None, 0.9, "threshold"),
+        ("an-1", 190.0, 220.0, None, None, 0.9, "threshold"),
+    ]
     # dossier_state: the highest outbox id per dossier decides; completed is not open.
     assert count(clickhouse, database, "dossier_state", "is_open = 1") == 0
     # Bad input is data: dead-lettered with a reason, not dropped.

@@ -218,4 +218,65 @@ def test_update_of_text_is_posted_again_but_is_the_same_alert() -> None:
 def test_vietnamese_text() -> None:
     r = Renderer(language="vi", area_names={"689": "Thành phố Đồng Xoài"})
     text = r.summary(opened(area_code="689", severity="critical"))
-    assert text == "Nghiêm trọng điện năng: voltage_min_v tại công tơ EM-0001 (Thành phố Đồng Xoài)"
+    assert text == (
+        "Nghiêm trọng điện năng: voltage_min_v tại công tơ EM-0001 (Thành phố Đồng Xoài)"
+        " — đo được 190, kỳ vọng 220"
+    )
+
+
+def test_the_evidence_reads_observed_against_the_band_in_both_languages() -> None:
+    two_sided = opened(
+        observed=12.3, expected=4.1, expected_low=2.0, expected_high=6.2, description="seasonal"
+    )
+    vi, en = Renderer(language="vi"), Renderer(language="en")
+    assert vi.summary(two_sided).endswith(" — đo được 12.3, kỳ vọng 4.1 (khoảng 2–6.2)")
+    assert en.summary(two_sided).endswith(" — observed 12.3, expected 4.1 (band 2–6.2)")
+    assert en.description(two_sided).startswith(
+        "seasonal; observed 12.3, expected 4.1 (band 2–6.2); score 0.9 (threshold); since "
+    )
+    # One-sided bands: a rule below a threshold, a rule above one.
+    below = opened(observed=190.0, expected=198.0, expected_low=198.0)
+    assert en.summary(below).endswith(" — observed 190, expected 198 (band ≥ 198)")
+    above = opened(observed=0.72, expected=0.6, expected_high=0.6)
+    assert vi.summary(above).endswith(" — đo được 0.72, kỳ vọng 0.6 (khoảng ≤ 0.6)")
+    # A band without an expected value stands on its own; no evidence at all, no tail.
+    assert en.summary(opened(expected=None, expected_high=180.0)).endswith(
+        " — observed 190, band ≤ 180"
+    )
+    bare = opened(observed=None, expected=None)
+    assert en.summary(bare).endswith("(?)")
+    assert en.description(bare).startswith("score 0.9 (threshold); since ")
+
+
+def test_the_evidence_is_also_one_annotation_per_value() -> None:
+    r = Renderer(language="en")
+    notes = r.annotations(opened(observed=190.0, expected=198.0, expected_low=198.0))
+    assert {k: v for k, v in notes.items() if k not in ("summary", "description", "dashboard")} == {
+        "observed": "190",
+        "expected": "198",
+        "expected_low": "198",  # no expected_high: the band has no upper bound
+        "score": "0.9",
+        "detector": "threshold",
+    }
+    assert all(isinstance(v, str) for v in notes.values())
+    seasonal = opened(
+        detector="seasonal", observed=300.0, expected=102.555777, expected_low=66.91017,
+        expected_high=138.2013799, score=0.999866,
+    )  # fmt: skip
+    notes = r.annotations(seasonal)
+    assert (notes["expected_low"], notes["expected_high"], notes["score"]) == (
+        "66.9102",
+        "138.201",
+        "0.999866",
+    )
+    assert notes["detector"] == "seasonal"
+
+
+def test_a_new_band_is_new_text_for_the_same_alert() -> None:
+    b = book()
+    b.apply(opened(expected_low=198.0), T0)
+    b.ack(b.take_due(T0), T0)
+    b.apply(opened(expected_low=200.0, sequence=1), T0 + MIN)
+    batch = b.take_due(T0 + MIN)
+    assert (batch.firing_count, batch.resolved_count) == (1, 0)
+    assert batch.payloads[0]["annotations"]["expected_low"] == "200"

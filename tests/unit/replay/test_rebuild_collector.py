@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from connectors.sinks.clickhouse.rows import COLUMNS
 from ioc.ops.replay.rebuild import RebuildPlan, _Collector
 from schemas.results import Domain
 from schemas.timeutil import to_ms
@@ -92,4 +93,4 @@ def test_anomalies_that_started_in_range_are_written_in_their_last_state() -> No
     c.finish()
     (row,) = writer.rows["anomalies"]
     assert row[0] == "an-1"
-    assert row[12] == "resolved"
+    assert row[COLUMNS["anomalies"].index("state")] == "resolved"

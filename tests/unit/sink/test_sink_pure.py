@@ -27,6 +27,20 @@ def test_every_row_has_its_table_columns(value: Any) -> None:
         assert row[COLUMNS[table].index("written_at_ms")] == 123
 
 
+def test_an_anomaly_row_carries_its_evidence() -> None:
+    cols = COLUMNS["anomalies"]
+    (_, row) = rows_for(anomaly(expected=198.0, expected_low=198.0), ORIGIN, 0)[0]
+    evidence = ("observed", "expected", "expected_low", "expected_high", "score", "detector")
+    assert {c: row[cols.index(c)] for c in evidence} == {
+        "observed": 190.0,
+        "expected": 198.0,
+        "expected_low": 198.0,
+        "expected_high": None,  # no bound on that side: NULL
+        "score": 0.9,
+        "detector": "threshold",
+    }
+
+
 def test_dossier_event_also_updates_state() -> None:
     tables = [t for t, _ in rows_for(dossier(status="completed"), ORIGIN, 0)]
     assert tables == ["events_dossier", "dossier_state"]

@@ -53,7 +53,8 @@ SELECT x.started_at AS started_at, x.ended_at AS ended_at, x.state AS state,
        x.severity AS severity, x.domain AS domain, x.metric AS metric,
        x.entity_kind AS entity_kind, x.entity_id AS entity_id, x.group_id AS group_id,
        ifNull(ar.name, x.area_code) AS area, x.observed AS observed, x.expected AS expected,
-       x.score AS score, x.detector AS detector, x.description AS description,
+       x.expected_low AS expected_low, x.expected_high AS expected_high, x.score AS score,
+       x.detector AS detector, x.description AS description,
        dateDiff('minute', x.started_at, ifNull(x.ended_at, now())) AS duration_min,
        x.anomaly_id AS anomaly_id, x.area_code AS area_code,
        {DASHBOARD_OF} AS dashboard_uid,
@@ -129,6 +130,10 @@ ORDER BY domain
                     "metric": None,
                     "entity_id": None,
                     "area": None,
+                    "observed": None,
+                    "expected": None,
+                    "expected_low": None,
+                    "expected_high": None,
                     "score": NON_NEGATIVE,
                     "duration_min": NON_NEGATIVE,
                     "dashboard_uid": None,
@@ -148,12 +153,22 @@ ORDER BY domain
                     "area": T("Địa bàn", "Area"),
                     "observed": T("Đo được", "Observed"),
                     "expected": T("Kỳ vọng", "Expected"),
+                    "expected_low": T("Cận dưới", "Band low"),
+                    "expected_high": T("Cận trên", "Band high"),
                     "score": T("Điểm", "Score"),
                     "detector": T("Bộ phát hiện", "Detector"),
                     "description": T("Mô tả", "Description"),
                     "duration_min": T("Phút", "Minutes"),
                 },
                 height=16,
+                description=T(
+                    "Bằng chứng của mỗi bất thường: giá trị đo được, giá trị kỳ vọng và khoảng"
+                    " bình thường (cận dưới – cận trên) mà bộ phát hiện dùng để quyết định;"
+                    " ô trống: không có cận ở phía đó.",
+                    "Each anomaly's evidence: the observed value, the expected one and the band"
+                    " the detector judged normal (band low – band high); an empty cell: no"
+                    " bound on that side.",
+                ),
                 hidden=("anomaly_id", "area_code", "dashboard_uid", "link_from", "link_to"),
                 overrides=(
                     {

@@ -18,7 +18,7 @@ from schemas.results import Anomaly, AnomalyState
 from streams.detect import AnomalyUpdate, DetectorParams, DetectorSuite, Observation, check_silence
 from streams.detect.lifecycle import resolve_incident
 from streams.detect.params import DEFAULT_RULES, QR_SURGE, SeasonalParams
-from streams.detect.seasonal import _score, band
+from streams.detect.seasonal_score import band, raw_score
 from streams.detect.threshold import band as rule_band
 
 pytestmark = pytest.mark.unit
@@ -68,14 +68,14 @@ def test_the_seasonal_band_is_where_the_raw_score_stays_under_the_opening_score(
     for bound, outwards in ((low, -1.0), (high, 1.0)):
         if bound is None:
             continue
-        assert _score(bound - outwards * eps, m, spread, params) < params.open_score
-        assert _score(bound + outwards * eps, m, spread, params) >= params.open_score
+        assert raw_score(bound - outwards * eps, m, spread, params) < params.open_score
+        assert raw_score(bound + outwards * eps, m, spread, params) >= params.open_score
         assert inside(m, low, high)
     # A missing bound: nothing on that side opens, however far.
     if low is None:
-        assert _score(m - 1e9, m, spread, params) < params.open_score
+        assert raw_score(m - 1e9, m, spread, params) < params.open_score
     if high is None:
-        assert _score(m + 1e9, m, spread, params) < params.open_score
+        assert raw_score(m + 1e9, m, spread, params) < params.open_score
 
 
 def test_the_seasonal_band_follows_direction_and_gates() -> None:

@@ -171,7 +171,25 @@ class Settings(BaseSettings):
     http_max_batch: int = Field(default=1_000, ge=1)
     http_kafka_timeout_s: float = Field(default=10.0, gt=0)
     http_retry_after_s: int = Field(default=5, ge=1)
-    http_idempotency_cache: int = Field(default=10_000, ge=0)
+    http_idempotency_cache: int = Field(
+        default=10_000, ge=0, description="Answers kept for Idempotency-Key retries; 0 = none"
+    )
+    http_idempotency_cache_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=0, description="Byte budget of those answers (64 MiB)"
+    )
+    http_rate_per_key: float = Field(
+        default=50.0, gt=0, description="Requests/s per API key (a key's own 'rate' wins); 429"
+    )
+    http_burst_per_key: int = Field(
+        default=100, ge=1, description="Requests an API key may send at once after a pause"
+    )
+    http_max_in_flight_per_key: int = Field(
+        default=8, ge=1, description="Requests of one API key in progress at once; 429 above"
+    )
+    http_tls_cert_file: str = Field(
+        default="", description="PEM certificate chain: the gateway serves HTTPS (with the key)"
+    )
+    http_tls_key_file: str = Field(default="", description="PEM private key (unencrypted)")
     mqtt_client_id: str = "ioc-mqtt-bridge"
     mqtt_traffic_topics: str = "city/traffic/+/obs"
     mqtt_energy_topics: str = "city/energy/+/reading"
@@ -269,6 +287,16 @@ class Settings(BaseSettings):
             raise ValueError(f"{SECRETS_DIR_ENV}={directory} is not a directory")
         secrets = SecretsSettingsSource(settings_cls, secrets_dir=directory)
         return init_settings, env_settings, secrets
+
+    @model_validator(mode="after")
+    def _gateway_tls(self) -> Self:
+        """The gateway's certificate and key come together."""
+        if bool(self.http_tls_cert_file) != bool(self.http_tls_key_file):
+            raise ValueError(
+                "IOC_HTTP_TLS_CERT_FILE and IOC_HTTP_TLS_KEY_FILE go together: set both "
+                "(the gateway serves HTTPS) or neither (plain HTTP, TLS in front of it)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_secrets(self) -> Self:

@@ -90,7 +90,7 @@ def http_serve(
     if not len(gateway.keys):
         console.print(f"[yellow]no API keys in {wire.keys_path(settings)}: every POST gets 401[/]")
 
-    console.print(f"gateway listening on {settings.http_host}:{port or settings.http_port}")
+    console.print(f"gateway listening on {gateway.url}")
     asyncio.run(process.serve(process.Connected(gateway)))
 
 
@@ -99,16 +99,98 @@ def http_add_key(
     ctx: typer.Context,
     source: Annotated[str, typer.Option(help="The source this key writes as")],
     streams: Annotated[str, typer.Option(help="Comma-separated streams, or *")] = "*",
+    expires: Annotated[
+        str | None,
+        typer.Option(
+            help="Refused from this instant on: ISO 8601 with an offset, "
+            "e.g. 2027-06-30T00:00:00+07:00"
+        ),
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option(help="Requests/s for this key (default IOC_HTTP_RATE_PER_KEY)")
+    ] = None,
+    burst: Annotated[
+        int | None, typer.Option(help="Burst for this key (default IOC_HTTP_BURST_PER_KEY)")
+    ] = None,
     keys_file: Annotated[Path | None, typer.Option(help="API keys file")] = None,
 ) -> None:
     """Create an API key; only its SHA-256 is stored, the key is printed once."""
-    from connectors.sources.http.keys import add_key
+    from connectors.sources.base import ConfigurationError
+    from connectors.sources.http.keys import add_key, parse_expiry
     from ioc.wiring import connectors as wire
 
     path = keys_file or wire.keys_path(_settings(ctx))
-    raw = add_key(path, source, [s.strip() for s in streams.split(",") if s.strip()])
+    try:
+        until = None if expires is None else parse_expiry(expires, "--expires")
+        if until is not None and until <= utcnow():
+            raise ConfigurationError(f"--expires {expires} is already past")
+        raw = add_key(
+            path,
+            source,
+            [s.strip() for s in streams.split(",") if s.strip()],
+            expires=until,
+            rate=rate,
+            burst=burst,
+        )
+    except ConfigurationError as exc:
+        raise typer.BadParameter(str(exc)) from None
     console.print(f"stored the hash in {path}; the key (shown once):")
     print(raw)
+
+
+@http_app.command("revoke-key")
+def http_revoke_key(
+    ctx: typer.Context,
+    source: Annotated[str | None, typer.Option(help="Remove every key of this source")] = None,
+    sha256_prefix: Annotated[
+        str | None,
+        typer.Option(help="Remove the one key whose hash starts so (8+ hex, see list-keys)"),
+    ] = None,
+    keys_file: Annotated[Path | None, typer.Option(help="API keys file")] = None,
+) -> None:
+    """Remove keys from the file; a running gateway refuses them within about a second."""
+    from connectors.sources.base import ConfigurationError
+    from connectors.sources.http.keys import revoke_keys
+    from ioc.wiring import connectors as wire
+
+    path = keys_file or wire.keys_path(_settings(ctx))
+    try:
+        removed = revoke_keys(path, source=source, sha256_prefix=sha256_prefix)
+    except ConfigurationError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    for key in removed:
+        print(f"revoked {key.source} {key.sha256[:12]} {','.join(sorted(key.streams))}")
+    console.print(f"{len(removed)} key(s) removed from {path}")
+
+
+@http_app.command("list-keys")
+def http_list_keys(
+    ctx: typer.Context,
+    keys_file: Annotated[Path | None, typer.Option(help="API keys file")] = None,
+) -> None:
+    """Print each key's source, hash prefix, streams, limits and expiry (never a key)."""
+    from rich.table import Table
+
+    from connectors.sources.http.keys import KeyStore
+    from ioc.wiring import connectors as wire
+
+    settings = _settings(ctx)
+    path = keys_file or wire.keys_path(settings)
+    now = utcnow()
+    table = Table("source", "sha256", "streams", "rate/s", "burst", "expires", title=str(path))
+    for key in sorted(KeyStore.load(path).keys(), key=lambda k: (k.source, k.sha256)):
+        expires = "never" if key.expires is None else key.expires.isoformat()
+        if key.expired(now):
+            expires += " (expired)"
+        table.add_row(
+            key.source,
+            key.sha256[:12],
+            ",".join(sorted(key.streams)),
+            f"{settings.http_rate_per_key:g}" if key.rate is None else f"{key.rate:g}",
+            str(settings.http_burst_per_key if key.burst is None else key.burst),
+            expires,
+        )
+    Console().print(table)
 
 
 @http_app.command("openapi")

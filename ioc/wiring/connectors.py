@@ -75,6 +75,12 @@ def gateway(
         kafka_timeout_s=settings.http_kafka_timeout_s,
         retry_after_s=settings.http_retry_after_s,
         idempotency_cache=settings.http_idempotency_cache,
+        idempotency_cache_bytes=settings.http_idempotency_cache_bytes,
+        rate_per_key=settings.http_rate_per_key,
+        burst_per_key=settings.http_burst_per_key,
+        max_in_flight_per_key=settings.http_max_in_flight_per_key,
+        tls_cert_file=settings.http_tls_cert_file,
+        tls_key_file=settings.http_tls_key_file,
     )
     return HttpGateway(
         config=config,

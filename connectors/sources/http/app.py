@@ -17,8 +17,12 @@ from connectors.sources.http.idempotency import (
     body_digest,
     valid_idempotency_key,
 )
+from connectors.sources.http.keys import ApiKey
+from connectors.sources.http.limits import Reason
 from connectors.sources.http.openapi import openapi_document
+from schemas.domains import DomainContract
 from schemas.errors import ServiceUnavailableError
+from schemas.timeutil import utcnow
 
 if TYPE_CHECKING:
     from connectors.sources.http.gateway import HttpGateway
@@ -38,6 +42,21 @@ def _error(
     return _json(status, {"error": error, "message": message}, headers)
 
 
+def _throttled(error: str, message: str) -> Callable[[int], web.Response]:
+    def answer(retry_after_s: int) -> web.Response:
+        return _error(429, error, message, {"Retry-After": str(retry_after_s)})
+
+    return answer
+
+
+_THROTTLED: dict[Reason, Callable[[int], web.Response]] = {
+    "rate": _throttled("rate_limited", "too many requests for this API key; retry later"),
+    "in_flight": _throttled(
+        "too_many_in_flight", "too many requests of this API key in progress; retry later"
+    ),
+}
+
+
 def _presented_key(request: web.Request) -> str | None:
     auth = request.headers.get("Authorization", "")
     if auth[:7].lower() == "bearer ":
@@ -53,7 +72,7 @@ class Routes:
         self._openapi = orjson.dumps(openapi_document())
 
     async def ingest(self, request: web.Request) -> web.StreamResponse:
-        """POST /v1/streams/{stream}/events."""
+        """POST /v1/streams/{stream}/events: who, may they, not too fast, then the body."""
         gw = self.gw
         stream = STREAMS.get(request.match_info["stream"])
         if stream is None:
@@ -64,8 +83,25 @@ class Routes:
             return _error(
                 401, "unauthorized", "a valid API key is required", {"WWW-Authenticate": "Bearer"}
             )
+        if key.expired(utcnow()):
+            return _error(
+                401, "key_expired", "this API key has expired", {"WWW-Authenticate": "Bearer"}
+            )
         if not key.may_write(stream.name):
             return _error(403, "forbidden", f"this key may not write the {stream.name} stream")
+        throttled = gw.limiter.admit(key.sha256, rate=key.rate, burst=key.burst)
+        if throttled is not None:
+            gw.throttled.labels(key.source, throttled.reason).inc()
+            return _THROTTLED[throttled.reason](throttled.retry_after_s)
+        try:
+            return await self._admitted(request, stream, key)
+        finally:  # however the request ends: answered, failed or cancelled by the client
+            gw.limiter.release(key.sha256)
+
+    async def _admitted(
+        self, request: web.Request, stream: DomainContract, key: ApiKey
+    ) -> web.StreamResponse:
+        gw = self.gw
         idem = request.headers.get(IDEMPOTENCY_HEADER)
         if idem is not None and not valid_idempotency_key(idem):
             return _error(400, "bad_idempotency_key", "1-255 visible ASCII characters")

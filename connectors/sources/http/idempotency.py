@@ -47,25 +47,59 @@ class CachedResponse:
     items: int
 
 
-class ReplayCache:
-    """A bounded LRU of (source, stream, key) -> the answer given."""
+ENTRY_OVERHEAD_BYTES = 400
+"""Per entry beyond its strings and body: the tuple, the record, the str and bytes headers
+and the OrderedDict's node (measured with tracemalloc: ~380 bytes on CPython 3.11)."""
 
-    def __init__(self, capacity: int) -> None:
+
+def entry_bytes(key: tuple[str, str, str], entry: CachedResponse) -> int:
+    """What one cached answer costs, as the byte budget counts it."""
+    return len(entry.body) + len(entry.digest) + sum(map(len, key)) + ENTRY_OVERHEAD_BYTES
+
+
+class ReplayCache:
+    """An LRU of (source, stream, key) -> the answer given, bounded in entries and bytes.
+
+    An answer to a batch lists every event id (about 60 bytes an item), so the entry
+    count alone would let 10,000 answers to 1,000-item batches hold ~600 MB: the byte
+    budget is the bound that matters, the count a cap on small entries' bookkeeping.
+    """
+
+    def __init__(self, capacity: int, max_bytes: int = 64 * 1024 * 1024) -> None:
         self._capacity = capacity
-        self._entries: OrderedDict[tuple[str, str, str], CachedResponse] = OrderedDict()
+        self._max_bytes = max_bytes
+        self._entries: OrderedDict[tuple[str, str, str], tuple[CachedResponse, int]] = OrderedDict()
+        self.bytes = 0
+        """The entries' size as counted against the budget."""
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def get(self, key: tuple[str, str, str]) -> CachedResponse | None:
         """The cached answer, refreshed as most recently used."""
-        entry = self._entries.get(key)
-        if entry is not None:
-            self._entries.move_to_end(key)
-        return entry
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        self._entries.move_to_end(key)
+        return found[0]
+
+    def _drop(self, key: tuple[str, str, str]) -> None:
+        found = self._entries.pop(key, None)
+        if found is not None:
+            self.bytes -= found[1]
 
     def put(self, key: tuple[str, str, str], entry: CachedResponse) -> None:
-        """Remember an answer; the least recently used one goes when full."""
-        if self._capacity <= 0:
+        """Remember an answer; least recently used ones go until both bounds hold.
+
+        An answer larger than the whole budget is not kept (it would evict everything
+        and then itself).
+        """
+        self._drop(key)
+        size = entry_bytes(key, entry)
+        if self._capacity <= 0 or size > self._max_bytes:
             return
-        self._entries[key] = entry
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._capacity:
-            self._entries.popitem(last=False)
+        self._entries[key] = (entry, size)
+        self.bytes += size
+        while len(self._entries) > self._capacity or self.bytes > self._max_bytes:
+            _, (_, dropped) = self._entries.popitem(last=False)
+            self.bytes -= dropped

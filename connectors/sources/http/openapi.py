@@ -48,13 +48,19 @@ def _post(name: str, ref: dict[str, str]) -> dict[str, Any]:
             },
             "responses": {
                 "200": _error("Every item written; event ids in the body"),
-                "401": _error("No or unknown API key"),
+                "401": _error(
+                    "No API key, an unknown one (unauthorized) or an expired one (key_expired)"
+                ),
                 "403": _error("The key may not write this stream"),
                 "409": _error(f"{IDEMPOTENCY_HEADER} reused with a different body"),
                 "413": _error("Body or batch larger than allowed"),
                 "422": _error(
                     "Some items refused (named by index, reason and fields) and dead-lettered; "
                     "the others were written"
+                ),
+                "429": _error(
+                    "Too many requests of this API key per second (rate_limited) or at once "
+                    "(too_many_in_flight); retry after Retry-After seconds"
                 ),
                 "503": _error("Kafka unavailable; retry after Retry-After seconds"),
             },

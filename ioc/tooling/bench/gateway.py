@@ -104,6 +104,10 @@ async def run_bench(
             "IOC_CONNECTOR_TOPIC_SUFFIX": suffix,
             "IOC_HTTP_API_KEYS_FILE": str(keys),
             "IOC_HTTP_PORT": str(port),
+            # The bench measures the gateway, not its per-key limits: one key, all the load.
+            "IOC_HTTP_RATE_PER_KEY": "1000000",
+            "IOC_HTTP_BURST_PER_KEY": "1000000",
+            "IOC_HTTP_MAX_IN_FLIGHT_PER_KEY": str(max(concurrency, 8)),
         }
         proc = subprocess.Popen(
             [sys.executable, "-m", "ioc", "connector", "http", "serve"],

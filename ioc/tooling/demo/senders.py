@@ -42,6 +42,17 @@ def device_payload(event: Event, keep_id: bool = False) -> dict[str, Any]:
     return data
 
 
+def _retry_delay(response: httpx.Response, attempt: int) -> float:
+    """429: the gateway's Retry-After (at most 5 s); 503: exponential backoff."""
+    backoff = min(5.0, 0.2 * 2.0**attempt)
+    if response.status_code != 429:
+        return backoff
+    try:
+        return min(5.0, float(response.headers["Retry-After"]))
+    except (KeyError, ValueError):
+        return backoff
+
+
 class HttpOutput:
     """Batches of QR scans to ``POST /v1/streams/qr/events``, with an Idempotency-Key."""
 
@@ -77,7 +88,7 @@ class HttpOutput:
             await self.flush()
 
     async def flush(self) -> None:
-        """Post what is buffered; retry while the gateway answers 503 (Kafka away)."""
+        """Post what is buffered; retry on 503 (Kafka away) and 429 (over the key's limits)."""
         if not self._buffer or self._client is None:
             return
         batch, self._buffer = self._buffer, []
@@ -93,9 +104,9 @@ class HttpOutput:
             response = await self._client.post(
                 "/v1/streams/qr/events", content=body, headers=headers
             )
-            if response.status_code != 503:
+            if response.status_code not in (429, 503):
                 break
-            await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+            await asyncio.sleep(_retry_delay(response, attempt))
         if response.status_code not in (200, 422):
             raise RuntimeError(f"gateway answered {response.status_code}: {response.text[:300]}")
         self.accepted += len(batch)

@@ -26,7 +26,11 @@ def test_gateway_survives_hostile_payloads(
 ) -> None:
     raw_key = add_key(tmp_path / "keys.json", "fuzz", ["qr"])
     cfg = conn_settings.model_copy(
-        update={"http_api_keys_file": str(tmp_path / "keys.json"), "http_max_body_bytes": 65_536}
+        update={
+            "http_api_keys_file": str(tmp_path / "keys.json"),
+            "http_max_body_bytes": 65_536,
+            "http_rate_per_key": 10_000.0,  # hostile bodies, not the rate limit, are tested here
+        }
     )
     gateway = wire.gateway(cfg, port=0)
     loop_thread.run(gateway.start())

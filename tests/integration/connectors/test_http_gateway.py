@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from connectors.sources.edge import TopicRoutes
 from connectors.sources.http.gateway import HttpGateway
-from connectors.sources.http.keys import add_key
+from connectors.sources.http.keys import add_key, revoke_keys
 from ioc.settings import Settings
 from ioc.wiring import connectors as wire
 from schemas.timeutil import utcnow
@@ -255,5 +256,45 @@ def test_kafka_unavailable_answers_503_with_retry_after(
         assert response.headers["Retry-After"] == "3"
         assert running.client.get("/health").json() == {"status": "degraded", "kafka": "down"}
         assert running.client.get("/metrics").status_code == 200  # the process still answers
+    finally:
+        running.close()
+
+
+def test_revoked_key_is_refused_without_a_restart_and_limits_answer_429(
+    loop_thread: LoopThread,
+    gw_settings: Settings,
+    routes: TopicRoutes,  # creates the topics
+    keys: tuple[Path, str, str],
+) -> None:
+    path, qr_key, _ = keys
+    # One token every 5 s: the third quick request is refused however slow Kafka is today.
+    limited = gw_settings.model_copy(update={"http_rate_per_key": 0.2, "http_burst_per_key": 2})
+    running = Running(loop_thread, limited)
+    try:
+        running.wait_kafka()
+        newcomer = add_key(path, "qr-gate-new", ["qr"])
+        time.sleep(1.1)  # the keys file is looked at at most once a second
+        post = running.client.post
+        headers = {"Authorization": f"Bearer {newcomer}"}
+        assert post("/v1/streams/qr/events", json=qr(1), headers=headers).status_code == 200
+        assert post("/v1/streams/qr/events", json=qr(2), headers=headers).status_code == 200
+        throttled = post("/v1/streams/qr/events", json=qr(3), headers=headers)
+        assert throttled.status_code == 429
+        assert 1 <= int(throttled.headers["Retry-After"]) <= 5
+        assert throttled.json()["error"] == "rate_limited"
+
+        qr_headers = {"Authorization": f"Bearer {qr_key}"}
+        assert post("/v1/streams/qr/events", json=qr(4), headers=qr_headers).status_code == 200
+        revoke_keys(path, source="qr-gate-dx")
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            status = post("/v1/streams/qr/events", json=qr(5), headers=qr_headers).status_code
+            if status == 401:
+                break
+            assert status in (200, 429)
+            time.sleep(0.2)
+        assert status == 401, "a revoked key was still accepted 2.5 s later"
+        reg = running.gateway.registry
+        assert counter(reg, "ioc_http_throttled_total", source="qr-gate-new", reason="rate") == 1
     finally:
         running.close()

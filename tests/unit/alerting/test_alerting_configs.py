@@ -96,7 +96,7 @@ def test_prometheus_config_scrapes_every_process(tmp_path: Path) -> None:
     assert not re.search(r"\$\{[A-Z0-9_]+\}", rendered)
     out = run("promtool", "check", "config", str(tmp_path / "prometheus.yml"))
     assert "SUCCESS" in out
-    assert "12 rules found" in out
+    assert "13 rules found" in out
 
 
 @pytest.fixture(params=["local", "production"])

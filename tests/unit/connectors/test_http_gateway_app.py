@@ -3,101 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
 import pytest
 from aiokafka.errors import KafkaTimeoutError
 
-from connectors.sources.edge import EdgeValidator, TimePolicy, TopicRoutes
-from connectors.sources.http.gateway import GatewayConfig, HttpGateway
-from connectors.sources.http.keys import KeyStore, add_key
-from schemas.errors import ServiceUnavailableError
-from schemas.privacy import PiiHasher
+from connectors.sources.http.keys import add_key, hash_key, revoke_keys
 from schemas.timeutil import utcnow
+from tests.unit.connectors.gateway_harness import (
+    ROUTE,
+    FakeProducer,
+    post,
+    qr,
+    run,
+    sample,
+    serving,
+)
 
 pytestmark = pytest.mark.unit
-
-
-class FakeProducer:
-    def __init__(self, *, refuse: bool = False, fail: Exception | None = None) -> None:
-        self.refuse, self.fail = refuse, fail
-        self.events: list[tuple[str, Any]] = []
-        self.letters: list[tuple[str, Any]] = []
-
-    async def start(self) -> None:
-        if self.refuse:
-            raise ServiceUnavailableError("no broker")
-
-    async def stop(self) -> None:
-        return None
-
-    async def send_events(self, topic: str, events: list[Any]) -> list[Any]:
-        if self.fail is not None:
-            raise self.fail
-        self.events += [(topic, e) for e in events]
-        return []
-
-    async def send_dead_letters(self, letters: list[Any], topic: str) -> list[Any]:
-        if self.fail is not None:
-            raise self.fail
-        self.letters += [(topic, letter) for letter in letters]
-        return []
-
-
-def qr(**kw: object) -> dict[str, object]:
-    return {
-        "checkpoint_id": "CP-1",
-        "area_code": "689",
-        "scanned_at": utcnow().isoformat(),
-        "citizen_id": "079201001234",
-        "direction": "in",
-        "device_id": "D-1",
-        **kw,
-    }
-
-
-Scenario = Callable[[httpx.AsyncClient, str, FakeProducer], Awaitable[None]]
-
-
-def run(
-    tmp_path: Path, scenario: Scenario, producer: FakeProducer | None = None, **cfg: Any
-) -> None:
-    producer = producer or FakeProducer()
-    raw = add_key(tmp_path / "keys.json", "gate-1", ["qr"])
-
-    async def main() -> None:
-        gateway = HttpGateway(
-            config=GatewayConfig(port=0, **cfg),
-            keys=KeyStore.load(tmp_path / "keys.json"),
-            validator=EdgeValidator(
-                PiiHasher(b"k", "k1"), TimePolicy(timedelta(minutes=5), timedelta(days=30))
-            ),
-            routes=TopicRoutes.default(".unit"),
-            producer_factory=lambda: producer,  # type: ignore[arg-type,return-value]
-        )
-        await gateway.start()
-        try:
-            async with httpx.AsyncClient(base_url=gateway.url, timeout=10) as client:
-                await scenario(client, raw, producer)
-        finally:
-            await gateway.stop()
-
-    asyncio.run(main())
-
-
-async def post(
-    client: httpx.AsyncClient, key: str | None, body: Any, **headers: str
-) -> httpx.Response:
-    hdrs = {k.replace("_", "-"): v for k, v in headers.items()}
-    if key is not None:
-        hdrs["Authorization"] = f"Bearer {key}"
-    content = body if isinstance(body, bytes) else orjson.dumps(body)
-    return await client.post("/v1/streams/qr/events", content=content, headers=hdrs)
 
 
 def test_auth_codes(tmp_path: Path) -> None:
@@ -222,3 +149,64 @@ def test_hostile_bodies_get_4xx_and_a_dead_letter_never_a_500(tmp_path: Path) ->
         assert (await post(client, key, qr())).status_code == 200  # and the next one is fine
 
     run(tmp_path, scenario, max_body_bytes=1_000_000)
+
+
+def test_clients_without_a_valid_key_or_on_another_job_are_refused(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.json"
+    gate = add_key(keys, "gate-1", ["qr"])
+    sensors = add_key(keys, "sensors", ["traffic", "energy"])
+    past = add_key(keys, "old-gate", ["qr"], expires=utcnow() - timedelta(seconds=1))
+    later = add_key(keys, "new-gate", ["qr"], expires=utcnow() + timedelta(days=1))
+    gone = add_key(keys, "gone", ["*"])
+    revoke_keys(keys, source="gone")
+    producer = FakeProducer()
+
+    async def main() -> None:
+        async with (
+            serving(tmp_path, producer) as gw,
+            httpx.AsyncClient(base_url=gw.url, timeout=10) as client,
+        ):
+            # No credentials, or ones that are not a key.
+            for headers in (
+                {},
+                {"Authorization": "Bearer"},
+                {"Authorization": "Basic Z2F0ZTpzZWNyZXQ="},
+                {"Authorization": f"Bearer {gate[:-1]}"},
+                {"X-API-Key": "wrong"},
+                {"X-API-Key": hash_key(gate)},  # the stored hash is not a key
+                {"Authorization": f"Bearer {gone}"},  # revoked
+            ):
+                r = await client.post("/v1/streams/qr/events", json=qr(), headers=headers)
+                assert r.status_code == 401, headers
+                assert r.json()["error"] == "unauthorized"
+                assert r.headers["WWW-Authenticate"] == "Bearer"
+            # Expired: told so, so that its owner knows to ask for a new one.
+            r = await post(client, past, qr())
+            assert (r.status_code, r.json()["error"]) == (401, "key_expired")
+            assert (await post(client, later, qr())).status_code == 200
+            # A valid key doing another component's job.
+            for stream in ("traffic", "energy", "dossier"):
+                r = await client.post(
+                    f"/v1/streams/{stream}/events", json={}, headers={"X-API-Key": gate}
+                )
+                assert (r.status_code, r.json()["error"]) == (403, "forbidden"), stream
+            r = await post(client, sensors, qr())
+            assert (r.status_code, r.json()["error"]) == (403, "forbidden")
+            # Writing as another source: refused (and dead-lettered), nothing written.
+            before = len(producer.events)
+            r = await post(client, gate, qr(source="sensors"))
+            assert r.status_code == 422
+            assert r.json()["errors"][0]["reason"] == "source_mismatch"
+            assert len(producer.events) == before == 1
+            assert sample(gw, "ioc_http_requests_total", route=ROUTE, status="401") == 8
+            assert sample(gw, "ioc_http_requests_total", route=ROUTE, status="403") == 4
+
+    asyncio.run(main())
+
+
+def test_429_is_in_the_openapi_document(tmp_path: Path) -> None:
+    async def scenario(client: httpx.AsyncClient, key: str, _p: FakeProducer) -> None:
+        doc = (await client.get("/openapi.json")).json()
+        assert "429" in doc["paths"]["/v1/streams/qr/events"]["post"]["responses"]
+
+    run(tmp_path, scenario)

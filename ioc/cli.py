@@ -192,20 +192,39 @@ def db_retention(
 @db_app.command("erase")
 def db_erase(
     ctx: typer.Context,
-    subject_hash: Annotated[str, typer.Option("--subject-hash", help="HMAC of the person's id")],
+    subject_hash: Annotated[
+        str | None, typer.Option("--subject-hash", help="HMAC of the person's id, as stored")
+    ] = None,
+    identifier: Annotated[
+        str | None,
+        typer.Option(
+            "--identifier",
+            help="The raw citizen id or plate: hashed with the current and every previous "
+            "PII key (IOC_PII_PREVIOUS_KEYS), so rows from before a rotation go too",
+        ),
+    ] = None,
 ) -> None:
     """Remove one person's raw events (right to erasure); prints what was found."""
     from ioc.ops.db.executors import ClickHouseExecutor
     from ioc.ops.db.maintenance import erase_subject
+    from ioc.wiring.connectors import hasher_ring
 
+    if (subject_hash is None) == (identifier is None):
+        raise typer.BadParameter("give exactly one of --subject-hash and --identifier")
     settings = _settings(ctx)
+    if identifier is not None:
+        targets = [(h.key_id, h.hash(identifier)) for h in hasher_ring(settings)]
+    else:
+        assert subject_hash is not None
+        targets = [("given", subject_hash)]
     executor = ClickHouseExecutor.from_settings(settings)
     try:
-        found = erase_subject(executor, settings.clickhouse_database, subject_hash)
+        for key_id, digest in targets:
+            found = erase_subject(executor, settings.clickhouse_database, digest)
+            for table, n in found.items():
+                console.print(f"{table}: {n} rows erased (key {key_id})")
     finally:
         executor.close()
-    for table, n in found.items():
-        console.print(f"{table}: {n} rows erased")
 
 
 @bench_app.command("sink-load")

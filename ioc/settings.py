@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from ioc.assets import CHECKOUT_ROOT, default_data_dir
+from schemas.privacy import parse_key_ring
 
 PROJECT_ROOT = CHECKOUT_ROOT
 """The checkout, for tests and dev scripts; product code finds its files via ioc.assets."""
@@ -154,7 +155,12 @@ class Settings(BaseSettings):
 
     # --- Personal data -----------------------------------------------------------
     pii_hmac_key: SecretStr = SecretStr("change-me-local-only")
-    pii_key_id: str = "k1"
+    pii_key_id: str = Field(default="k1", pattern=r"^[A-Za-z0-9_.\-]{1,32}$")
+    pii_previous_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description="Keys rotated out, 'id:key,id:key': new events use the current key, "
+        "look-ups and erasure also hash with these (docs/security.md)",
+    )
 
     # --- Connectors (sources -> Kafka) -------------------------------------------
     # Scalars only (lists as comma-separated text): shell_env() round-trips them.
@@ -299,11 +305,22 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _previous_pii_keys(self) -> Self:
+        """The previous keys parse, and none reuses the current key's id."""
+        ring = parse_key_ring(self.pii_previous_keys.get_secret_value())
+        if self.pii_key_id in ring:
+            raise ValueError(
+                f"IOC_PII_PREVIOUS_KEYS names the current key id {self.pii_key_id!r}: "
+                "a rotated-out key needs its own id"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _production_secrets(self) -> Self:
         """``prod`` refuses to start on a default or short secret, and says which."""
         if self.environment != "prod":
             return self
-        problems = [f"IOC_{name.upper()} ({why})" for name, why in weak_secrets(self)]
+        problems = [f"{variable} ({why})" for variable, why in weak_secrets(self)]
         if problems:
             raise ValueError(
                 "IOC_ENVIRONMENT=prod refuses default or short secrets: "
@@ -334,7 +351,7 @@ class Settings(BaseSettings):
 
 
 def weak_secrets(settings: Settings) -> list[tuple[str, str]]:
-    """(field, why) of each secret a production deployment uses that is weak."""
+    """(variable, why) of each secret a production deployment uses that is weak."""
     required: dict[str, int] = {
         "pii_hmac_key": MIN_HMAC_KEY_CHARS,
         "clickhouse_password": MIN_SECRET_CHARS,
@@ -349,13 +366,21 @@ def weak_secrets(settings: Settings) -> list[tuple[str, str]]:
         required["alertmanager_smtp_password"] = MIN_SECRET_CHARS
         required["alertmanager_telegram_bot_token"] = MIN_SECRET_CHARS
     found = []
+    for key_id, key in parse_key_ring(settings.pii_previous_keys.get_secret_value()).items():
+        if len(key) < MIN_HMAC_KEY_CHARS:
+            found.append(
+                (
+                    "IOC_PII_PREVIOUS_KEYS",
+                    f"key {key_id} shorter than {MIN_HMAC_KEY_CHARS} characters",
+                )
+            )
     for name, least in required.items():
         value = getattr(settings, name).get_secret_value()
         default = Settings.model_fields[name].default
         if isinstance(default, SecretStr) and value == default.get_secret_value():
-            found.append((name, "the default"))
+            found.append((f"IOC_{name.upper()}", "the default"))
         elif len(value) < least:
-            found.append((name, f"shorter than {least} characters"))
+            found.append((f"IOC_{name.upper()}", f"shorter than {least} characters"))
     return found
 
 

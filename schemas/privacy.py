@@ -144,6 +144,26 @@ def readable(raw: bytes) -> str:
     return text.replace("\x00", "")
 
 
+def parse_key_ring(text: str) -> dict[str, bytes]:
+    """``"k1:<key>,k0:<older key>"`` → key id → key (the previous PII keys kept for look-ups).
+
+    Raises ValueError naming the entry (never the key) when an entry has no id or key
+    or an id repeats.
+    """
+    ring: dict[str, bytes] = {}
+    for n, entry in enumerate((e.strip() for e in text.split(",")), start=1):
+        if not entry:
+            continue
+        key_id, sep, key = entry.partition(":")
+        key_id = key_id.strip()
+        if not sep or not key_id or not key:
+            raise ValueError(f"previous PII key #{n}: expected <key id>:<key>")
+        if key_id in ring:
+            raise ValueError(f"previous PII key #{n}: key id {key_id!r} appears twice")
+        ring[key_id] = key.encode()
+    return ring
+
+
 class PiiHasher:
     """Keyed hashing of identifiers, and redaction of payloads and text for dead letters."""
 
@@ -152,6 +172,14 @@ class PiiHasher:
             raise ValueError("the PII hash key must not be empty")
         self._key = key
         self.key_id = key_id
+
+    @classmethod
+    def ring(cls, current: PiiHasher, previous: dict[str, bytes]) -> list[PiiHasher]:
+        """The current hasher, then one per previous key.
+
+        What a person was hashed as under every key whose hashes may still be stored.
+        """
+        return [current, *(cls(key, key_id) for key_id, key in previous.items())]
 
     def hash(self, raw: str) -> str:
         """64 hex characters of HMAC-SHA256 over the normalised identifier."""

@@ -20,13 +20,19 @@ from connectors.sources.outbox.position import KafkaTail
 from connectors.sources.producer import EventProducer
 from ioc.ops import kafka_admin
 from ioc.settings import Settings
-from schemas.privacy import PiiHasher
+from schemas.privacy import PiiHasher, parse_key_ring
 from schemas.topics import DEADLETTER
 
 
 def hasher(settings: Settings) -> PiiHasher:
     """The keyed hash of personal data."""
     return PiiHasher(settings.pii_hmac_key.get_secret_value().encode(), settings.pii_key_id)
+
+
+def hasher_ring(settings: Settings) -> list[PiiHasher]:
+    """The current hasher and one per rotated-out key (look-ups and erasure)."""
+    previous = parse_key_ring(settings.pii_previous_keys.get_secret_value())
+    return PiiHasher.ring(hasher(settings), previous)
 
 
 def validator(settings: Settings) -> EdgeValidator:

@@ -8,6 +8,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from ioc.settings import Settings, settings_for_tests
+from schemas.privacy import PiiHasher, parse_key_ring
 
 pytestmark = pytest.mark.unit
 
@@ -111,3 +112,35 @@ def test_unset_settings_are_not_exported_as_the_word_none(
     monkeypatch.delenv("IOC_SECRETS_DIR", raising=False)
     assert "IOC_SECRETS_DIR" not in Settings().shell_env()
     assert "=None" not in Settings().shell_env()
+
+
+def test_previous_pii_keys_parse_and_never_echo_a_key() -> None:
+    ring = parse_key_ring(" k0:old-key-0 , k-1:older:with:colons ")
+    assert ring == {"k0": b"old-key-0", "k-1": b"older:with:colons"}
+    assert parse_key_ring("") == {}
+    with pytest.raises(ValueError, match="#2: expected <key id>:<key>") as raised:
+        parse_key_ring("k0:secret-zero,just-a-key")
+    assert "secret-zero" not in str(raised.value)
+    with pytest.raises(ValueError, match="'k0' appears twice"):
+        parse_key_ring("k0:a,k0:b")
+
+
+def test_a_previous_key_may_not_reuse_the_current_id() -> None:
+    with pytest.raises(ValidationError, match="names the current key id 'k1'"):
+        Settings(pii_key_id="k1", pii_previous_keys=SecretStr("k1:whatever"))
+    Settings(pii_key_id="k2", pii_previous_keys=SecretStr("k1:whatever"))
+
+
+def test_prod_refuses_a_short_previous_key_by_its_id() -> None:
+    secrets = strong_secrets()
+    secrets["pii_previous_keys"] = SecretStr("k0:" + "x" * 10)
+    with pytest.raises(ValidationError, match=r"IOC_PII_PREVIOUS_KEYS \(key k0 shorter"):
+        Settings(environment="prod", pii_key_id="k1", **secrets)
+
+
+def test_the_key_ring_hashes_one_person_once_per_key() -> None:
+    ring = PiiHasher.ring(PiiHasher(b"new", "k1"), parse_key_ring("k0:old"))
+    assert [h.key_id for h in ring] == ["k1", "k0"]
+    digests = {h.hash("079201000001") for h in ring}
+    assert len(digests) == 2
+    assert PiiHasher(b"old", "k0").hash("0792 0100 0001") in digests  # normalised alike

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 
 import pytest
 from clickhouse_driver import Client
 from clickhouse_driver.errors import ServerException
+from pydantic import SecretStr
 
 from connectors.sinks.clickhouse.rows import COLUMNS, Origin, rows_for
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.db.maintenance import drop_expired, erase_subject, expired_partitions, load_entities
 from ioc.settings import Settings
+from schemas.privacy import PiiHasher
 from schemas.province.loading import load_profile
 from tests.factories import qr_scan, subject_hash
 
@@ -89,3 +94,42 @@ def test_grafana_user_is_read_only_and_confined_to_ioc(
         assert denied.value.code == 291  # DATABASE_ACCESS_DENIED, not "no such table"
     finally:
         clickhouse.execute("DROP TABLE IF EXISTS default.grafana_probe")
+
+
+def test_erase_by_identifier_reaches_rows_hashed_before_a_key_rotation(
+    settings: Settings, clickhouse: ClickHouseExecutor, database: str
+) -> None:
+    """``ioc db erase --identifier``: hashed with the current key and every rotated-out
+    one (IOC_PII_PREVIOUS_KEYS), so the person's rows from before the rotation go too."""
+    old_key, new_key = "k0-" + "o" * 40, "k1-" + "n" * 40
+    person, other = "079201000001", "079201000002"
+    before = PiiHasher(old_key.encode(), "k0")
+    after = PiiHasher(new_key.encode(), "k1")
+    insert(
+        clickhouse,
+        database,
+        [
+            qr_scan(subject_hash=before.hash(person), pii_key_id="k0"),
+            qr_scan(subject_hash=after.hash(person), pii_key_id="k1"),
+            qr_scan(subject_hash=after.hash(other), pii_key_id="k1"),
+        ],
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")}
+    env |= settings.model_copy(
+        update={
+            "clickhouse_database": database,
+            "pii_hmac_key": SecretStr(new_key),
+            "pii_key_id": "k1",
+            "pii_previous_keys": SecretStr(f"k0:{old_key}"),
+        }
+    ).env_vars()
+    done = subprocess.run(
+        [sys.executable, "-m", "ioc", "db", "erase", "--identifier", person],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "events_qr: 1 rows erased (key k1)" in done.stdout
+    assert "events_qr: 1 rows erased (key k0)" in done.stdout
+    assert old_key not in done.stdout + done.stderr
+    remaining = clickhouse.execute(f"SELECT subject_hash FROM {database}.events_qr")
+    assert remaining == [(after.hash(other),)]

@@ -23,6 +23,7 @@ from pydantic_settings import (
 )
 
 from ioc.assets import CHECKOUT_ROOT, default_data_dir
+from ioc.secret_policy import weak_secrets
 from schemas.privacy import parse_key_ring
 
 PROJECT_ROOT = CHECKOUT_ROOT
@@ -33,10 +34,6 @@ Environment = Literal["dev", "test", "prod"]
 SECRETS_DIR_ENV = "IOC_SECRETS_DIR"
 """A directory of one file per secret (``ioc_pii_hmac_key``, ``ioc_postgres_password``…),
 as Docker and Kubernetes mount them; the environment still wins over a file."""
-
-MIN_SECRET_CHARS = 16
-MIN_HMAC_KEY_CHARS = 32
-"""The PII key hashes a 12-digit citizen id space: a short key is guessable offline."""
 
 
 class Settings(BaseSettings):
@@ -348,40 +345,6 @@ class Settings(BaseSettings):
     def shell_env(self) -> str:
         """Lines of ``export IOC_X=...`` for the local-stack scripts (secrets included)."""
         return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in self.env_vars().items())
-
-
-def weak_secrets(settings: Settings) -> list[tuple[str, str]]:
-    """(variable, why) of each secret a production deployment uses that is weak."""
-    required: dict[str, int] = {
-        "pii_hmac_key": MIN_HMAC_KEY_CHARS,
-        "clickhouse_password": MIN_SECRET_CHARS,
-        "clickhouse_grafana_password": MIN_SECRET_CHARS,
-        "postgres_password": MIN_SECRET_CHARS,
-    }
-    if not settings.grafana_token.get_secret_value():
-        required["grafana_password"] = MIN_SECRET_CHARS
-    else:
-        required["grafana_token"] = MIN_SECRET_CHARS
-    if settings.alertmanager_receivers == "production":
-        required["alertmanager_smtp_password"] = MIN_SECRET_CHARS
-        required["alertmanager_telegram_bot_token"] = MIN_SECRET_CHARS
-    found = []
-    for key_id, key in parse_key_ring(settings.pii_previous_keys.get_secret_value()).items():
-        if len(key) < MIN_HMAC_KEY_CHARS:
-            found.append(
-                (
-                    "IOC_PII_PREVIOUS_KEYS",
-                    f"key {key_id} shorter than {MIN_HMAC_KEY_CHARS} characters",
-                )
-            )
-    for name, least in required.items():
-        value = getattr(settings, name).get_secret_value()
-        default = Settings.model_fields[name].default
-        if isinstance(default, SecretStr) and value == default.get_secret_value():
-            found.append((f"IOC_{name.upper()}", "the default"))
-        elif len(value) < least:
-            found.append((f"IOC_{name.upper()}", f"shorter than {least} characters"))
-    return found
 
 
 def settings_for_tests(**overrides: object) -> Settings:

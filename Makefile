@@ -6,7 +6,7 @@ IOC := $(VENV)/bin/ioc
 DEMO_ARGS ?=
 .DEFAULT_GOAL := help
 
-.PHONY: help install lock system up status down migrate topics schemas lint test test-unit test-dates quality clean demo bench
+.PHONY: help install lock system up status down migrate topics schemas lint helm-check test test-unit test-dates quality clean demo bench
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -70,6 +70,13 @@ lint: install ## ruff + mypy + lint-imports (the layering contracts of pyproject
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 
+# The Helm chart (deploy/helm, decision 0026): helm lint and helm template for the default
+# and the example values, every manifest against the Kubernetes schemas of
+# kubernetes-validate (offline). helm is built once from the Go module proxy into
+# .cache/tools/helm/ (go on PATH or /usr/local/go/bin; 3–6 min with Go's caches cold).
+helm-check: install ## Lint, render and validate the Helm chart offline (builds helm once)
+	$(PY) -m ioc.tooling.helm_check
+
 test-unit: install ## Unit tests only (no services)
 	$(PY) -m pytest -m unit -q
 
@@ -96,7 +103,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed requirements/bench-peer.lock
 	.cache/bench/peer-venv/bin/python -m pip install -q --require-hashes -r requirements/bench-peer.lock
 	@touch $@
 
-test: install ## Everything CI runs: lint, start the stack, unit + integration tests, stop the stack
+test: install ## Everything CI runs: lint, the Helm chart, start the stack, unit + integration tests, stop the stack
 	bash deploy/local/test.sh
 
 clean: down ## Stop services and delete local data (.cache)

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     # --- Kafka -------------------------------------------------------------------
     kafka_host: str = "127.0.0.1"
     kafka_port: int = 9092
+    kafka_bootstrap_servers: str = Field(
+        default="",
+        description="A cluster's brokers as host:port,host:port,… (a bootstrap list); "
+        "empty = kafka_host:kafka_port",
+    )
     kafka_controller_port: int = 19093
     kafka_version: str = "4.4.0"
     replication_factor: int = 1
@@ -92,10 +97,14 @@ class Settings(BaseSettings):
     sink_backoff_max_s: float = 10.0
     sink_metrics_port: int = 9310
 
-    # --- Other local services ----------------------------------------------------
+    # --- Other services (the local stack's, unless a host is set) ----------------
     prometheus_port: int = 9090
     alertmanager_port: int = 9093
+    mosquitto_host: str = Field(default="127.0.0.1", description="The MQTT broker the bridge reads")
     mosquitto_port: int = 1883
+    postgres_host: str = Field(
+        default="127.0.0.1", description="The one-stop-shop database the outbox poller reads"
+    )
     postgres_port: int = 5432
     postgres_user: str = "ioc"
     postgres_password: SecretStr = SecretStr("ioc")
@@ -270,8 +279,13 @@ class Settings(BaseSettings):
 
     @property
     def kafka_bootstrap(self) -> str:
-        """``host:port`` of the broker, as every Kafka client expects it."""
-        return f"{self.kafka_host}:{self.kafka_port}"
+        """``host:port[,host:port…]`` of the brokers, as every Kafka client expects it.
+
+        The bootstrap list when one is set (a cluster: aiokafka, kafka-python and faust
+        all take it comma-separated), else the one broker of ``kafka_host``.
+        """
+        listed = [b.strip() for b in self.kafka_bootstrap_servers.split(",") if b.strip()]
+        return ",".join(listed) if listed else f"{self.kafka_host}:{self.kafka_port}"
 
     @classmethod
     def settings_customise_sources(

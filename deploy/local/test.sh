@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: lint, start the real local stack, run unit + integration tests, stop
-# the stack. On failure the services' logs are printed. Set IOC_KEEP_STACK=1 to
+# `make test`: lint, the Helm chart, start the real local stack, run unit + integration
+# tests, stop the stack. On failure the services' logs are printed. Set IOC_KEEP_STACK=1 to
 # leave the stack running afterwards (for a developer iterating on tests).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -24,6 +24,9 @@ set -e
 # Debian packages first: unit tests run promtool and amtool on the rule and
 # routing files, and a fresh machine has neither until the stack is installed.
 bash "$here/install-system.sh"
+# The Helm chart (make helm-check): builds helm on a fresh machine (minutes, once), so that
+# tests/unit/test_helm_chart.py finds it; then lint, template and the Kubernetes schemas.
+"$VENV/bin/python" -m ioc.tooling.helm_check
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"

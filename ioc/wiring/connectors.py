@@ -105,7 +105,7 @@ def _patterns(text: str) -> tuple[str, ...]:
 def bridge(settings: Settings, *, registry: CollectorRegistry | None = None) -> MqttBridge:
     """The MQTT bridge."""
     config = BridgeConfig(
-        host="127.0.0.1",
+        host=settings.mosquitto_host,
         port=settings.mosquitto_port,
         client_id=settings.mqtt_client_id,
         topics={
@@ -127,7 +127,7 @@ def bridge(settings: Settings, *, registry: CollectorRegistry | None = None) -> 
 def pg_conninfo(settings: Settings) -> dict[str, Any]:
     """Psycopg keywords for the dossier database."""
     return {
-        "host": "127.0.0.1",
+        "host": settings.postgres_host,
         "port": settings.postgres_port,
         "user": settings.postgres_user,
         "password": settings.postgres_password.get_secret_value(),

@@ -21,6 +21,27 @@ def test_env_prefix_and_ports_move(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.kafka_bootstrap == "127.0.0.1:19092"
 
 
+def test_a_bootstrap_list_replaces_the_one_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A cluster (deploy/helm): every client takes the list comma-separated.
+    monkeypatch.setenv("IOC_KAFKA_HOST", "ignored")
+    monkeypatch.setenv("IOC_KAFKA_BOOTSTRAP_SERVERS", " k-0:9092, k-1:9092,,k-2:9093 ")
+    assert Settings().kafka_bootstrap == "k-0:9092,k-1:9092,k-2:9093"
+
+
+def test_the_bridge_and_the_poller_reach_their_servers_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ioc.wiring.connectors import bridge, pg_conninfo
+
+    monkeypatch.setenv("IOC_MOSQUITTO_HOST", "mqtt.example.invalid")
+    monkeypatch.setenv("IOC_POSTGRES_HOST", "one-stop-shop-db.example.invalid")
+    settings = Settings()
+    assert pg_conninfo(settings)["host"] == "one-stop-shop-db.example.invalid"
+    assert bridge(settings).config.host == "mqtt.example.invalid"
+    default = Settings(mosquitto_host="127.0.0.1", postgres_host="127.0.0.1")
+    assert pg_conninfo(default)["host"] == "127.0.0.1"
+
+
 def test_secrets_are_masked_when_printed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IOC_PII_HMAC_KEY", "super-secret-key")
     settings = Settings()

@@ -6,6 +6,7 @@ the settings and the province profile); nothing here reads the environment.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -23,7 +24,7 @@ from streams.detect import DetectorParams, DetectorSuite
 from streams.domains import DOMAINS, EngineFactory
 from streams.engine import TICK, EngineConfig
 from streams.kpi.base import KpiContext
-from streams.runtime import agents
+from streams.runtime import agents, diagnostics
 from streams.runtime.metrics import StreamMetrics
 from streams.runtime.partition import DomainRuntime, OutputTopics
 from streams.runtime.resume import LogProbe
@@ -282,6 +283,15 @@ class Worker:
             logging.getLogger(name).addHandler(ServiceCrashGuard(stopping))
         coordinator = logging.getLogger("aiokafka.consumer.group_coordinator")
         coordinator.addHandler(GroupLeaveGuard(stopping))
+
+        @self.app.task  # type: ignore[untyped-decorator]
+        async def stages_on_sigusr2() -> None:
+            # `kill -USR2 <pid>`: which step each agent is in (a stalled worker says why).
+            diagnostics.install(
+                asyncio.get_running_loop(),
+                lambda: [(r.stream_name, r.stage) for r in self.runtimes.values()],
+            )
+
         # The guard needs aiokafka's INFO records even under --loglevel warning (group
         # membership changes are worth a line in the log anyway).
         coordinator.setLevel(logging.INFO)

@@ -38,6 +38,7 @@ from faust.exceptions import ProducerSendError
 from schemas.timeutil import to_ms
 from streams.domains import EngineFactory
 from streams.engine import Outputs, PartitionEngine, SourceRecord
+from streams.runtime.diagnostics import Stage
 from streams.runtime.metrics import StreamMetrics
 from streams.runtime.resume import LogProbe, Rewind, Step, next_step
 from streams.runtime.sender import BatchSender, OutRecord, RecordTooLargeError
@@ -114,6 +115,8 @@ class DomainRuntime:
         self.last_activity: dict[int, float] = {}
         self.rewinding: dict[int, Rewind] = {}
         """Partitions sought back (see :mod:`streams.runtime.resume`)."""
+        self.stage = Stage()
+        """The step this domain's agent is in (``kill -USR2`` logs it)."""
 
     # --- partitions ------------------------------------------------------------------
 
@@ -225,16 +228,19 @@ class DomainRuntime:
             result = engine.process(source_record(message), lag_high=lag_high[partition])
             out.extend(result)
         try:
-            await self._deliver(out)
-            await self._persist(touched)
+            with self.stage.step("deliver", f"{len(out.kpis)} KPI records"):
+                await self._deliver(out)
+            with self.stage.step("persist", f"partitions {sorted(touched)}"):
+                await self._persist(touched)
         except RecordTooLargeError as exc:
             # Not an input problem (those are dead-lettered) but a state or result the
             # broker can never take: stop loudly rather than retry or skip it.
             log.critical("%s: %s; stopping the worker", self.stream_name, exc)
             self.app_exit(EXIT_RECORD_TOO_LARGE)
             raise
-        for event in events:
-            await stream.ack(event)
+        with self.stage.step("ack", f"{len(events)} records"):
+            for event in events:
+                await stream.ack(event)
         self.metrics.observe_batch(self.stream_name, out, touched, time.monotonic() - started)
 
     async def _in_order(self, engine: PartitionEngine, message: Any) -> bool:
@@ -270,7 +276,8 @@ class DomainRuntime:
             if first is None:  # the record in hand is there: the broker did not answer in time
                 raise KafkaTimeoutError(f"no record at or after offset {expected}")
 
-        await self._retrying("offset probe", probe)
+        with self.stage.step("probe", f"partition {partition} from offset {expected}"):
+            await self._retrying("offset probe", probe)
         assert first is not None
         if first >= offset:
             self.rewinding.pop(partition, None)
@@ -299,6 +306,10 @@ class DomainRuntime:
         return False
 
     async def _seek(self, tp: Any, offset: int) -> None:
+        with self.stage.step("seek", f"{tp} to {offset}"):
+            await self._seek_in_consumer_thread(tp, offset)
+
+    async def _seek_in_consumer_thread(self, tp: Any, offset: int) -> None:
         # In the consumer's own thread: faust's ``seek`` calls aiokafka's from this one,
         # racing the fetch that thread runs — aiokafka's fetched_records then raises
         # KeyError, faust's Fetcher crashes and the worker stops consuming while alive.

@@ -47,7 +47,11 @@ def test_alertmanager_delivers_only_to_the_local_alert_receiver(settings: Settin
         httpx.get(f"{base}/api/v2/status", timeout=5).json()["config"]["original"]
     )
     for entry in config["receivers"]:
-        assert {k for k in entry if k.endswith("_configs")} == {"webhook_configs"}, entry
+        kinds = {k for k in entry if k.endswith("_configs")}
+        if entry["name"] == "ioc-watchdog":
+            assert kinds == set(), entry  # the heartbeat has nowhere to go on one machine
+            continue
+        assert kinds == {"webhook_configs"}, entry
         for hook in entry["webhook_configs"]:
             url = urlsplit(hook["url"])
             assert (url.hostname, url.port) == ("127.0.0.1", settings.alert_receiver_port), hook

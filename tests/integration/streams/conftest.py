@@ -108,9 +108,18 @@ class StreamStack:
                 process.kill()
                 process.wait(timeout=5)
 
-    def logs(self) -> str:
+    def dump_tasks(self) -> None:
+        """Ask every live worker to log where each of its asyncio tasks waits (SIGUSR2,
+        streams.runtime.diagnostics), so that a stalled worker's log says why."""
+        live = [p for p in self.processes if p.poll() is None]
+        for process in live:
+            process.send_signal(signal.SIGUSR2)
+        if live:
+            time.sleep(2)  # the dump is written by the worker's own event loop
+
+    def logs(self, tail: int = 6000) -> str:
         return "\n".join(
-            f"----- {p.name} -----\n" + p.read_text(errors="replace")[-6000:]
+            f"----- {p.name} -----\n" + p.read_text(errors="replace")[-tail:]
             for p in sorted(self.log_dir.glob("worker-*.log"))
         )
 

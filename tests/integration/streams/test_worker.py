@@ -84,7 +84,8 @@ def wait_until_equal(
     try:
         wait_for(equal, timeout_s, "the worker's KPIs to equal the reference", interval_s=0.5)
     except pytest.fail.Exception:
-        print(stack.logs())
+        stack.dump_tasks()
+        print(stack.logs(tail=60_000))
         raise AssertionError("\n".join(last[:30])) from None
     return stack.kpis()
 

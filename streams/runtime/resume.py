@@ -27,16 +27,21 @@ states start at the group's offset instead, to skip a backlog on purpose:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaTimeoutError
 
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT_MS = 10_000
+PROBE_DEADLINE_S = PROBE_TIMEOUT_MS / 1000 + 20
+"""A probe as a whole (connect, metadata, fetch) ends by then."""
+STOP_DEADLINE_S = 5.0
 REPROBE_S = 1.0
 """A rewind still waiting after this long asks the log again (retention may have
 removed the record it awaits)."""
@@ -112,9 +117,24 @@ class LogProbe:
         self._lock = asyncio.Lock()
 
     async def first_offset_from(self, topic: str, partition: int, offset: int) -> int | None:
-        """The first record's offset ≥ ``offset`` (None if none arrives within the timeout)."""
+        """The first record's offset ≥ ``offset`` (None if none arrives within the timeout).
+
+        Bounded as a whole: aiokafka's own timeout covers the fetch, not connecting or
+        waiting for metadata, and one wedged probe would hold the lock every agent needs.
+        A probe past its deadline raises :class:`KafkaTimeoutError` (the caller retries
+        with a warning) and its consumer is replaced.
+        """
         async with self._lock:
-            return await self._first_offset_from(topic, partition, offset)
+            try:
+                return await asyncio.wait_for(
+                    self._first_offset_from(topic, partition, offset), PROBE_DEADLINE_S
+                )
+            except TimeoutError:
+                await self._discard()
+                raise KafkaTimeoutError(
+                    f"offset probe of {topic}[{partition}] from {offset}: "
+                    f"no answer within {PROBE_DEADLINE_S:.0f} s"
+                ) from None
 
     async def _first_offset_from(self, topic: str, partition: int, offset: int) -> int | None:
         if self._consumer is None:
@@ -127,6 +147,13 @@ class LogProbe:
         found = await self._consumer.getmany(tp, timeout_ms=PROBE_TIMEOUT_MS, max_records=1)
         records = found.get(tp, [])
         return records[0].offset if records else None
+
+    async def _discard(self) -> None:
+        """Drop a consumer that did not answer; its stop is bounded too."""
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer.stop(), STOP_DEADLINE_S)
 
     async def stop(self) -> None:
         """Disconnect."""

@@ -235,3 +235,32 @@ def test_a_batch_that_raises_ends_the_process_and_acks_nothing() -> None:
         r.deliver(1, 2)
     assert exits == [EXIT_PROCESSING_FAILED]
     assert r.stream.acked == [0]
+
+
+def test_a_wedged_offset_probe_times_out_loudly_and_is_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One probe that never answers would hold the lock every agent's probe needs."""
+    from aiokafka.errors import KafkaTimeoutError
+
+    from streams.runtime import resume
+
+    monkeypatch.setattr(resume, "PROBE_DEADLINE_S", 0.05)
+    probe = resume.LogProbe("127.0.0.1:1", client_id="t")
+    calls: list[int] = []
+
+    async def wedged(topic: str, partition: int, offset: int) -> int | None:
+        calls.append(offset)
+        if len(calls) == 1:
+            await asyncio.Event().wait()  # never answers
+        return offset
+
+    monkeypatch.setattr(probe, "_first_offset_from", wedged)
+
+    async def run() -> int | None:
+        with pytest.raises(KafkaTimeoutError, match="no answer within"):
+            await probe.first_offset_from("t", 0, 7)
+        return await probe.first_offset_from("t", 0, 8)  # the lock is free again
+
+    assert asyncio.run(run()) == 8
+    assert calls == [7, 8]

@@ -177,7 +177,21 @@ EXIT_SERVICE_CRASHED = 70
 """EX_SOFTWARE: a faust service (its fetcher, a table, the consumer) crashed."""
 
 
-class ServiceCrashGuard(ExitOnLog):
+class UnlessStopping(ExitOnLog):
+    """A guard whose message is expected while the app shuts down (and then ignored)."""
+
+    def __init__(
+        self, stopping: Callable[[], bool], exit_: Callable[[int], None] = os._exit
+    ) -> None:
+        super().__init__(exit_)
+        self._stopping = stopping
+
+    def ignored(self) -> bool:
+        """True while the app is stopping."""
+        return self._stopping()
+
+
+class ServiceCrashGuard(UnlessStopping):
     """One of faust's services crashed and the rest of the process carries on.
 
     mode logs "[^---Fetcher]: Crashed reason=..." and marks the service crashed, but
@@ -192,26 +206,16 @@ class ServiceCrashGuard(ExitOnLog):
     why = "a faust service crashed"
     threshold = logging.ERROR
 
-    def __init__(
-        self, stopping: Callable[[], bool], exit_: Callable[[int], None] = os._exit
-    ) -> None:
-        super().__init__(exit_)
-        self._stopping = stopping
-
     def matches(self, message: str) -> bool:
         """The message after the label mode puts first: ``[^---Fetcher]: Crashed ...``."""
         return f"]: {self.prefix}" in message or message.startswith(self.prefix)
-
-    def ignored(self) -> bool:
-        """A shutdown stops services; what they log then is not a crash to exit on."""
-        return self._stopping()
 
 
 EXIT_LEFT_GROUP = 75
 """EX_TEMPFAIL: the consumer left its group while running; a restart resumes cleanly."""
 
 
-class GroupLeaveGuard(ExitOnLog):
+class GroupLeaveGuard(UnlessStopping):
     """The consumer left the group while the worker still runs.
 
     aiokafka leaves the group when the app has not fetched for the max poll interval
@@ -229,16 +233,6 @@ class GroupLeaveGuard(ExitOnLog):
         "interval, IOC_CONSUMER_MAX_POLL_INTERVAL_MS)"
     )
     threshold = logging.INFO
-
-    def __init__(
-        self, stopping: Callable[[], bool], exit_: Callable[[int], None] = os._exit
-    ) -> None:
-        super().__init__(exit_)
-        self._stopping = stopping
-
-    def ignored(self) -> bool:
-        """A shutdown leaves the group too."""
-        return self._stopping()
 
 
 class Worker:

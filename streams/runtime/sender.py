@@ -13,14 +13,17 @@ records are acked, so faust's flush-before-commit is not needed for these.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaTimeoutError
 
 from schemas.errors import IocError
 from streams import murmur
 
+STOP_DEADLINE_S = 5.0
 MAX_BATCH_BYTES = 512 * 1024
 MAX_RECORD_BYTES = 1_000_000
 """Kafka's default ``max.message.bytes`` (1 MiB + 12) less headroom for the batch header."""
@@ -52,6 +55,7 @@ class BatchSender:
             "request_timeout_ms": request_timeout_ms,
         }
         self._producer_or_none: AIOKafkaProducer | None = None
+        self._start_deadline_s = 3 * request_timeout_ms / 1000
         self._partitions: dict[str, int] = {}
         self._lock = asyncio.Lock()  # four agents may start it at once
 
@@ -61,11 +65,26 @@ class BatchSender:
         return self._producer_or_none
 
     async def start(self) -> None:
-        """Connect (once; later calls return at once). Needs the running loop."""
+        """Connect (once; later calls return at once). Needs the running loop.
+
+        Bounded: an idempotent producer's start waits for a producer id, and aiokafka
+        retries "coordinator not available / loading" for it silently and forever while
+        holding every agent's sends behind this lock. Past the deadline the producer is
+        dropped and :class:`KafkaTimeoutError` raised: the caller retries, loudly, with a
+        new one.
+        """
         async with self._lock:
             if self._producer_or_none is None:
                 producer = AIOKafkaProducer(**self._options)
-                await producer.start()
+                try:
+                    await asyncio.wait_for(producer.start(), self._start_deadline_s)
+                except TimeoutError:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(producer.stop(), STOP_DEADLINE_S)
+                    raise KafkaTimeoutError(
+                        f"results producer not started within {self._start_deadline_s:.0f} s "
+                        "(no producer id from the broker)"
+                    ) from None
                 self._producer_or_none = producer
 
     async def stop(self) -> None:

@@ -188,7 +188,12 @@ def test_dq_rows_in_clickhouse_equal_the_counts_and_re_emission_doubles_nothing(
         again = [r for r in dq_records(stack) if r.key in minute5]
         return again if len(again) >= 2 * len(minute5) else []
 
-    again = wait_for(re_emitted, 60, "the restarted worker's re-emission", interval_s=0.5)
+    try:
+        again = wait_for(re_emitted, 60, "the restarted worker's re-emission", interval_s=0.5)
+    except pytest.fail.Exception:
+        stack.dump_tasks()  # where the restarted worker's agent waits
+        print(stack.logs(tail=60_000))
+        raise
     first = {(r.key, r.version): r for r in first_run}
     for record in again:
         assert first.get((record.key, record.version)) == record, "a re-emission changed content"

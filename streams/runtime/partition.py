@@ -306,14 +306,11 @@ class DomainRuntime:
         return False
 
     async def _seek(self, tp: Any, offset: int) -> None:
-        with self.stage.step("seek", f"{tp} to {offset}"):
-            await self._seek_in_consumer_thread(tp, offset)
-
-    async def _seek_in_consumer_thread(self, tp: Any, offset: int) -> None:
         # In the consumer's own thread: faust's ``seek`` calls aiokafka's from this one,
         # racing the fetch that thread runs — aiokafka's fetched_records then raises
         # KeyError, faust's Fetcher crashes and the worker stops consuming while alive.
-        await self.app.consumer.seek_wait({tp: offset})
+        with self.stage.step("seek", f"{tp} to {offset}"):
+            await self.app.consumer.seek_wait({tp: offset})
 
     async def _deliver(self, out: Outputs) -> None:
         records = [

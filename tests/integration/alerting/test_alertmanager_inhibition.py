@@ -60,11 +60,23 @@ def states(am: PrivateAlertmanager, run: str, timeout_s: float = 15) -> dict[str
     return found
 
 
+def states_beside(
+    am: PrivateAlertmanager, run: str, source: dict[str, Any], targets: list[dict[str, Any]]
+) -> dict[str, str]:
+    """Post ``source`` with ``targets``, read the targets' states, then end ``source``."""
+    post = f"http://127.0.0.1:{am.port}/api/v2/alerts"
+    response = httpx.post(post, json=[source, *targets], timeout=5)
+    assert response.status_code == 200, response.text
+    try:
+        return states(am, run)
+    finally:
+        resolve(am, source)
+
+
 def test_a_source_outage_mutes_only_the_silences_behind_it(
     alertmanager: PrivateAlertmanager,
 ) -> None:
     run = uuid.uuid4().hex[:8]
-    post = f"http://127.0.0.1:{alertmanager.port}/api/v2/alerts"
     bridge_down = alert(
         alertname="IocConnectorDown", job="ioc-mqtt", instance=f"{run}:9481",
         severity="warning", team="pipeline",
@@ -75,24 +87,18 @@ def test_a_source_outage_mutes_only_the_silences_behind_it(
         anomaly("qr", "last_seen", f"{run}-GATE-1"),  # gates come over HTTP: still pages
         anomaly("energy", "voltage_min_v", f"{run}-EM-2"),  # not a silence: still pages
     ]
-    response = httpx.post(post, json=[bridge_down, *targets], timeout=5)
-    assert response.status_code == 200, response.text
-    try:
-        assert states(alertmanager, run) == {
-            f"{run}-EM-1": "suppressed",
-            f"{run}-TS-1": "suppressed",
-            f"{run}-GATE-1": "active",
-            f"{run}-EM-2": "active",
-        }
-    finally:
-        resolve(alertmanager, bridge_down)
+    assert states_beside(alertmanager, run, bridge_down, targets) == {
+        f"{run}-EM-1": "suppressed",
+        f"{run}-TS-1": "suppressed",
+        f"{run}-GATE-1": "active",
+        f"{run}-EM-2": "active",
+    }
 
 
 def test_a_stream_with_no_data_mutes_the_silences_of_its_domain_only(
     alertmanager: PrivateAlertmanager,
 ) -> None:
     run = uuid.uuid4().hex[:8]
-    post = f"http://127.0.0.1:{alertmanager.port}/api/v2/alerts"
     # As Prometheus sends it: the rule's templated domain label (rules/pipeline.yml).
     no_energy = alert(
         alertname="IocStreamNoData", job=f"ioc-worker-{run}", stream="energy",
@@ -104,14 +110,9 @@ def test_a_stream_with_no_data_mutes_the_silences_of_its_domain_only(
         anomaly("traffic", "last_seen", f"{run}-TS-1"),
         anomaly("energy", "voltage_min_v", f"{run}-EM-2"),
     ]
-    response = httpx.post(post, json=[no_energy, *targets], timeout=5)
-    assert response.status_code == 200, response.text
-    try:
-        assert states(alertmanager, run) == {
-            f"{run}-EM-1": "suppressed",
-            f"{run}-EM-3": "suppressed",
-            f"{run}-TS-1": "active",
-            f"{run}-EM-2": "active",
-        }
-    finally:
-        resolve(alertmanager, no_energy)
+    assert states_beside(alertmanager, run, no_energy, targets) == {
+        f"{run}-EM-1": "suppressed",
+        f"{run}-EM-3": "suppressed",
+        f"{run}-TS-1": "active",
+        f"{run}-EM-2": "active",
+    }

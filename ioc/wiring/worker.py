@@ -12,7 +12,7 @@ from schemas.results import Domain
 from schemas.topics import ANOMALIES, DEADLETTER, DQ, KPI, TopicSpec, registry
 from streams.detect.profile import params_from_profile
 from streams.runtime.app import SourceTopic, WorkerConfig
-from streams.runtime.partition import OutputTopics
+from streams.runtime.messages import OutputTopics
 from streams.topology import Topology
 
 

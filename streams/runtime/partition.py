@@ -28,17 +28,16 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 from faust.exceptions import ProducerSendError
 
-from schemas.timeutil import to_ms
 from streams.domains import EngineFactory
-from streams.engine import Outputs, PartitionEngine, SourceRecord
+from streams.engine import Outputs, PartitionEngine
 from streams.runtime.diagnostics import Stage
+from streams.runtime.messages import OutputTopics, result_records, source_record
 from streams.runtime.metrics import StreamMetrics
 from streams.runtime.resume import LogProbe, Rewind, Step, next_step
 from streams.runtime.sender import BatchSender, OutRecord, RecordTooLargeError
@@ -50,36 +49,6 @@ RETRY_MAX_S = 10.0
 EXIT_PROCESSING_FAILED = 70
 """EX_SOFTWARE: a batch raised (a bug, not bad input: that is dead-lettered)."""
 EXIT_RECORD_TOO_LARGE = 71
-
-
-@dataclass(frozen=True)
-class OutputTopics:
-    kpi: str
-    anomalies: str
-    deadletter: str
-    dq: str
-    """Per-minute data-quality records (``ioc.dq.v1``), sent with the KPIs."""
-
-
-def _headers(raw: Any) -> tuple[tuple[str, bytes], ...]:
-    if not raw:
-        return ()
-    items = raw.items() if isinstance(raw, Mapping) else raw
-    return tuple((str(k), v if isinstance(v, bytes) else str(v).encode()) for k, v in items)
-
-
-def source_record(message: Any) -> SourceRecord:
-    """A faust message as the engine's plain record."""
-    stamp = message.timestamp
-    return SourceRecord(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        key=message.key,
-        value=message.value,
-        timestamp_ms=None if stamp is None else round(stamp * 1000),
-        headers=_headers(message.headers),
-    )
 
 
 class DomainRuntime:
@@ -313,26 +282,7 @@ class DomainRuntime:
             await self.app.consumer.seek_wait({tp: offset})
 
     async def _deliver(self, out: Outputs) -> None:
-        records = [
-            OutRecord(self.outputs.kpi, kpi.key.encode(), kpi.model_dump_json().encode())
-            for kpi in out.kpis
-        ]
-        records += [
-            OutRecord(self.outputs.anomalies, a.anomaly_id.encode(), a.model_dump_json().encode())
-            for a in out.anomalies
-        ]
-        records += [
-            OutRecord(self.outputs.dq, q.key.encode(), q.model_dump_json().encode()) for q in out.dq
-        ]
-        records += [
-            OutRecord(
-                self.outputs.deadletter,
-                letter.source_topic.encode(),
-                letter.model_dump_json().encode(),
-                timestamp_ms=to_ms(letter.failed_at),  # dead letters carry wall-clock time
-            )
-            for letter in out.dead_letters
-        ]
+        records = result_records(out, self.outputs)
         if records:
             await self._retrying("results", lambda: self.sender.send(records))
 

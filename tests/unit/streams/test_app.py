@@ -17,7 +17,7 @@ from streams.runtime.app import (
     Worker,
     WorkerConfig,
 )
-from streams.runtime.partition import OutputTopics
+from streams.runtime.messages import OutputTopics
 from streams.topology import Topology
 from tests.unit.streams.test_kpi_reference import profile
 

@@ -20,8 +20,9 @@ from schemas.results import Domain
 from schemas.topics import CONTROL_HEADER
 from streams.domains import DomainSpec, EngineFactory
 from streams.kpi.traffic import TrafficLogic
+from streams.runtime.messages import OutputTopics
 from streams.runtime.metrics import StreamMetrics
-from streams.runtime.partition import EXIT_PROCESSING_FAILED, DomainRuntime, OutputTopics
+from streams.runtime.partition import EXIT_PROCESSING_FAILED, DomainRuntime
 from streams.runtime.sender import OutRecord
 from streams.topology import Topology
 from tests.unit.streams import harness

@@ -38,7 +38,9 @@ if ! bash "$here/up.sh"; then
   stop_stack
   exit 1
 fi
-"$VENV/bin/python" -m pytest -m integration -q -p no:cacheprovider
+# --tb=short: CI shows the head and the tail of a failed run; the failure message (which
+# names what each worker was doing) must fit in the head, not behind the test source.
+"$VENV/bin/python" -m pytest -m integration -q -p no:cacheprovider --tb=short
 rc=$?
 if [ $rc -ne 0 ]; then print_logs; fi
 stop_stack

@@ -25,8 +25,9 @@ from streams.domains import DOMAINS, EngineFactory
 from streams.engine import TICK, EngineConfig
 from streams.kpi.base import KpiContext
 from streams.runtime import agents, diagnostics
+from streams.runtime.messages import OutputTopics
 from streams.runtime.metrics import StreamMetrics
-from streams.runtime.partition import DomainRuntime, OutputTopics
+from streams.runtime.partition import DomainRuntime
 from streams.runtime.resume import LogProbe
 from streams.runtime.sender import BatchSender
 from streams.topology import Topology
@@ -284,11 +285,27 @@ class Worker:
             diagnostics.install(
                 asyncio.get_running_loop(),
                 lambda: [(r.stream_name, r.stage) for r in self.runtimes.values()],
+                self._diagnostic_lines,
             )
 
         # The guard needs aiokafka's INFO records even under --loglevel warning (group
         # membership changes are worth a line in the log anyway).
         coordinator.setLevel(logging.INFO)
+
+    def _diagnostic_lines(self) -> list[str]:
+        """The SIGUSR2 dump's lines after the stages: each engine's offset, then faust's."""
+        lines = [
+            f"{r.stream_name}[{partition}]: state applied offset {engine.offset}"
+            + (
+                f", rewinding to {r.rewinding[partition].awaited}"
+                if partition in r.rewinding
+                else ""
+            )
+            for r in self.runtimes.values()
+            for partition, engine in sorted(r.engines.items())
+        ]
+        topics = [r.topic for r in self.runtimes.values()]
+        return lines + diagnostics.consumer_lines(self.app, topics)
 
     # --- wiring used by the agents --------------------------------------------------
 

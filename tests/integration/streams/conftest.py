@@ -117,6 +117,49 @@ class StreamStack:
         if live:
             time.sleep(2)  # the dump is written by the worker's own event loop
 
+    def diagnosis(self, lines: int = 8, width: int = 200) -> str:
+        """A short account of every worker, for the head of a failure message.
+
+        CI shows the first ~10,000 characters and the last ~2,000 of a failed run, not
+        the middle where pytest puts captured output: a live worker's last SIGUSR2 dump
+        (:meth:`dump_tasks`) and last ``lines`` log lines go into the message instead,
+        each line cut at ``width`` characters; an exited worker gets its last 3 lines.
+        """
+        parts = []
+        for index, process in enumerate(self.processes):
+            found = sorted(self.log_dir.glob(f"worker-*-{index}.log"))
+            if not found:
+                continue
+            text = found[0].read_text(errors="replace")
+            alive = process.poll() is None
+            dump_at = text.rfind("where each domain's agent is")
+            shown = []
+            if alive and dump_at >= 0:
+                shown = text[dump_at:].split("\n[", 1)[0].splitlines()
+            shown += ["--- last lines ---", *text.rstrip().splitlines()[-(lines if alive else 3) :]]
+            state = "alive" if alive else f"exited {process.returncode}"
+            body = "\n".join(line[:width] for line in shown)
+            parts.append(f"----- {found[0].name} ({state}) -----\n{body}")
+        return "\n".join(parts)
+
+    def wait_for(
+        self,
+        condition: Callable[[], Any],
+        timeout_s: float,
+        what: str,
+        interval_s: float = 0.2,
+        detail: Callable[[], str] = str,
+    ) -> Any:
+        """:func:`wait_for` on the workers: on a timeout, the full logs are printed and
+        the failure says what each worker was doing, then ``detail()``."""
+        try:
+            return wait_for(condition, timeout_s, what, interval_s)
+        except pytest.fail.Exception:
+            self.dump_tasks()
+            print(self.logs(tail=60_000))
+            message = f"timed out after {timeout_s}s waiting for {what}"
+            raise AssertionError(f"{message}\n{self.diagnosis()}\n{detail()}") from None
+
     def logs(self, tail: int = 6000) -> str:
         return "\n".join(
             f"----- {p.name} -----\n" + p.read_text(errors="replace")[-tail:]

@@ -177,7 +177,7 @@ class LatePipeline:
             done = self.stack.committed()
             return all(done.get(tp, 0) >= n for tp, n in ends.items())
 
-        wait_for(processed, timeout_s, "the worker to commit every delivered record")
+        self.stack.wait_for(processed, timeout_s, "the worker to commit every delivered record")
         self.wait_for_sink(timeout_s)
         return judge(self.read_logs(ends))
 

@@ -16,7 +16,7 @@ from schemas.results import Domain, KpiRecord
 from schemas.timeutil import to_ms
 from schemas.topics import ANOMALIES
 from tests import clock
-from tests.integration.streams.conftest import StreamStack, wait_for
+from tests.integration.streams.conftest import StreamStack
 from tests.unit.streams import harness, reference, reference_base, scenario
 
 pytestmark = [pytest.mark.integration, pytest.mark.scenario_date]
@@ -81,12 +81,10 @@ def wait_until_equal(
         last = matches(stack, expected)
         return not last
 
-    try:
-        wait_for(equal, timeout_s, "the worker's KPIs to equal the reference", interval_s=0.5)
-    except pytest.fail.Exception:
-        stack.dump_tasks()
-        print(stack.logs(tail=60_000))
-        raise AssertionError("\n".join(last[:30])) from None
+    def detail() -> str:
+        return f"{len(last)} windows differ, the first 5:\n" + "\n".join(w[:300] for w in last[:5])
+
+    stack.wait_for(equal, timeout_s, "the worker's KPIs to equal the reference", 0.5, detail)
     return stack.kpis()
 
 
@@ -104,7 +102,7 @@ def test_worker_kpis_equal_the_reference_and_garbage_is_dead_lettered(
     results = wait_until_equal(stack, expected_now(logs, datetime.now(UTC)), timeout_s=60)
     assert not harness.conflicts(results)
 
-    letters = wait_for(
+    letters = stack.wait_for(
         lambda: [d for d in stack.deadletters() if d["source_topic"] == traffic] or None,
         20,
         "dead letters",
@@ -121,7 +119,7 @@ def test_worker_kpis_equal_the_reference_and_garbage_is_dead_lettered(
         rows = [orjson.loads(r.value) for r in stack.read_all(stack.topic(ANOMALIES))]
         return [a for a in rows if a["detector"] == "register_reset" and a["severity"] == "info"]
 
-    assert wait_for(resets, 20, "the register reset anomaly")
+    assert stack.wait_for(resets, 20, "the register reset anomaly")
 
 
 def test_sigkill_mid_stream_loses_and_doubles_nothing(stream_stack: StreamStack) -> None:
@@ -132,7 +130,7 @@ def test_sigkill_mid_stream_loses_and_doubles_nothing(stream_stack: StreamStack)
     logs = produce_scenario(stack, [Domain.TRAFFIC, Domain.ENERGY, Domain.DOSSIER], seed=22)
     ends = stack.end_offsets()
     worker = stack.start_worker("first")
-    wait_for(lambda: any(stack.committed().values()), 60, "a first commit", interval_s=0.05)
+    stack.wait_for(lambda: any(stack.committed().values()), 60, "a first commit", interval_s=0.05)
     stack.kill(worker)
     committed = stack.committed()
     assert any(committed[tp] < ends[tp] for tp in ends if ends[tp]), (
@@ -168,7 +166,7 @@ def test_a_group_offset_ahead_of_the_state_loses_nothing(stream_stack: StreamSta
     produce(0)
     first_half = stack.end_offsets()
     worker = stack.start_worker("first")
-    wait_for(lambda: stack.committed() == first_half, 60, "the first half to be committed")
+    stack.wait_for(lambda: stack.committed() == first_half, 60, "the first half to be committed")
     stack.kill(worker)
     produce(1)
     stack.commit_group(stack.end_offsets())  # "all processed": what a too-early commit claims
@@ -216,7 +214,7 @@ def test_an_operator_can_start_an_empty_state_at_the_group_offset(
     past_ticks = {
         tp: n + 1 if tp[0] == stack.source(Domain.TRAFFIC) else n for tp, n in backlog.items()
     }
-    wait_for(lambda: stack.committed() == past_ticks, 60, "the ticks to be committed")
+    stack.wait_for(lambda: stack.committed() == past_ticks, 60, "the ticks to be committed")
     assert stack.kpis() == []  # nothing of the backlog was applied
     assert "seeking back" not in stack.logs()
 
@@ -226,7 +224,7 @@ def test_two_workers_in_one_group_equal_the_reference(stream_stack: StreamStack)
     stack.env["IOC_STREAM_BATCH_SIZE"] = "5"
     logs = produce_scenario(stack, [Domain.TRAFFIC, Domain.ENERGY, Domain.QR], seed=23)
     stack.start_worker("a")
-    wait_for(lambda: len(stack.kpis()) >= 10, 60, "the first KPIs")
+    stack.wait_for(lambda: len(stack.kpis()) >= 10, 60, "the first KPIs")
     stack.start_worker("b")  # a rebalance while the first one is busy
     for domain in logs:
         stack.produce_ticks(domain, to_ms(clock.now()) - SKEW_MS)

@@ -55,7 +55,7 @@ from schemas.timeutil import from_ms, to_ms
 from schemas.topics import ANOMALIES
 from streams.detect.params import SEASONAL
 from streams.detect.quality import GRACE_MS, Detection, score
-from tests.integration.streams.conftest import SOURCES, StreamStack, open_stack, wait_for
+from tests.integration.streams.conftest import SOURCES, StreamStack, open_stack
 
 pytestmark = pytest.mark.integration
 
@@ -182,11 +182,7 @@ def run_worker(stack: StreamStack) -> Smoke:
         committed = stack.committed()
         return all(committed.get(tp, 0) >= end for tp, end in ends.items())
 
-    try:
-        wait_for(done, DONE_TIMEOUT_S, "the worker to commit every source record", 0.5)
-    except pytest.fail.Exception:
-        print(stack.logs())
-        raise
+    stack.wait_for(done, DONE_TIMEOUT_S, "the worker to commit every source record", 0.5)
     print(f"worker done after {time.monotonic() - began:.1f}s")
     # Results are acknowledged before the source records are committed: all are there.
     records = [orjson.loads(r.value) for r in stack.read_all(stack.topic(ANOMALIES)) if r.value]

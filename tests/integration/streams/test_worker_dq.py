@@ -21,7 +21,7 @@ from streams.murmur import partitioner
 from tests import clock
 from tests import factories as f
 from tests.integration.sink.harness import drive, end_offsets, group_offsets, make_output
-from tests.integration.streams.conftest import StreamStack, wait_for
+from tests.integration.streams.conftest import StreamStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.scenario_date]
 
@@ -139,16 +139,12 @@ def test_dq_rows_in_clickhouse_equal_the_counts_and_re_emission_doubles_nothing(
     }
     expected_keys = 6  # minute 0: three sources on A, one on B; minute 5: one on each
 
-    try:
-        wait_for(
-            lambda: len(latest(dq_records(stack))) >= expected_keys,
-            60,
-            "the worker's data-quality records",
-            interval_s=0.5,
-        )
-    except pytest.fail.Exception:
-        print(stack.logs())
-        raise
+    stack.wait_for(
+        lambda: len(latest(dq_records(stack))) >= expected_keys,
+        60,
+        "the worker's data-quality records",
+        interval_s=0.5,
+    )
     first_run = dq_records(stack)
     assert len(latest(first_run)) == expected_keys, sorted(latest(first_run))
 
@@ -188,12 +184,7 @@ def test_dq_rows_in_clickhouse_equal_the_counts_and_re_emission_doubles_nothing(
         again = [r for r in dq_records(stack) if r.key in minute5]
         return again if len(again) >= 2 * len(minute5) else []
 
-    try:
-        again = wait_for(re_emitted, 60, "the restarted worker's re-emission", interval_s=0.5)
-    except pytest.fail.Exception:
-        stack.dump_tasks()  # where the restarted worker's agent waits
-        print(stack.logs(tail=60_000))
-        raise
+    again = stack.wait_for(re_emitted, 60, "the restarted worker's re-emission", interval_s=0.5)
     first = {(r.key, r.version): r for r in first_run}
     for record in again:
         assert first.get((record.key, record.version)) == record, "a re-emission changed content"

@@ -35,6 +35,9 @@ from streams.windows import DAY_MS
 
 log = logging.getLogger(__name__)
 
+UNSTALL_INTERVAL_S = 1.0
+"""How often each domain looks for partitions faust stopped handing over."""
+
 TABLE_SUFFIX = "-state"
 """Table ``<domain>-state``; its changelog is ``<app id>-<domain>-state-changelog``."""
 
@@ -369,9 +372,15 @@ class Worker:
             await self.sender.stop()
             await self.probe.stop()
 
+        app.timer(UNSTALL_INTERVAL_S, name="ioc-unstall")(self._unstall)
         if self.config.tick_interval_s > 0:
             interval = max(0.2, min(1.0, self.config.tick_interval_s / 4))
             app.timer(interval, name="ioc-control-ticks")(self._tick)
+
+    async def _unstall(self) -> None:
+        """Seek back the partitions faust stopped handing over (DomainRuntime.unstall)."""
+        for runtime in self.runtimes.values():
+            await runtime.unstall()
 
     async def _tick(self) -> None:
         """Produce a control tick into every owned partition idle for the tick interval."""

@@ -49,6 +49,13 @@ class StreamMetrics:
             ["stream"],
             registry=r,
         )
+        self.stalls = Counter(
+            "ioc_stream_stalled_partitions_total",
+            "Partitions with records beyond their state and none handed over for "
+            "streams.runtime.resume.STALL_S seconds, sought back",
+            ["stream"],
+            registry=r,
+        )
         self.dq_records = Counter(
             "ioc_stream_dq_records_total",
             "Per-minute data-quality records emitted (ioc.dq.v1)",

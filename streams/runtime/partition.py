@@ -33,13 +33,14 @@ from typing import Any
 import orjson
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 from faust.exceptions import ProducerSendError
+from faust.types import TP
 
 from streams.domains import EngineFactory
 from streams.engine import Outputs, PartitionEngine
 from streams.runtime.diagnostics import Stage
 from streams.runtime.messages import OutputTopics, result_records, source_record
 from streams.runtime.metrics import StreamMetrics
-from streams.runtime.resume import LogProbe, Rewind, Step, next_step
+from streams.runtime.resume import STALL_S, LogProbe, Rewind, Step, next_step, stalled
 from streams.runtime.sender import BatchSender, OutRecord, RecordTooLargeError
 from streams.state import Record
 
@@ -86,6 +87,8 @@ class DomainRuntime:
         """Partitions sought back (see :mod:`streams.runtime.resume`)."""
         self.stage = Stage()
         """The step this domain's agent is in (``kill -USR2`` logs it)."""
+        self._busy = asyncio.Lock()
+        """Held by a batch and by :meth:`unstall`: both load engines and seek."""
 
     # --- partitions ------------------------------------------------------------------
 
@@ -158,7 +161,8 @@ class DomainRuntime:
         ``IocWorkerDown``; bad *input* never gets here, it is dead-lettered.
         """
         try:
-            await self._handle(stream, events)
+            async with self._busy:
+                await self._handle(stream, events)
         except (asyncio.CancelledError, RecordTooLargeError):
             raise  # a stop, or already reported with its own exit code
         except Exception:
@@ -273,6 +277,54 @@ class DomainRuntime:
         self.rewinding[partition] = Rewind(first, time.monotonic())
         await self._seek(message.tp, first)
         return False
+
+    async def unstall(self) -> None:
+        """Seek back every owned partition that faust stopped handing over.
+
+        :meth:`_in_order` notices missing records when a later one arrives; a partition
+        that gets none (quiet, or control ticks off) would wait for ever, its records
+        fetched and dropped inside faust (:func:`streams.runtime.resume.stalled`). Runs
+        between batches, never while faust restores tables or rebalances.
+        """
+        if self._busy.locked():
+            return
+        async with self._busy:
+            for partition in sorted(self.owned()):
+                if self.app.in_recovery or self.app.rebalancing:
+                    return
+                if partition in self.owned():  # (not revoked at an await of this loop)
+                    await self._unstall(partition, time.monotonic())
+
+    async def _unstall(self, partition: int, now: float) -> None:
+        tp = TP(self.topic, partition)
+        idle_s = now - self.last_activity.setdefault(partition, now)
+        highwater = self.app.consumer.highwater(tp)
+        engine = self.engines.get(partition)
+        if self.empty_state_from_group and (engine is None or engine.offset < 0):
+            return  # an empty state started from the group is owed whatever comes
+        if engine is None:
+            if not highwater or idle_s < STALL_S:
+                return
+            out = Outputs()
+            engine = self._load(partition, out)
+            await self._deliver(out)
+        awaited = stalled(engine.offset, highwater, idle_s)
+        if awaited is None:
+            return
+        log.warning(
+            "%s[%d]: the log ends at %d, the state applied %d and nothing came for %.0f s; "
+            "seeking back to %d",
+            self.stream_name,
+            partition,
+            highwater,
+            engine.offset,
+            idle_s,
+            awaited,
+        )
+        self.metrics.stalls.labels(self.stream_name).inc()
+        self.last_activity[partition] = now
+        self.rewinding[partition] = Rewind(awaited, now)
+        await self._seek(tp, awaited)
 
     async def _seek(self, tp: Any, offset: int) -> None:
         # In the consumer's own thread: faust's ``seek`` calls aiokafka's from this one,

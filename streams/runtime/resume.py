@@ -47,6 +47,26 @@ REPROBE_S = 1.0
 removed the record it awaits)."""
 
 
+STALL_S = 10.0
+"""A partition whose log holds records beyond its state, and that was handed none for
+this long, is sought back (:func:`stalled`)."""
+
+
+def stalled(applied: int, highwater: int | None, idle_s: float) -> int | None:
+    """The offset to seek a quiet partition back to, or None when nothing is owed.
+
+    ``highwater`` is the log's end (the next offset to be written) as the consumer last
+    fetched it; ``idle_s`` how long since faust handed over a record of the partition.
+    faust can drop records it fetched without delivering them (its recovery clears the
+    agents' queues when it resumes the flow, after its fetch loop moved past them);
+    later records would make the runtime ask for them, but a quiet partition gets none.
+    """
+    if highwater is None or idle_s < STALL_S:
+        return None
+    awaited = applied + 1
+    return awaited if highwater > awaited else None
+
+
 @dataclass(frozen=True, slots=True)
 class Rewind:
     """A partition sought back: the offset awaited next, and when the log was asked."""

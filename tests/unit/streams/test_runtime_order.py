@@ -43,12 +43,14 @@ class TP:
 @dataclass
 class FakeConsumer:
     seeks: list[int] = field(default_factory=list)
+    end: int | None = None
+    """The log's end as the fetch last saw it (None: not fetched yet)."""
 
     def assignment(self) -> set[TP]:
         return {TP(TOPIC, PARTITION)}
 
-    def highwater(self, tp: TP) -> None:
-        return None
+    def highwater(self, tp: TP) -> int | None:
+        return self.end
 
     async def seek_wait(self, partitions: dict[TP, int]) -> None:
         self.seeks.extend(partitions.values())
@@ -131,7 +133,7 @@ def rig(present: list[int], *, empty_state_from_group: bool = False) -> Rig:
     )
     factory.partition_of = lambda group: PARTITION
     runtime = DomainRuntime(
-        app=SimpleNamespace(consumer=consumer, in_recovery=False),
+        app=SimpleNamespace(consumer=consumer, in_recovery=False, rebalancing=False),
         table=table,
         topic=TOPIC,
         factory=factory,

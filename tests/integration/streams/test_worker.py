@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -122,8 +123,19 @@ def test_worker_kpis_equal_the_reference_and_garbage_is_dead_lettered(
     assert stack.wait_for(resets, 20, "the register reset anomaly")
 
 
-def test_sigkill_mid_stream_loses_and_doubles_nothing(stream_stack: StreamStack) -> None:
+FAULTS = Path(__file__).parent / "faults"
+
+
+@pytest.mark.parametrize("slow_seek_s", [0.0, 0.3], ids=["as-is", "slow-recovery-seek"])
+def test_sigkill_mid_stream_loses_and_doubles_nothing(
+    stream_stack: StreamStack, slow_seek_s: float
+) -> None:
     stack = stream_stack
+    if slow_seek_s:
+        # faust's recovery seeks slowly (a slow broker): its queue clear then drops
+        # records the restarted worker already fetched (decision 0027).
+        stack.env["PYTHONPATH"] = str(FAULTS)
+        stack.env["FAULT_SLOW_RECOVERY_SEEK_S"] = str(slow_seek_s)
     # One record per batch (two broker round trips each): slow enough to be killed
     # mid-stream, right after its first commit.
     stack.env["IOC_STREAM_BATCH_SIZE"] = "1"

@@ -10,13 +10,8 @@ from faust.transport.consumer import Fetcher
 
 from schemas.results import Domain
 from streams.murmur import partitioner
-from streams.runtime.app import (
-    GroupLeaveGuard,
-    ServiceCrashGuard,
-    SourceTopic,
-    Worker,
-    WorkerConfig,
-)
+from streams.runtime.app import SourceTopic, Worker, WorkerConfig
+from streams.runtime.guards import GroupLeaveGuard, ServiceCrashGuard
 from streams.runtime.messages import OutputTopics
 from streams.topology import Topology
 from tests.unit.streams.test_kpi_reference import profile

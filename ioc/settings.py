@@ -12,7 +12,7 @@ import shlex
 import sys
 from functools import cached_property
 from pathlib import Path
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -32,6 +32,10 @@ PROJECT_ROOT = CHECKOUT_ROOT
 Environment = Literal["dev", "test", "prod"]
 
 SECRETS_DIR_ENV = "IOC_SECRETS_DIR"
+KAFKA_BROKERS_DOC = (
+    "KRaft nodes of the local stack: node i (0, 1, 2) on kafka_port and kafka_controller_port "
+    "+ 100·i; 3 replicates topics 3 times (min.insync.replicas 2)"
+)
 """A directory of one file per secret (``ioc_pii_hmac_key``, ``ioc_postgres_password``…),
 as Docker and Kubernetes mount them; the environment still wins over a file."""
 
@@ -74,8 +78,9 @@ class Settings(BaseSettings):
         "empty = kafka_host:kafka_port",
     )
     kafka_controller_port: int = 19093
+    kafka_brokers: int = Field(default=1, ge=1, le=3, description=KAFKA_BROKERS_DOC)
     kafka_version: str = "4.4.0"
-    replication_factor: int = 1
+    replication_factor: int = Field(default=1, description="default: min(3, kafka_brokers)")
     consumer_session_timeout_ms: int = 30_000
     consumer_max_poll_interval_ms: int = 300_000
     request_timeout_ms: int = 30_000
@@ -285,7 +290,8 @@ class Settings(BaseSettings):
         all take it comma-separated), else the one broker of ``kafka_host``.
         """
         listed = [b.strip() for b in self.kafka_bootstrap_servers.split(",") if b.strip()]
-        return ",".join(listed) if listed else f"{self.kafka_host}:{self.kafka_port}"
+        nodes = range(self.kafka_brokers)
+        return ",".join(listed or [f"{self.kafka_host}:{self.kafka_port + 100 * i}" for i in nodes])
 
     @classmethod
     def settings_customise_sources(
@@ -304,6 +310,14 @@ class Settings(BaseSettings):
             raise ValueError(f"{SECRETS_DIR_ENV}={directory} is not a directory")
         secrets = SecretsSettingsSource(settings_cls, secrets_dir=directory)
         return init_settings, env_settings, secrets
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replication(cls, data: Any) -> Any:
+        """A cluster's topics are replicated unless the replication factor is set."""
+        if isinstance(data, dict) and data.get("replication_factor") is None:
+            data["replication_factor"] = min(3, int(data.get("kafka_brokers") or 1))
+        return data
 
     @model_validator(mode="after")
     def _gateway_tls(self) -> Self:

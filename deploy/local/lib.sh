@@ -24,8 +24,9 @@ LOCAL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$LOCAL_DIR/../.." && pwd)
 export REPO_ROOT
 
-# All services, in start order (down.sh stops them in reverse order).
-ALL_SERVICES=(postgres clickhouse mosquitto alert-receiver alertmanager prometheus kafka)
+# All services, in start order (down.sh stops them in reverse order). kafka-2 and kafka-3
+# are the other nodes of a three-node Kafka cluster (IOC_KAFKA_BROKERS=3, kafka.sh).
+ALL_SERVICES=(postgres clickhouse mosquitto alert-receiver alertmanager prometheus kafka kafka-2 kafka-3)
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -54,6 +55,7 @@ load_settings() {
   : "${IOC_KAFKA_HOST:=127.0.0.1}"
   : "${IOC_KAFKA_PORT:=9092}"
   : "${IOC_KAFKA_CONTROLLER_PORT:=19093}"
+  : "${IOC_KAFKA_BROKERS:=1}"
   : "${IOC_KAFKA_VERSION:=4.4.0}"
   : "${IOC_CLICKHOUSE_PORT:=9000}"
   : "${IOC_CLICKHOUSE_HTTP_PORT:=8123}"
@@ -82,7 +84,7 @@ load_settings() {
   # Absolute, so paths written into configs and PID ownership checks agree
   # whatever the caller's working directory.
   IOC_DATA_DIR=$(realpath -m "$IOC_DATA_DIR")
-  export IOC_DATA_DIR IOC_KAFKA_HOST IOC_KAFKA_PORT IOC_KAFKA_CONTROLLER_PORT \
+  export IOC_DATA_DIR IOC_KAFKA_HOST IOC_KAFKA_PORT IOC_KAFKA_CONTROLLER_PORT IOC_KAFKA_BROKERS \
     IOC_KAFKA_VERSION IOC_CLICKHOUSE_PORT IOC_CLICKHOUSE_HTTP_PORT \
     IOC_CLICKHOUSE_GRAFANA_USER IOC_CLICKHOUSE_GRAFANA_PASSWORD IOC_PROMETHEUS_PORT \
     IOC_ALERTMANAGER_PORT IOC_MOSQUITTO_PORT IOC_POSTGRES_PORT IOC_POSTGRES_USER \
@@ -327,10 +329,23 @@ service_main() {
   esac
 }
 
-# For up/down/status.sh: the services named on the command line, or all.
+# For up/down/status.sh: the services named on the command line, or all that this
+# configuration runs: Kafka nodes beyond IOC_KAFKA_BROKERS only when they have a PID file
+# (down.sh then stops a cluster's nodes after the setting went back to one broker).
 select_services() {
   local s ok
-  if [ $# -eq 0 ]; then SERVICES=("${ALL_SERVICES[@]}"); return; fi
+  if [ $# -eq 0 ]; then
+    load_settings
+    SERVICES=()
+    for s in "${ALL_SERVICES[@]}"; do
+      if [[ $s == kafka-[0-9] ]] && [ "${s#kafka-}" -gt "$IOC_KAFKA_BROKERS" ] &&
+        [ ! -f "$IOC_DATA_DIR/run/$s.pid" ]; then
+        continue
+      fi
+      SERVICES+=("$s")
+    done
+    return
+  fi
   SERVICES=()
   for s in "$@"; do
     ok=0

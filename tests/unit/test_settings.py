@@ -28,6 +28,23 @@ def test_a_bootstrap_list_replaces_the_one_broker(monkeypatch: pytest.MonkeyPatc
     assert Settings().kafka_bootstrap == "k-0:9092,k-1:9092,k-2:9093"
 
 
+def test_a_local_three_node_cluster_is_the_bootstrap_list_and_replicates_topics(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # deploy/local/kafka.sh: node n on kafka_port + 100·(n-1).
+    monkeypatch.setenv("IOC_KAFKA_BROKERS", "3")
+    monkeypatch.setenv("IOC_KAFKA_PORT", "29092")
+    settings = Settings()
+    assert settings.kafka_bootstrap == "127.0.0.1:29092,127.0.0.1:29192,127.0.0.1:29292"
+    assert settings.replication_factor == 3
+    assert settings.env_vars()["IOC_REPLICATION_FACTOR"] == "3"  # what child processes get
+    monkeypatch.setenv("IOC_REPLICATION_FACTOR", "2")
+    assert Settings().replication_factor == 2  # an explicit factor wins
+    monkeypatch.delenv("IOC_KAFKA_BROKERS")
+    monkeypatch.delenv("IOC_REPLICATION_FACTOR")
+    assert (Settings().kafka_bootstrap, Settings().replication_factor) == ("127.0.0.1:29092", 1)
+
+
 def test_the_bridge_and_the_poller_reach_their_servers_by_name(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

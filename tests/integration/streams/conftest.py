@@ -352,7 +352,12 @@ def open_stack(unique: str, log_dir: Path, **overrides: object) -> StreamStack:
     )
     admin = admin_client(settings)
     try:
-        ensure_topics(admin, worker_topics(settings), profile="dev", replication_factor=1)
+        ensure_topics(
+            admin,
+            worker_topics(settings),
+            profile="dev",
+            replication_factor=settings.replication_factor,
+        )
     finally:
         admin.close()
     # The worker gets exactly this test's settings, ports included (a machine may

@@ -152,12 +152,12 @@ class _TelegramHtml(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag not in TELEGRAM_TAGS:
-            self.problem = self.problem or f"unsupported start tag \"{tag}\""
+            self.problem = self.problem or f'unsupported start tag "{tag}"'
         self.open.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if not self.open or self.open.pop() != tag:
-            self.problem = self.problem or f"unmatched end tag \"{tag}\""
+            self.problem = self.problem or f'unmatched end tag "{tag}"'
 
 
 class FakeTelegram(_Fake):
@@ -216,7 +216,7 @@ def _telegram_problem(data: dict[str, Any] | None) -> str | None:
         parser = _TelegramHtml()
         parser.feed(text)
         parser.close()
-        problem = parser.problem or (f"unclosed tag \"{parser.open[-1]}\"" if parser.open else None)
+        problem = parser.problem or (f'unclosed tag "{parser.open[-1]}"' if parser.open else None)
         if problem:
             return f"can't parse entities: {problem}"
     return None

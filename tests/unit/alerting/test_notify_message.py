@@ -53,8 +53,11 @@ def test_a_resolved_notification_says_until_when() -> None:
 
 
 def test_a_resolved_alert_inside_a_firing_notification_is_marked() -> None:
-    resolved = anomaly_alert(status="resolved", endsAt="2026-12-07T08:00:00Z",
-                             labels={"entity": "EM-0002", "anomaly_id": "an-2"})
+    resolved = anomaly_alert(
+        status="resolved",
+        endsAt="2026-12-07T08:00:00Z",
+        labels={"entity": "EM-0002", "anomaly_id": "an-2"},
+    )
     message = render(parse(webhook_body(anomaly_alert(), resolved)), EN)
     assert "✅ Lowest voltage" in message.text.splitlines()
     assert message.subject.endswith("(+1)")
@@ -110,7 +113,8 @@ def test_a_long_notification_is_shortened_by_whole_alerts() -> None:
         anomaly_alert(labels={"entity": f"EM-{i:04}", "anomaly_id": f"an-{i}"}) for i in range(40)
     ]
     message = render(parse(webhook_body(*alerts)), VI, max_alerts=10, limit=2000)
-    assert len(message.text) <= 2000 and len(message.html) <= 2000
+    assert len(message.text) <= 2000
+    assert len(message.html) <= 2000
     shown = message.text.count("Ở đâu:")
     assert 1 <= shown <= 10
     assert f"… và {40 - shown} cảnh báo khác" in message.text

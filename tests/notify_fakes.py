@@ -309,6 +309,7 @@ def anomaly_alert(**overrides: Any) -> dict[str, Any]:
             "dashboard": "http://grafana.test:3000/d/ioc-energy?orgId=1&from=1&to=now",
             "observed": "180.5", "expected": "221", "expected_low": "198",
             "score": "4.2", "detector": "threshold:undervoltage",
+            "area_name": "Thành phố Đồng Xoài",
         },
         "startsAt": "2026-12-07T07:05:00.123456789Z",
         "endsAt": "0001-01-01T00:00:00Z",

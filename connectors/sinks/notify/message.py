@@ -85,7 +85,7 @@ def _render(notification: Notification, config: TemplateConfig, shown: int) -> M
     subject = f"[IOC] {_w(notification.status, lang)}: {_what(first, lang)}"
     where = _where(first, config)
     subject += f" — {where}" if where else ""
-    subject += f" (+{len(notification.alerts) - 1})" if len(notification.alerts) > 1 else ""
+    subject += f" ({len(notification.alerts)})" if len(notification.alerts) > 1 else ""
     return Message(subject, _plain(lines), _html(lines))
 
 
@@ -162,7 +162,8 @@ def _where(alert: Alert, config: TemplateConfig) -> str:
     kind, entity = labels.get("entity_kind", ""), labels.get("entity", "")
     place = f"{_w(kind, lang)} {entity}".strip() if entity else ""
     code = labels.get("area", "")
-    area = config.area_names.get(code, "" if code in ("", "unknown") else code)
+    unnamed = "" if code in ("", "unknown") else code
+    area = config.area_names.get(code) or alert.annotations.get("area_name") or unnamed
     return ", ".join(part for part in (place, area) if part)
 
 

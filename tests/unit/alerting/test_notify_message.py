@@ -60,7 +60,7 @@ def test_a_resolved_alert_inside_a_firing_notification_is_marked() -> None:
     )
     message = render(parse(webhook_body(anomaly_alert(), resolved)), EN)
     assert "✅ Lowest voltage" in message.text.splitlines()
-    assert message.subject.endswith("(+1)")
+    assert message.subject.endswith(" (2)")  # alerts in the notification
     assert message.text.splitlines()[0] == "🔴 [ALERT (2)] Critical · Energy"
 
 

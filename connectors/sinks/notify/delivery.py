@@ -78,6 +78,7 @@ class Deliverer:
             r.channel.name: asyncio.Queue(maxsize=queue_size) for r in self.routes
         }
         self._workers: list[asyncio.Task[None]] = []
+        self._started = False
         for route in self.routes:
             metrics.declare(route.channel.name)
 
@@ -88,8 +89,8 @@ class Deliverer:
 
     @property
     def running(self) -> bool:
-        """Every worker is alive."""
-        return bool(self._workers) and not any(w.done() for w in self._workers)
+        """Started, and every worker alive (no channel configured is healthy: nothing to do)."""
+        return self._started and not any(w.done() for w in self._workers)
 
     def start(self) -> None:
         """One worker task per channel."""
@@ -97,6 +98,7 @@ class Deliverer:
             asyncio.create_task(self._work(route), name=f"notify-{route.channel.name}")
             for route in self.routes
         ]
+        self._started = True
 
     def offer(self, notification: Notification) -> bool:
         """Queue the notification for every recipient of every channel; False when full."""

@@ -30,6 +30,7 @@ ASSETS = (
     "prometheus/rules/*.yml",
     "alertmanager/alertmanager.yml",
     "alertmanager/receivers/*.yml",
+    "alertmanager/templates/*.tmpl",
 )
 """What ``ioc/_deploy/`` holds, relative to ``deploy/`` (MANIFEST.in puts it in the sdist)."""
 

@@ -75,7 +75,7 @@ def prometheus_dir() -> Path:
 
 
 def alertmanager_dir() -> Path:
-    """``alertmanager.yml`` (a template) and ``receivers/``."""
+    """``alertmanager.yml`` (a template), ``receivers/`` and the message ``templates/``."""
     return deploy_dir() / "alertmanager"
 
 

@@ -14,6 +14,7 @@ from ioc.commands.backtest import backtest_command
 from ioc.commands.connector import app as connector_app
 from ioc.commands.demo import demo_command
 from ioc.commands.grafana import app as grafana_app
+from ioc.commands.notify import notify_command
 from ioc.commands.quality import quality_command
 from ioc.commands.replay import app as replay_app
 from ioc.commands.simulate import simulate_command
@@ -40,6 +41,7 @@ app.command("sink")(sink_command)
 app.command("backtest")(backtest_command)
 app.command("quality")(quality_command)
 app.command("alerter")(alerter_command)
+app.command("notify")(notify_command)
 app.command("simulate")(simulate_command)
 app.command("worker")(worker_command)
 app.command("demo")(demo_command)

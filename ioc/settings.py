@@ -23,21 +23,17 @@ from pydantic_settings import (
 )
 
 from ioc.assets import CHECKOUT_ROOT, default_data_dir
-from ioc.secret_policy import weak_secrets
-from schemas.privacy import parse_key_ring
+from ioc.secret_policy import SECRETS_DIR_ENV, settings_problem
 
 PROJECT_ROOT = CHECKOUT_ROOT
 """The checkout, for tests and dev scripts; product code finds its files via ioc.assets."""
 
 Environment = Literal["dev", "test", "prod"]
 
-SECRETS_DIR_ENV = "IOC_SECRETS_DIR"
 KAFKA_BROKERS_DOC = (
     "KRaft nodes of the local stack: node i (0, 1, 2) on kafka_port and kafka_controller_port "
     "+ 100·i; 3 replicates topics 3 times (min.insync.replicas 2)"
 )
-"""A directory of one file per secret (``ioc_pii_hmac_key``, ``ioc_postgres_password``…),
-as Docker and Kubernetes mount them; the environment still wins over a file."""
 
 
 class Settings(BaseSettings):
@@ -54,7 +50,7 @@ class Settings(BaseSettings):
     environment: Environment = "dev"
     secrets_dir: Path | None = Field(
         default=None,
-        description=f"Set as {SECRETS_DIR_ENV}: read secrets from one file each (see above)",
+        description=f"Set as {SECRETS_DIR_ENV}: read secrets from one file each (secret_policy)",
     )
     metrics_host: str = Field(
         default="127.0.0.1",
@@ -277,6 +273,34 @@ class Settings(BaseSettings):
     )
     dashboard_language: Literal["vi", "en"] = "vi"
 
+    # --- Notifications (ioc notify: Alertmanager's webhook -> Zalo, Telegram, e-mail) --
+    # docs/notify.md; lists are comma-separated text, as shell_env() round-trips scalars.
+    notify_host: str = "127.0.0.1"
+    notify_port: int = Field(default=9096, ge=0, description="POST /alerts, /health, /metrics")
+    notify_language: Literal["vi", "en"] = "vi"  # also Alertmanager's own templates
+    notify_runbook_base_url: str = "https://ioc.example.invalid/"  # where docs/ is published
+    notify_channels: str = Field(default="", description="zalo, telegram, email; empty = none")
+    notify_max_body_bytes: int = Field(default=1_048_576, ge=1_024)
+    notify_queue_size: int = Field(default=1_000, ge=1, description="Per channel; full = 503")
+    notify_retry_attempts: int = Field(default=6, ge=1, description="Tries of one message")
+    notify_backoff_initial_s: float = Field(default=1.0, gt=0)
+    notify_backoff_max_s: float = Field(default=60.0, gt=0)
+    notify_timeout_s: float = Field(default=10.0, gt=0)
+    notify_drain_s: float = Field(default=10.0, ge=0, description="Queued messages, on stop")
+    notify_zalo_api_url: str = "https://openapi.zalo.me"
+    notify_zalo_access_token: SecretStr = SecretStr("change-me")
+    notify_zalo_user_ids: str = ""
+    notify_telegram_api_url: str = "https://api.telegram.org"
+    notify_telegram_bot_token: SecretStr = SecretStr("change-me")
+    notify_telegram_chat_ids: str = ""
+    notify_smtp_host: str = "127.0.0.1"
+    notify_smtp_port: int = 587
+    notify_smtp_starttls: bool = True
+    notify_smtp_user: str = Field(default="", description="Empty = no SMTP login")
+    notify_smtp_password: SecretStr = SecretStr("")
+    notify_smtp_from: str = "ioc-alerts@example.invalid"
+    notify_email_to: str = ""
+
     @property
     def alertmanager_url(self) -> str:
         """Base URL of Alertmanager's HTTP API."""
@@ -320,38 +344,14 @@ class Settings(BaseSettings):
         return data
 
     @model_validator(mode="after")
-    def _gateway_tls(self) -> Self:
-        """The gateway's certificate and key come together."""
-        if bool(self.http_tls_cert_file) != bool(self.http_tls_key_file):
-            raise ValueError(
-                "IOC_HTTP_TLS_CERT_FILE and IOC_HTTP_TLS_KEY_FILE go together: set both "
-                "(the gateway serves HTTPS) or neither (plain HTTP, TLS in front of it)"
-            )
-        return self
+    def _consistent(self) -> Self:
+        """Settings that depend on each other agree; prod has strong secrets.
 
-    @model_validator(mode="after")
-    def _previous_pii_keys(self) -> Self:
-        """The previous keys parse, and none reuses the current key's id."""
-        ring = parse_key_ring(self.pii_previous_keys.get_secret_value())
-        if self.pii_key_id in ring:
-            raise ValueError(
-                f"IOC_PII_PREVIOUS_KEYS names the current key id {self.pii_key_id!r}: "
-                "a rotated-out key needs its own id"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _production_secrets(self) -> Self:
-        """``prod`` refuses to start on a default or short secret, and says which."""
-        if self.environment != "prod":
-            return self
-        problems = [f"{variable} ({why})" for variable, why in weak_secrets(self)]
-        if problems:
-            raise ValueError(
-                "IOC_ENVIRONMENT=prod refuses default or short secrets: "
-                + ", ".join(problems)
-                + f" (set them in the environment or as files in {SECRETS_DIR_ENV})"
-            )
+        The checks are in :mod:`ioc.secret_policy` (the first problem found is raised).
+        """
+        problem = settings_problem(self)
+        if problem:
+            raise ValueError(problem)
         return self
 
     @cached_property

@@ -81,6 +81,8 @@ load_settings() {
   : "${IOC_ALERTMANAGER_EMAIL_TO:=ioc-oncall@example.invalid}"
   : "${IOC_ALERTMANAGER_TELEGRAM_BOT_TOKEN:=change-me}"
   : "${IOC_ALERTMANAGER_TELEGRAM_CHAT_ID:=-1}"
+  : "${IOC_NOTIFY_LANGUAGE:=vi}"
+  : "${IOC_NOTIFY_RUNBOOK_BASE_URL:=https://ioc.example.invalid/}"
   # Absolute, so paths written into configs and PID ownership checks agree
   # whatever the caller's working directory.
   IOC_DATA_DIR=$(realpath -m "$IOC_DATA_DIR")
@@ -93,7 +95,8 @@ load_settings() {
     IOC_ALERTMANAGER_RECEIVERS IOC_ALERT_RECEIVER_PORT \
     IOC_ALERTMANAGER_WEBHOOK_URL IOC_ALERTMANAGER_SMTP_SMARTHOST IOC_ALERTMANAGER_SMTP_FROM \
     IOC_ALERTMANAGER_SMTP_PASSWORD IOC_ALERTMANAGER_EMAIL_TO \
-    IOC_ALERTMANAGER_TELEGRAM_BOT_TOKEN IOC_ALERTMANAGER_TELEGRAM_CHAT_ID
+    IOC_ALERTMANAGER_TELEGRAM_BOT_TOKEN IOC_ALERTMANAGER_TELEGRAM_CHAT_ID \
+    IOC_NOTIFY_LANGUAGE IOC_NOTIFY_RUNBOOK_BASE_URL
   export IOC_LOCAL_SETTINGS_LOADED=1
   RUN_DIR="$IOC_DATA_DIR/run"
   LOG_DIR="$IOC_DATA_DIR/logs"
@@ -128,10 +131,19 @@ render_template() {
 # the receivers IOC_ALERTMANAGER_RECEIVERS names (deploy/alertmanager/receivers/), each
 # rendered with render_template, in one file.
 render_alertmanager_config() {
-  local dst=$1 src="$REPO_ROOT/deploy/alertmanager"
+  local dst=$1 src="$REPO_ROOT/deploy/alertmanager" template
   local receivers="$src/receivers/${IOC_ALERTMANAGER_RECEIVERS:-}.yml"
   [ -f "$receivers" ] || die "IOC_ALERTMANAGER_RECEIVERS='${IOC_ALERTMANAGER_RECEIVERS:-}' \
 names no file in $src/receivers/ (local or production)"
+  # The message templates hold settings too (the runbook base URL): rendered beside the
+  # config, which names their directory as AM_TEMPLATES_DIR (absolute: Alertmanager
+  # resolves relative paths from its working directory in some versions).
+  local AM_TEMPLATES_DIR
+  mkdir -p "$(dirname "$dst")/templates"
+  AM_TEMPLATES_DIR="$(cd "$(dirname "$dst")/templates" && pwd)"
+  for template in "$src"/templates/*.tmpl; do
+    render_template "$template" "$AM_TEMPLATES_DIR/$(basename "$template")"
+  done
   render_template "$src/alertmanager.yml" "$dst.routes"
   render_template "$receivers" "$dst.receivers"
   cat "$dst.routes" "$dst.receivers" >"$dst.tmp"

@@ -195,13 +195,20 @@ class Renderer:
         return "; ".join(parts)
 
     def annotations(self, anomaly: Anomaly) -> dict[str, str]:
-        """summary, description, dashboard (the link on-call staff open first), evidence."""
-        return {
+        """summary, description, dashboard (the link on-call staff open first), evidence.
+
+        ``area_name`` too when the area is known: notification templates (Alertmanager's,
+        which cannot look names up) show where in words, not the area's code.
+        """
+        notes = {
             "summary": self.summary(anomaly),
             "description": self.description(anomaly),
             "dashboard": self.dashboard_url(anomaly),
             **evidence_annotations(anomaly),
         }
+        if anomaly.area_code:
+            notes["area_name"] = self.area_names.get(anomaly.area_code, anomaly.area_code)
+        return notes
 
     def payload(
         self, anomaly: Anomaly, label_set: Mapping[str, str], ends_at: datetime

@@ -251,7 +251,8 @@ def test_the_evidence_reads_observed_against_the_band_in_both_languages() -> Non
 def test_the_evidence_is_also_one_annotation_per_value() -> None:
     r = Renderer(language="en")
     notes = r.annotations(opened(observed=190.0, expected=198.0, expected_low=198.0))
-    assert {k: v for k, v in notes.items() if k not in ("summary", "description", "dashboard")} == {
+    shown = ("summary", "description", "dashboard", "area_name")
+    assert {k: v for k, v in notes.items() if k not in shown} == {
         "observed": "190",
         "expected": "198",
         "expected_low": "198",  # no expected_high: the band has no upper bound

@@ -50,7 +50,7 @@ ioc_<name> in IOC_SECRETS_DIR. tests/unit/test_helm_chart.py checks this list ag
 the settings, so a new secret cannot land in the ConfigMap unnoticed.
 */}}
 {{- define "ioc.secretNames" -}}
-{{- list "clickhouse_password" "clickhouse_grafana_password" "postgres_password" "pii_hmac_key" "pii_previous_keys" "alertmanager_smtp_password" "alertmanager_telegram_bot_token" "grafana_password" "grafana_token" | toJson -}}
+{{- list "clickhouse_password" "clickhouse_grafana_password" "postgres_password" "pii_hmac_key" "pii_previous_keys" "alertmanager_smtp_password" "alertmanager_telegram_bot_token" "grafana_password" "grafana_token" "notify_zalo_access_token" "notify_telegram_bot_token" "notify_smtp_password" | toJson -}}
 {{- end -}}
 
 {{/* Is there a Secret to mount at /run/secrets? */}}

@@ -1,0 +1,1 @@
+"""`ioc notify`: Alertmanager webhooks -> Zalo OA, Telegram and e-mail."""

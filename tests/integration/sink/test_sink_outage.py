@@ -1,8 +1,11 @@
-"""ClickHouse down for longer than max.poll.interval.ms: nothing lost, nothing twice, no rebalance."""
+"""ClickHouse away for longer than max.poll.interval.ms — stopped, SIGKILLed mid-insert, or
+hung (SIGSTOP) for 60 s — under a steady feed: nothing lost, nothing twice, no rebalance.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -60,6 +63,26 @@ class PrivateClickHouse:
     def stop(self) -> None:
         self._run("stop")
 
+    def pid(self) -> int:
+        return int((self.data_dir / "run" / "clickhouse.pid").read_text().strip())
+
+    def fail(self, fault: str, seconds: float) -> None:
+        """The fault for ``seconds``, then the server back as its operator would bring it."""
+        if fault == "stopped":
+            self.stop()
+            time.sleep(seconds)
+            self.start()
+        elif fault == "killed":  # mid-insert, most likely: the feed never pauses
+            os.kill(self.pid(), signal.SIGKILL)
+            time.sleep(seconds)
+            self.start()
+        elif fault == "hung":  # accepts connections, answers nothing
+            os.kill(self.pid(), signal.SIGSTOP)
+            time.sleep(seconds)
+            os.kill(self.pid(), signal.SIGCONT)
+        else:
+            raise ValueError(fault)
+
 
 @pytest.fixture
 def private_clickhouse(tmp_path: Path) -> Iterator[PrivateClickHouse]:
@@ -69,8 +92,9 @@ def private_clickhouse(tmp_path: Path) -> Iterator[PrivateClickHouse]:
     server.stop()
 
 
+@pytest.mark.parametrize("fault", ["stopped", "killed", "hung"])
 def test_outage_longer_than_poll_interval_loses_nothing_and_keeps_the_group(
-    settings: Settings, private_clickhouse: PrivateClickHouse, unique: str
+    settings: Settings, private_clickhouse: PrivateClickHouse, unique: str, fault: str
 ) -> None:
     executor = ClickHouseExecutor(Client(host="127.0.0.1", port=private_clickhouse.port))
     database = "ioc"
@@ -94,18 +118,17 @@ def test_outage_longer_than_poll_interval_loses_nothing_and_keeps_the_group(
                 specs[KPI].name,
                 [kpi(entity_id=f"TS-{i}", sequence=0) for i in range(batch * 10, (batch + 1) * 10)],
             )
-            time.sleep(0.5)
+            time.sleep(pause_s)
 
     feeder = threading.Thread(target=feed, daemon=True)
-    outage_s = settings.consumer_max_poll_interval_ms / 1000 + 3
+    outage_s = 60.0 if fault == "hung" else settings.consumer_max_poll_interval_ms / 1000 + 3
+    pause_s = max(0.5, (outage_s + 6) / 30)  # the feed outlasts the outage
     restarted = threading.Event()
 
     def outage() -> None:
         # In its own thread: the sink's loop must keep polling while the server is away.
         time.sleep(2)
-        private_clickhouse.stop()
-        time.sleep(outage_s)
-        private_clickhouse.start()
+        private_clickhouse.fail(fault, outage_s)
         restarted.set()
 
     def count(table: str) -> int:
@@ -131,7 +154,7 @@ def test_outage_longer_than_poll_interval_loses_nothing_and_keeps_the_group(
     def during(_elapsed: float) -> None:
         health_seen.add(sink.healthy)  # what /health says, read between every two steps
 
-    assert drive(sink, done, timeout_s=90, during=during), (
+    assert drive(sink, done, timeout_s=outage_s + 90, during=during), (
         count("events_traffic"),
         count("kpi_traffic"),
     )

@@ -70,7 +70,7 @@ def test_aware_timestamps_one_row_per_input_row(tmp_path: Path) -> None:
         (t.astimezone(UTC if i % 2 else LOCAL_TZ).isoformat(), f"{v:.3f}")
         for i, (t, v) in enumerate(points)
     ]
-    out = backtest(tmp_path, write(tmp_path / "in.csv", rows))
+    out = backtest(tmp_path, write(tmp_path / "in.csv", rows), "--detector", "seasonal")
     assert len(out) == len(rows)
     assert list(out[0]) == ["timestamp", "value", "score", "is_anomaly"]
     assert [(r["timestamp"], r["value"]) for r in out] == rows
@@ -119,7 +119,7 @@ def test_irregular_and_unsorted_series(tmp_path: Path) -> None:
     rows = [(t.isoformat(), f"{v:.3f}") for t, v in points]
     shuffled = rows[:]
     random.Random(3).shuffle(shuffled)
-    out = backtest(tmp_path, write(tmp_path / "in.csv", shuffled))
+    out = backtest(tmp_path, write(tmp_path / "in.csv", shuffled), "--detector", "seasonal")
     assert [(r["timestamp"], r["value"]) for r in out] == shuffled  # input order kept
     assert sum(r["is_anomaly"] == "1" for r in out) == 1
 

@@ -29,9 +29,10 @@ from typing import Any, cast
 
 from schemas.results import Severity
 from streams.detect import context_memory
+from streams.detect.contextual_params import ContextualParams
 from streams.detect.lifecycle import incident, open_incident, resolve_incident, touch_incident
 from streams.detect.model import AnomalyUpdate, Observation, State
-from streams.detect.params import CONTEXTUAL, ContextualParams
+from streams.detect.params import CONTEXTUAL
 
 MAX_BIN = 1 << 16
 """Bins beyond the learned range are kept up to this far out."""

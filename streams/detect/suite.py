@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 from streams.detect import impossible, silence
 from streams.detect.contextual import observe_contextual
+from streams.detect.contextual_params import ContextualParams
 from streams.detect.model import AnomalyUpdate, Observation, State, States, state_key
 from streams.detect.params import (
     CONTEXTUAL,
     SEASONAL,
-    ContextualParams,
     DetectorParams,
     SeasonalParams,
     ThresholdRule,

@@ -86,15 +86,16 @@ def test_naive_timestamps_are_local_unless_tz_says_otherwise(tmp_path: Path) -> 
     points = series()
     aware = [(t.isoformat(), f"{v:.3f}") for t, v in points]
     naive = [(t.replace(tzinfo=None).isoformat(sep=" "), f"{v:.3f}") for t, v in points]
-    out_aware = backtest(tmp_path, write(tmp_path / "a.csv", aware))
-    out_naive = backtest(tmp_path, write(tmp_path / "n.csv", naive, header=False))
+    seasonal = ("--detector", "seasonal")
+    out_aware = backtest(tmp_path, write(tmp_path / "a.csv", aware), *seasonal)
+    out_naive = backtest(tmp_path, write(tmp_path / "n.csv", naive, header=False), *seasonal)
     assert [(r["score"], r["is_anomaly"]) for r in out_aware] == [
         (r["score"], r["is_anomaly"]) for r in out_naive
     ]
     # --tz UTC reads the same wall-clock text as UTC instants.
     as_utc = [(t.replace(tzinfo=UTC).isoformat(), f"{v:.3f}") for t, v in points]
-    out_utc = backtest(tmp_path, write(tmp_path / "u.csv", naive), "--tz", "UTC")
-    out_aware_utc = backtest(tmp_path, write(tmp_path / "au.csv", as_utc))
+    out_utc = backtest(tmp_path, write(tmp_path / "u.csv", naive), "--tz", "UTC", *seasonal)
+    out_aware_utc = backtest(tmp_path, write(tmp_path / "au.csv", as_utc), *seasonal)
     assert [r["score"] for r in out_utc] == [r["score"] for r in out_aware_utc]
     assert sum(r["is_anomaly"] == "1" for r in out_utc) == 1
 

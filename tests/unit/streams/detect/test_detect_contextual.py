@@ -13,7 +13,8 @@ from schemas.results import AnomalyState
 from streams.detect import DetectorParams, DetectorSuite, Observation, params_from_dict
 from streams.detect.context_memory import new_memory, step
 from streams.detect.contextual import band, observe_contextual, quantise, sensor_facts
-from streams.detect.params import ContextualParams, ParamsError
+from streams.detect.contextual_params import ContextualParams
+from streams.detect.params import ParamsError
 
 pytestmark = pytest.mark.unit
 

@@ -34,7 +34,9 @@ def backtest_command(
     ] = None,
     detector: Annotated[
         str | None,
-        typer.Option(help="seasonal or a rule name (default: what an unknown metric gets)"),
+        typer.Option(
+            help="seasonal, contextual or a rule name (default: what an unknown metric gets)"
+        ),
     ] = None,
     params_file: Annotated[
         Path | None, typer.Option("--params", help="JSON overriding detector parameters")

@@ -15,12 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from schemas.errors import IocError
+from streams.detect.contextual_params import ContextualParams
 
 Op = Literal["above", "below"]
 Direction = Literal["both", "up", "down"]
+AnomalyDetector = Literal["seasonal", "contextual"]
 
-SEASONAL = "seasonal"
-"""The detector an operator gets for a metric nobody wrote a rule for."""
+SEASONAL: AnomalyDetector = "seasonal"
+"""The hour-of-week detector (docs/detectors.md, "The seasonal detector")."""
+CONTEXTUAL: AnomalyDetector = "contextual"
+"""CAD OSE, the contextual detector (docs/detectors.md, "The contextual detector")."""
 
 
 class ParamsError(IocError):
@@ -225,7 +229,15 @@ class DetectorParams:
         default_factory=lambda: {"scans_in": QR_SURGE}
     )
     seasonal_metrics: tuple[str, ...] = ()
-    """Metrics that get the seasonal detector although they also have rules."""
+    """Metrics that get the seasonal detector although they also have rules (or the
+    default is the contextual one)."""
+    contextual: ContextualParams = field(default_factory=ContextualParams)
+    contextual_metrics: tuple[str, ...] = ()
+    """Metrics that get the contextual detector although they also have rules (or the
+    default is the seasonal one)."""
+    default_detector: AnomalyDetector = CONTEXTUAL
+    """What a metric without a rule gets; one with its own ``seasonal_by_metric`` entry
+    (the QR surge) keeps the seasonal detector. Decision 0029."""
     quiet_metrics: tuple[str, ...] = ("mean_speed_kmh", "power_kw_mean", "on_time_rate")
     """Metrics observed for context only: no detector runs on them unless a rule names
     them. A seasonal detector on a meter's power or a sensor's speed would page again,
@@ -260,12 +272,28 @@ class DetectorParams:
         return tuple(r for r in self.rules if r.metric == metric and r.applies_to(entity_kind))
 
     def runs_seasonal(self, metric: str) -> bool:
-        """Seasonal for listed metrics and, by default, for any metric without a rule."""
+        """Seasonal for listed metrics and, when it is the default, for metrics without a rule.
+
+        A metric with its own seasonal parameters (``seasonal_by_metric``) counts as
+        listed unless it is a contextual one.
+        """
         if metric in self.quiet_metrics:
             return False
         if metric in self.seasonal_metrics:
             return True
-        return not any(r.metric == metric for r in self.rules)
+        if metric in self.contextual_metrics or any(r.metric == metric for r in self.rules):
+            return False
+        return self.default_detector == SEASONAL or metric in self.seasonal_by_metric
+
+    def runs_contextual(self, metric: str) -> bool:
+        """Contextual for listed metrics and, as the default, for other metrics without a rule."""
+        if metric in self.quiet_metrics:
+            return False
+        if metric in self.contextual_metrics:
+            return True
+        if metric in self.seasonal_metrics or any(r.metric == metric for r in self.rules):
+            return False
+        return self.default_detector == CONTEXTUAL and metric not in self.seasonal_by_metric
 
 
 # --- JSON (ioc backtest --params, docs) ---------------------------------------
@@ -312,9 +340,14 @@ def params_from_dict(data: Mapping[str, Any], base: DetectorParams | None = None
     by_metric = dict(base.seasonal_by_metric)
     for metric, raw in dict(data.pop("seasonal_by_metric", {})).items():
         by_metric[metric] = _merge(by_metric.get(metric, seasonal), raw, f"seasonal.{metric}")
+    contextual = _merge(base.contextual, data.pop("contextual", {}), "contextual")
     merged = _merge(base, data, "params")
     params: DetectorParams = dataclasses.replace(
-        merged, rules=tuple(rules.values()), seasonal=seasonal, seasonal_by_metric=by_metric
+        merged,
+        rules=tuple(rules.values()),
+        seasonal=seasonal,
+        seasonal_by_metric=by_metric,
+        contextual=contextual,
     )
     _validate(params)
     return params
@@ -352,5 +385,14 @@ def _validate(params: DetectorParams) -> None:
             raise ParamsError(f"{name}: lik_epsilon in (0, 0.5), lik_window and lik_horizon >= 1")
         if s.lik_open_points < 1 or s.lik_min_sd <= 0:
             raise ParamsError(f"{name}: lik_open_points >= 1, lik_min_sd > 0")
+    c = params.contextual
+    if not 0 < c.resolve_score < c.open_score <= 1 or c.open_points < 1 or c.resolve_points < 1:
+        raise ParamsError("contextual: need 0 < resolve_score < open_score <= 1, points >= 1")
+    if c.rest_period < 0 or not 1 <= c.value_bits <= 8 or c.max_left < 1 or c.max_neurons < 1:
+        raise ParamsError("contextual: rest_period >= 0, value_bits 1..8, max_left/neurons >= 1")
+    if c.max_contexts < 10:
+        raise ParamsError("contextual: max_contexts must be >= 10")
+    if params.default_detector not in (SEASONAL, CONTEXTUAL):
+        raise ParamsError("default_detector must be 'seasonal' or 'contextual'")
     if params.silence_periods <= 0:
         raise ParamsError("silence_periods must be > 0")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from streams.detect.model import Observation, States
-from streams.detect.params import SEASONAL, DetectorParams, ParamsError
+from streams.detect.params import CONTEXTUAL, SEASONAL, DetectorParams, ParamsError
 from streams.detect.suite import DetectorSuite
 
 SERIES_METRIC = "value"
@@ -24,8 +24,8 @@ class ScoredPoint:
 
 
 def detector_names(params: DetectorParams) -> list[str]:
-    """Names ``--detector`` accepts: ``seasonal`` and every rule of ``params``."""
-    return [SEASONAL, *(rule.name for rule in params.rules)]
+    """Names ``--detector`` accepts: ``seasonal``, ``contextual`` and every rule of ``params``."""
+    return [SEASONAL, CONTEXTUAL, *(rule.name for rule in params.rules)]
 
 
 def run_series(
@@ -39,11 +39,11 @@ def run_series(
 
     Points are applied in time order (stable for equal times, whose repeats score 0
     as the stream would ignore a re-emitted window). ``None`` values are gaps. With no
-    ``detector`` the suite routes by ``metric`` — for an unknown metric, the seasonal
-    detector, which is what an operator gets by default.
+    ``detector`` the suite routes by ``metric`` — for an unknown metric, the default
+    detector (``default_detector``: contextual), which is what an operator gets.
     """
     entity_kind = "series"
-    if detector is not None and detector != SEASONAL:
+    if detector is not None and detector not in (SEASONAL, CONTEXTUAL):
         rule = next((r for r in params.rules if r.name == detector), None)
         if rule is None:
             known = ", ".join(detector_names(params))

@@ -14,8 +14,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from streams.detect import impossible, silence
+from streams.detect.contextual import observe_contextual
+from streams.detect.contextual_params import ContextualParams
 from streams.detect.model import AnomalyUpdate, Observation, State, States, state_key
-from streams.detect.params import SEASONAL, DetectorParams, SeasonalParams, ThresholdRule
+from streams.detect.params import (
+    CONTEXTUAL,
+    SEASONAL,
+    DetectorParams,
+    SeasonalParams,
+    ThresholdRule,
+)
 from streams.detect.seasonal import observe_seasonal
 from streams.detect.threshold import observe_threshold
 
@@ -27,6 +35,8 @@ class Route:
     rules: tuple[ThresholdRule, ...]
     seasonal: SeasonalParams | None
     """None when no seasonal detector watches the metric."""
+    contextual: ContextualParams | None = None
+    """None when no contextual detector watches the metric."""
 
 
 class DetectorSuite:
@@ -62,7 +72,8 @@ class DetectorSuite:
             seasonal = (
                 self.params.seasonal_for(metric) if self.params.runs_seasonal(metric) else None
             )
-            found = Route(self.params.rules_for(metric, entity_kind), seasonal)
+            contextual = self.params.contextual if self.params.runs_contextual(metric) else None
+            found = Route(self.params.rules_for(metric, entity_kind), seasonal, contextual)
             self._routes[(metric, entity_kind)] = found
         return found
 
@@ -72,6 +83,8 @@ class DetectorSuite:
         names = [rule.name for rule in route.rules]
         if route.seasonal is not None:
             names.append(SEASONAL)
+        if route.contextual is not None:
+            names.append(CONTEXTUAL)
         return names
 
     def observe(self, states: States, obs: Observation) -> tuple[States, list[AnomalyUpdate]]:
@@ -84,7 +97,8 @@ class DetectorSuite:
     ) -> tuple[list[AnomalyUpdate], float]:
         """Like :meth:`observe`, also returning the point's highest score (for backtests).
 
-        ``only`` restricts the run to one detector (a rule name or ``seasonal``).
+        ``only`` restricts the run to one detector (a rule name, ``seasonal`` or
+        ``contextual``).
         """
         holiday = self.is_holiday(obs.ts_ms)
         updates: list[AnomalyUpdate] = []
@@ -111,6 +125,11 @@ class DetectorSuite:
                 timezone=self.params.timezone,
                 holiday=holiday,
             )
+            updates.extend(found)
+            score = max(score, s)
+        if (only is None and route.contextual is not None) or only == CONTEXTUAL:
+            state = self._state(states, CONTEXTUAL, obs)
+            found, s = observe_contextual(state, obs, route.contextual or self.params.contextual)
             updates.extend(found)
             score = max(score, s)
         return updates, score

@@ -7,13 +7,16 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from schemas.timeutil import LOCAL_TZ, to_ms
-from streams.detect import AnomalyUpdate, DetectorSuite, Observation, States
+from streams.detect import AnomalyUpdate, DetectorParams, DetectorSuite, Observation, States
 
 # Monday 2026-11-02 00:00 in Asia/Ho_Chi_Minh.
 MONDAY = to_ms(datetime(2026, 11, 2, tzinfo=LOCAL_TZ))
 MINUTE = 60_000
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
+
+SEASONAL_DEFAULT = DetectorParams(default_detector="seasonal")
+"""The seasonal detector for metrics without a rule (the default is the contextual one)."""
 
 KIND_DOMAIN = {
     "meter": "energy",

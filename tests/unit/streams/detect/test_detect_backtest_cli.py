@@ -70,7 +70,7 @@ def test_aware_timestamps_one_row_per_input_row(tmp_path: Path) -> None:
         (t.astimezone(UTC if i % 2 else LOCAL_TZ).isoformat(), f"{v:.3f}")
         for i, (t, v) in enumerate(points)
     ]
-    out = backtest(tmp_path, write(tmp_path / "in.csv", rows))
+    out = backtest(tmp_path, write(tmp_path / "in.csv", rows), "--detector", "seasonal")
     assert len(out) == len(rows)
     assert list(out[0]) == ["timestamp", "value", "score", "is_anomaly"]
     assert [(r["timestamp"], r["value"]) for r in out] == rows
@@ -86,15 +86,16 @@ def test_naive_timestamps_are_local_unless_tz_says_otherwise(tmp_path: Path) -> 
     points = series()
     aware = [(t.isoformat(), f"{v:.3f}") for t, v in points]
     naive = [(t.replace(tzinfo=None).isoformat(sep=" "), f"{v:.3f}") for t, v in points]
-    out_aware = backtest(tmp_path, write(tmp_path / "a.csv", aware))
-    out_naive = backtest(tmp_path, write(tmp_path / "n.csv", naive, header=False))
+    seasonal = ("--detector", "seasonal")
+    out_aware = backtest(tmp_path, write(tmp_path / "a.csv", aware), *seasonal)
+    out_naive = backtest(tmp_path, write(tmp_path / "n.csv", naive, header=False), *seasonal)
     assert [(r["score"], r["is_anomaly"]) for r in out_aware] == [
         (r["score"], r["is_anomaly"]) for r in out_naive
     ]
     # --tz UTC reads the same wall-clock text as UTC instants.
     as_utc = [(t.replace(tzinfo=UTC).isoformat(), f"{v:.3f}") for t, v in points]
-    out_utc = backtest(tmp_path, write(tmp_path / "u.csv", naive), "--tz", "UTC")
-    out_aware_utc = backtest(tmp_path, write(tmp_path / "au.csv", as_utc))
+    out_utc = backtest(tmp_path, write(tmp_path / "u.csv", naive), "--tz", "UTC", *seasonal)
+    out_aware_utc = backtest(tmp_path, write(tmp_path / "au.csv", as_utc), *seasonal)
     assert [r["score"] for r in out_utc] == [r["score"] for r in out_aware_utc]
     assert sum(r["is_anomaly"] == "1" for r in out_utc) == 1
 
@@ -119,7 +120,7 @@ def test_irregular_and_unsorted_series(tmp_path: Path) -> None:
     rows = [(t.isoformat(), f"{v:.3f}") for t, v in points]
     shuffled = rows[:]
     random.Random(3).shuffle(shuffled)
-    out = backtest(tmp_path, write(tmp_path / "in.csv", shuffled))
+    out = backtest(tmp_path, write(tmp_path / "in.csv", shuffled), "--detector", "seasonal")
     assert [(r["timestamp"], r["value"]) for r in out] == shuffled  # input order kept
     assert sum(r["is_anomaly"] == "1" for r in out) == 1
 

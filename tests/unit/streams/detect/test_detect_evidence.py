@@ -12,7 +12,7 @@ import math
 import random
 
 import pytest
-from detect_helpers import DAY, MINUTE, MONDAY, json_round_trip, obs, run
+from detect_helpers import DAY, MINUTE, MONDAY, SEASONAL_DEFAULT, json_round_trip, obs, run
 
 from schemas.results import Anomaly, AnomalyState
 from streams.detect import AnomalyUpdate, DetectorParams, DetectorSuite, Observation, check_silence
@@ -108,7 +108,7 @@ def weekly_series(days: float, seed: int = 1, step_min: int = 5) -> list[Observa
 
 @pytest.mark.parametrize("spike", [200.0, -90.0], ids=["up", "down"])
 def test_a_raw_seasonal_opening_is_outside_its_band(spike: float) -> None:
-    suite = DetectorSuite(DetectorParams(seasonal=RAW))
+    suite = DetectorSuite(DetectorParams(seasonal=RAW, default_detector="seasonal"))
     points = weekly_series(10)
     states, seen = run(suite, points)
     assert seen == []
@@ -142,10 +142,12 @@ def test_behind_the_likelihood_the_band_is_the_raw_stages() -> None:
         return obs("queue_length", MONDAY + (i + 1) * step, value, kind="segment", entity="S")
 
     params = SeasonalParams()
-    states, seen = run(DetectorSuite(), [at(i, 50 + rnd.gauss(0, 3)) for i in range(12 * 288)])
+    states, seen = run(
+        DetectorSuite(SEASONAL_DEFAULT), [at(i, 50 + rnd.gauss(0, 3)) for i in range(12 * 288)]
+    )
     assert seen == []
     shift = [at(12 * 288 + i, 80 + rnd.gauss(0, 3)) for i in range(24)]
-    _, seen = run(DetectorSuite(), shift, states)
+    _, seen = run(DetectorSuite(SEASONAL_DEFAULT), shift, states)
     update = openings(seen)[0]
     assert update.expected is not None
     assert update.expected_low is not None

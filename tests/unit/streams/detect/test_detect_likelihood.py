@@ -6,7 +6,7 @@ import json
 import random
 
 import pytest
-from detect_helpers import MINUTE, MONDAY, json_round_trip, obs, run
+from detect_helpers import MINUTE, MONDAY, SEASONAL_DEFAULT, json_round_trip, obs, run
 
 from schemas.results import AnomalyState
 from streams.detect import DetectorSuite, Observation
@@ -76,12 +76,12 @@ def test_in_the_suite_a_noisy_flat_series_is_quiet_and_a_shift_opens_once() -> N
         return obs("queue_length", MONDAY + (i + 1) * step, value, kind="segment", entity="S")
 
     quiet = [at(i, 50 + rnd.gauss(0, 3)) for i in range(12 * 288)]
-    states, seen = run(DetectorSuite(), quiet)
+    states, seen = run(DetectorSuite(SEASONAL_DEFAULT), quiet)
     assert seen == []
     shift = [at(12 * 288 + i, 80 + rnd.gauss(0, 3)) for i in range(24)]
     # Replay determinism: the JSON round trip of the state changes nothing.
-    _, seen = run(DetectorSuite(), shift, json_round_trip(states))
-    _, again = run(DetectorSuite(), shift, json_round_trip(states))
+    _, seen = run(DetectorSuite(SEASONAL_DEFAULT), shift, json_round_trip(states))
+    _, again = run(DetectorSuite(SEASONAL_DEFAULT), shift, json_round_trip(states))
     assert {u.state for _, u in seen} == {AnomalyState.OPEN}  # opened (then escalated)
     assert len({u.anomaly_id for _, u in seen}) == 1
     assert [u for _, u in seen] == [u for _, u in again]

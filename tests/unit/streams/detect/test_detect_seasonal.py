@@ -55,12 +55,14 @@ def opened(seen: list) -> list:
 
 
 def test_three_quiet_weeks_open_nothing() -> None:
-    _, seen = run(DetectorSuite(DetectorParams(seasonal=RAW)), series(21))
+    _, seen = run(
+        DetectorSuite(DetectorParams(seasonal=RAW, default_detector="seasonal")), series(21)
+    )
     assert seen == []
 
 
 def test_nothing_scores_before_a_day_of_history() -> None:
-    suite = DetectorSuite(DetectorParams(seasonal=RAW))
+    suite = DetectorSuite(DetectorParams(seasonal=RAW, default_detector="seasonal"))
     states: dict = {}
     for point in series(0.9, bump=bump_at(0.5, 2, 400)):
         updates, score = suite.observe_scored(states, point)
@@ -70,25 +72,31 @@ def test_nothing_scores_before_a_day_of_history() -> None:
 
 def test_daily_profile_during_warm_up_then_hour_of_week() -> None:
     # Day 3 (a Wednesday): only the daily profile is trusted, and it is enough.
-    _, seen = run(DetectorSuite(DetectorParams(seasonal=RAW)), series(4, bump=bump_at(2.4, 1, 80)))
+    _, seen = run(
+        DetectorSuite(DetectorParams(seasonal=RAW, default_detector="seasonal")),
+        series(4, bump=bump_at(2.4, 1, 80)),
+    )
     assert len(opened(seen)) == 1
     assert opened(seen)[0][0].ts_ms - (MONDAY + int(2.4 * DAY)) <= 20 * MINUTE
     # Day 10: the hour-of-week baseline; the same bump is found.
-    _, seen = run(DetectorSuite(DetectorParams(seasonal=RAW)), series(11, bump=bump_at(9.4, 1, 80)))
+    _, seen = run(
+        DetectorSuite(DetectorParams(seasonal=RAW, default_detector="seasonal")),
+        series(11, bump=bump_at(9.4, 1, 80)),
+    )
     assert len(opened(seen)) == 1
 
 
 def test_first_weekend_is_not_an_anomaly() -> None:
     # Weekends are 30 % quieter; with only weekdays learned, the daily profile of a
     # weekday must not judge Saturday.
-    suite = DetectorSuite(DetectorParams(seasonal=RAW))
+    suite = DetectorSuite(DetectorParams(seasonal=RAW, default_detector="seasonal"))
     _, seen = run(suite, series(8))
     assert seen == []
 
 
 def test_one_noisy_point_pages_nobody_and_hysteresis_resolves_late() -> None:
     points = series(10)
-    suite = DetectorSuite(DetectorParams(seasonal=RAW))
+    suite = DetectorSuite(DetectorParams(seasonal=RAW, default_detector="seasonal"))
     states, _ = run(suite, points)
     t = points[-1].ts_ms
     expected = level(10 * 1440)
@@ -109,7 +117,7 @@ def test_one_noisy_point_pages_nobody_and_hysteresis_resolves_late() -> None:
 
 
 def test_scores_stay_in_unit_interval() -> None:
-    suite = DetectorSuite(DetectorParams(seasonal=RAW))
+    suite = DetectorSuite(DetectorParams(seasonal=RAW, default_detector="seasonal"))
     states: dict = {}
     for point in series(9, bump=bump_at(8.2, 3, 10_000)):
         _, score = suite.observe_scored(states, point)
@@ -121,6 +129,7 @@ def test_a_holiday_has_its_own_baseline_and_does_not_alert() -> None:
     holidays = {9, 10, 16}
     params = DetectorParams(
         seasonal=RAW,
+        default_detector="seasonal",
         holidays=tuple((date(2026, 11, 2) + timedelta(days=d)).isoformat() for d in holidays),
     )
     load = {
@@ -133,17 +142,21 @@ def test_a_holiday_has_its_own_baseline_and_does_not_alert() -> None:
     _, seen = run(DetectorSuite(params), points)
     assert seen == []
     # Without the calendar the same load is an anomaly.
-    _, seen = run(DetectorSuite(DetectorParams(seasonal=RAW)), points)
+    _, seen = run(DetectorSuite(DetectorParams(seasonal=RAW, default_detector="seasonal")), points)
     assert opened(seen)
 
 
 def test_same_input_same_ids_and_state_survives_json() -> None:
     points = series(10, bump={**bump_at(3.3, 1, 100), **bump_at(8.6, 1, -90)})
-    _, whole = run(DetectorSuite(DetectorParams(seasonal=RAW)), points)
+    _, whole = run(DetectorSuite(DetectorParams(seasonal=RAW, default_detector="seasonal")), points)
     cut = len(points) // 2
-    states, head = run(DetectorSuite(DetectorParams(seasonal=RAW)), points[:cut])
+    states, head = run(
+        DetectorSuite(DetectorParams(seasonal=RAW, default_detector="seasonal")), points[:cut]
+    )
     _, tail = run(
-        DetectorSuite(DetectorParams(seasonal=RAW)), points[cut:], json_round_trip(states)
+        DetectorSuite(DetectorParams(seasonal=RAW, default_detector="seasonal")),
+        points[cut:],
+        json_round_trip(states),
     )
     assert [u for _, u in whole] == [u for _, u in head + tail]
     assert len(opened(whole)) == 2

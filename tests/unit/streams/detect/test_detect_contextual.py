@@ -134,3 +134,26 @@ def test_picked_per_metric() -> None:
         params_from_dict({"contextual": {"open_score": 0.2, "resolve_score": 0.4}})
     with pytest.raises(ParamsError):
         params_from_dict({"default_detector": "htm"})
+
+
+def test_no_metric_of_the_shipped_profile_reaches_the_contextual_detector() -> None:
+    """Every metric the stream derives has a rule, is quiet, or keeps its seasonal detector
+    (the QR surge), so the simulator's quality table (make quality) cannot change with the
+    default detector; a metric added without a rule would get the contextual one."""
+    from schemas.province.loading import load_profile
+    from streams.detect import observations as o
+    from streams.detect.params import CONTEXTUAL
+    from streams.detect.profile import params_from_profile
+
+    suite = DetectorSuite(params_from_profile(load_profile()))
+    derived = {
+        "sensor": [o.MEAN_SPEED, o.CONGESTION_INDEX],
+        "segment": [o.MEAN_SPEED, o.CONGESTION_INDEX],
+        "meter": [o.VOLTAGE_MIN, o.POWER_MEAN],
+        "feeder": [o.VOLTAGE_MAX, o.METERS_REPORTING],
+        "checkpoint": [o.SCANS_IN],
+        "agency": [o.OVERDUE, o.ON_TIME_RATE],
+    }
+    routed = {(k, m): suite.detectors_for(m, k) for k, ms in derived.items() for m in ms}
+    assert not [key for key, names in routed.items() if CONTEXTUAL in names], routed
+    assert CONTEXTUAL in suite.detectors_for("a_new_metric", "meter")

@@ -30,7 +30,12 @@ from typing import Any, cast
 from schemas.results import Severity
 from streams.detect import context_memory
 from streams.detect.contextual_params import ContextualParams
-from streams.detect.lifecycle import incident, open_incident, resolve_incident, touch_incident
+from streams.detect.lifecycle import (
+    cool_down,
+    incident,
+    open_incident,
+    touch_incident,
+)
 from streams.detect.model import AnomalyUpdate, Observation, State
 from streams.detect.params import CONTEXTUAL
 
@@ -179,19 +184,14 @@ def _lifecycle(
             description=_what(obs, score, expected),
         )
         return [touched] if touched else []
-    cool = int(cast(int, state.get("cool") or 0)) + 1
-    state["cool"] = cool
-    if state.get("cool_since") is None:
-        state["cool_since"] = last_ms
-    if cool < params.resolve_points:
-        return []
-    ended = int(cast(int, state["cool_since"]))
-    state["cool"], state["cool_since"] = 0, None
-    what = _what(obs, score, None)
-    resolved = resolve_incident(
-        state, obs, CONTEXTUAL, ended_ms=ended, description=f"{what}: back to normal"
+    return cool_down(
+        state,
+        obs,
+        CONTEXTUAL,
+        since_ms=last_ms,
+        points=params.resolve_points,
+        what=lambda: _what(obs, score, None),
     )
-    return [resolved] if resolved else []
 
 
 def _severity(score: float, params: ContextualParams) -> Severity:

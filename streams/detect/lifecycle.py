@@ -16,6 +16,7 @@ incident stored before the band existed has none, and reads back without one.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import cast
 
 from schemas.results import AnomalyState, Domain, Severity
@@ -165,3 +166,32 @@ def resolve_incident(
     inc["updated_ms"] = max(int(cast(int, inc["updated_ms"])), obs.ts_ms)
     ended = max(ended_ms, int(cast(int, inc["started_ms"])))
     return _update(obs, detector, inc, AnomalyState.RESOLVED, ended, description)
+
+
+def cool_down(
+    state: State,
+    obs: Observation,
+    detector: str,
+    *,
+    since_ms: int,
+    points: int,
+    what: Callable[[], str],
+) -> list[AnomalyUpdate]:
+    """One calm point of an open incident: resolved after ``points`` calm points in a row.
+
+    The calm run is counted in ``state["cool"]`` from ``since_ms`` (its first point's
+    time, which becomes the incident's end); ``what()`` describes the metric, for
+    "…: back to normal". A point above the resolve score resets the run (the caller).
+    """
+    cool = int(cast(int, state.get("cool") or 0)) + 1
+    state["cool"] = cool
+    if state.get("cool_since") is None:
+        state["cool_since"] = since_ms
+    if cool < points:
+        return []
+    ended = int(cast(int, state["cool_since"]))
+    state["cool"], state["cool_since"] = 0, None
+    resolved = resolve_incident(
+        state, obs, detector, ended_ms=ended, description=f"{what()}: back to normal"
+    )
+    return [resolved] if resolved else []

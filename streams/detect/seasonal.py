@@ -40,7 +40,12 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from schemas.results import Severity
-from streams.detect.lifecycle import incident, open_incident, resolve_incident, touch_incident
+from streams.detect.lifecycle import (
+    cool_down,
+    incident,
+    open_incident,
+    touch_incident,
+)
 from streams.detect.likelihood import likelihood_score
 from streams.detect.model import AnomalyUpdate, Observation, State
 from streams.detect.params import SEASONAL, SeasonalParams
@@ -362,16 +367,11 @@ def _lifecycle(
             description=evidence.what,
         )
         return [touched] if touched else []
-    cool = int(cast(int, state.get("cool") or 0)) + 1
-    state["cool"] = cool
-    if state.get("cool_since") is None:
-        state["cool_since"] = last_ms
-    if cool < params.resolve_points:
-        return []
-    ended = int(cast(int, state["cool_since"]))
-    state["cool"], state["cool_since"] = 0, None
-    what = _Evidence.of(obs, params, score, prediction).what
-    resolved = resolve_incident(
-        state, obs, SEASONAL, ended_ms=ended, description=f"{what}: back to normal"
+    return cool_down(
+        state,
+        obs,
+        SEASONAL,
+        since_ms=last_ms,
+        points=params.resolve_points,
+        what=lambda: _Evidence.of(obs, params, score, prediction).what,
     )
-    return [resolved] if resolved else []

@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlencode
 
+from connectors.sinks.vocabulary import DOMAINS, ENTITY_KINDS, SEVERITIES, Language, Words
 from schemas.results import Anomaly, Severity
 from schemas.timeutil import LOCAL_TZ, to_ms, to_utc
 
@@ -28,22 +29,10 @@ RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 MIN_SEVERITY = Severity.WARNING
 """Info anomalies are shown on dashboards, never paged."""
 
-Language = Literal["vi", "en"]
-
-_WORDS: dict[str, dict[Language, str]] = {
-    "warning": {"vi": "Cảnh báo", "en": "Warning"},
-    "critical": {"vi": "Nghiêm trọng", "en": "Critical"},
-    "info": {"vi": "Thông tin", "en": "Info"},
-    "traffic": {"vi": "giao thông", "en": "traffic"},
-    "energy": {"vi": "điện năng", "en": "energy"},
-    "qr": {"vi": "kiểm soát QR", "en": "QR check-points"},
-    "dossier": {"vi": "dịch vụ công", "en": "public services"},
-    "sensor": {"vi": "cảm biến", "en": "sensor"},
-    "segment": {"vi": "đoạn đường", "en": "road segment"},
-    "meter": {"vi": "công tơ", "en": "meter"},
-    "feeder": {"vi": "xuất tuyến", "en": "feeder"},
-    "checkpoint": {"vi": "chốt kiểm soát", "en": "check-point"},
-    "agency": {"vi": "cơ quan", "en": "agency"},
+_WORDS: Words = {
+    **SEVERITIES,
+    **DOMAINS,
+    **ENTITY_KINDS,
     "at": {"vi": "tại", "en": "at"},
     "observed": {"vi": "đo được", "en": "observed"},
     "expected": {"vi": "kỳ vọng", "en": "expected"},

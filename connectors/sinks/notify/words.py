@@ -8,16 +8,24 @@ which is readable enough for a metric an operator added to the profile.
 
 from __future__ import annotations
 
-from typing import Literal
+from connectors.sinks.vocabulary import (
+    DOMAINS,
+    ENTITY_KINDS,
+    SEVERITIES,
+    Language,
+    Words,
+    titled,
+)
 
-Language = Literal["vi", "en"]
+__all__ = ["METRICS", "UNITS", "WORDS", "Language"]
 
-WORDS: dict[str, dict[Language, str]] = {
+
+WORDS: Words = {
+    **SEVERITIES,
+    **titled(DOMAINS),
+    **ENTITY_KINDS,
     "firing": {"vi": "CẢNH BÁO", "en": "ALERT"},
     "resolved": {"vi": "ĐÃ HẾT", "en": "RESOLVED"},
-    "critical": {"vi": "Nghiêm trọng", "en": "Critical"},
-    "warning": {"vi": "Cảnh báo", "en": "Warning"},
-    "info": {"vi": "Thông tin", "en": "Info"},
     "what": {"vi": "Hiện tượng", "en": "What"},
     "where": {"vi": "Ở đâu", "en": "Where"},
     "since": {"vi": "Từ lúc", "en": "Since"},
@@ -33,16 +41,6 @@ WORDS: dict[str, dict[Language, str]] = {
     "pipeline": {"vi": "Hệ thống IOC", "en": "IOC pipeline"},
     "process": {"vi": "tiến trình", "en": "process"},
     "area": {"vi": "khu vực", "en": "area"},
-    "traffic": {"vi": "Giao thông", "en": "Traffic"},
-    "energy": {"vi": "Điện năng", "en": "Energy"},
-    "qr": {"vi": "Kiểm soát QR", "en": "QR check-points"},
-    "dossier": {"vi": "Dịch vụ công", "en": "Public services"},
-    "sensor": {"vi": "cảm biến", "en": "sensor"},
-    "segment": {"vi": "đoạn đường", "en": "road segment"},
-    "meter": {"vi": "công tơ", "en": "meter"},
-    "feeder": {"vi": "xuất tuyến", "en": "feeder"},
-    "checkpoint": {"vi": "chốt kiểm soát", "en": "check-point"},
-    "agency": {"vi": "cơ quan", "en": "agency"},
 }
 
 METRICS: dict[str, dict[Language, str]] = {

@@ -149,8 +149,12 @@ class Renderer:
     """Shown before the start and after the end of an anomaly in the linked panel."""
 
     def dashboard_url(self, anomaly: Anomaly) -> str:
-        """The domain's dashboard over the anomaly's time range (open ones end at now)."""
-        uid = self.dashboards.get(anomaly.domain.value, self.fallback_dashboard)
+        """The domain's dashboard at the anomaly's time range, the entity that fired selected.
+
+        Open anomalies end at now; the entity variable shows its panels and shades its
+        anomaly (ioc.ops.grafana.dashboards.entity).
+        """
+        uid = self.dashboards.get(anomaly.domain.value)
         start = to_ms(anomaly.started_at - self.context)
         end: int | str = (
             to_ms(anomaly.ended_at + self.context) if anomaly.ended_at is not None else "now"
@@ -158,6 +162,10 @@ class Renderer:
         query = {"orgId": 1, "from": start, "to": end}
         if anomaly.area_code:
             query["var-area"] = anomaly.area_code
+        if uid is None:
+            uid = self.fallback_dashboard
+        else:
+            query["var-entity"] = anomaly.entity_id
         return f"{self.grafana_url.rstrip('/')}/d/{uid}?{urlencode(query)}"
 
     def summary(self, anomaly: Anomaly) -> str:

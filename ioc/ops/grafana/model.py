@@ -257,6 +257,34 @@ class Variable:
 
 
 @dataclass(frozen=True, slots=True)
+class Annotation:
+    """Events drawn on every time series of a dashboard, from a ClickHouse query.
+
+    The query returns ``time``, ``timeEnd`` (a region; NULL for an instant), ``text`` and
+    ``tags``.
+    """
+
+    name: T
+    sql: str
+    color: str = "red"
+
+    def target(self) -> Sql:
+        """The query as a target, and what it must return (run by the panel-query tests)."""
+        return Sql(self.sql, Check({"time": None, "timeEnd": None, "text": None}, min_rows=0))
+
+    def to_json(self, language: Language) -> dict[str, Any]:
+        """An annotation source as Grafana stores it (the plugin's SQL editor mode)."""
+        return {
+            "datasource": CLICKHOUSE,
+            "enable": True,
+            "hide": False,
+            "iconColor": self.color,
+            "name": self.name(language),
+            "target": self.target().to_json(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Dashboard:
     """A dashboard: its panels are laid out left to right, wrapping at 24 columns."""
 
@@ -268,6 +296,7 @@ class Dashboard:
     description: T | None = None
     refresh: str = "30s"
     tags: Sequence[str] = ("ioc",)
+    annotations: Sequence[Annotation] = ()
 
     def sql_targets(self) -> list[tuple[int, Panel, Sql]]:
         """(panel id, panel, target) of every SQL target, ids as in :meth:`to_json`."""
@@ -306,7 +335,7 @@ class Dashboard:
             "weekStart": "monday",
             "time": {"from": self.time_from, "to": "now"},
             "refresh": self.refresh,
-            "annotations": {"list": []},
+            "annotations": {"list": [a.to_json(language) for a in self.annotations]},
             "links": [
                 {
                     "type": "dashboards",

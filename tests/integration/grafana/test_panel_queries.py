@@ -71,7 +71,8 @@ def busiest_districts(profile: Profile, n: int = 2) -> list[str]:
 
 
 def scenarios(profile: Profile) -> list[Scenario]:
-    every = {"area": [ALL], "domain": [ALL], "severity": [ALL]}
+    every = {"area": [ALL], "domain": [ALL], "severity": [ALL], "entity": [ALL]}
+    meter = profile.meters[0].meter_id  # the dataset gives it KPI rows and an anomaly
     return [
         Scenario("province-default", None, {"level": "province", **every}),
         Scenario("commune-default", None, {"level": "commune", **every}),
@@ -81,6 +82,9 @@ def scenarios(profile: Profile) -> list[Scenario]:
                   "severity": ["warning", "critical"]}),
         Scenario("district-7d-daily", timedelta(days=7), {"level": "district", **every},
                  interval=timedelta(days=1)),
+        # An alert's link: one entity selected (ioc.ops.grafana.dashboards.entity).
+        Scenario("meter-drilldown", timedelta(days=2),
+                 {"level": "province", **every, "entity": meter}),
     ]  # fmt: skip
 
 
@@ -183,8 +187,14 @@ def run_dashboard(loaded: Loaded, dashboard: Dashboard, scenario: Scenario) -> l
         variables=scenario.variables,
     )
     problems: list[str] = []
-    for panel_id, panel, target in dashboard.sql_targets():
-        label = f"{dashboard.uid}#{panel_id} {panel.title.en!r} [{scenario.name}]"
+    targets = [
+        (f"{dashboard.uid}#{panel_id} {panel.title.en!r} [{scenario.name}]", target)
+        for panel_id, panel, target in dashboard.sql_targets()
+    ] + [
+        (f"{dashboard.uid} annotation {a.name.en!r} [{scenario.name}]", a.target())
+        for a in dashboard.annotations
+    ]
+    for label, target in targets:
         sql = expand(target.sql, ctx)
         try:
             columns, rows = loaded.query(sql)

@@ -79,7 +79,10 @@ def test_open_alert_ends_four_reposts_ahead_and_links_its_time_range() -> None:
     assert payload["endsAt"] == "2026-11-26T08:35:00.000000Z"  # now + 4 × 60 s
     url = payload["annotations"]["dashboard"]
     start_ms = int((T0 - timedelta(minutes=30)).timestamp() * 1000)
-    assert url == f"http://grafana:3000/d/ioc-energy?orgId=1&from={start_ms}&to=now&var-area=689"
+    assert url == (
+        f"http://grafana:3000/d/ioc-energy?orgId=1&from={start_ms}&to=now&var-area=689"
+        "&var-entity=EM-0001"
+    )
     assert payload["generatorURL"] == url
     assert "EM-0001" in payload["annotations"]["summary"]
     assert "observed 190" in payload["annotations"]["description"]

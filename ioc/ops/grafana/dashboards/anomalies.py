@@ -34,7 +34,8 @@ FILTERS = (
     "$__conditionalAll(domain IN (${domain:singlequote}), $domain) "
     "AND $__conditionalAll(severity IN (${severity:singlequote}), $severity)"
 )
-# The panel that shows an anomaly: its domain's dashboard, its time range ± 30 minutes.
+# The panel that shows an anomaly: its domain's dashboard, its time range ± 30 minutes,
+# its entity selected (as an alert's link: connectors.sinks.alerter).
 DASHBOARD_OF = (
     "multiIf("
     + ", ".join(f"domain = '{d}', '{uid}'" for d, uid in DOMAIN_DASHBOARDS.items())
@@ -43,6 +44,7 @@ DASHBOARD_OF = (
 LINK = (
     "/d/${__data.fields.dashboard_uid}?orgId=1&from=${__data.fields.link_from}"
     "&to=${__data.fields.link_to}&var-area=${__data.fields.area_code}"
+    "&var-entity=${__data.fields.entity_id}"
 )
 
 

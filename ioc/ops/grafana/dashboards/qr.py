@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ioc.ops.grafana.dashboards.common import series, table, unit_override
+from ioc.ops.grafana.dashboards.entity import anomaly_annotations, entity_variable
 from ioc.ops.grafana.model import Dashboard, Row, T
 from ioc.ops.grafana.sql import (
     AREA_NAMES,
@@ -146,5 +147,6 @@ ORDER BY scans_in DESC
                 overrides=(unit_override("share_not_green", "percentunit", 1),),
             ),
         ],
-        variables=AREA_VARIABLES,
+        variables=(*AREA_VARIABLES, entity_variable(("checkpoint",))),
+        annotations=(anomaly_annotations("qr"),),
     )

@@ -10,6 +10,7 @@ from ioc.ops.grafana.dashboards.common import (
     unit_override,
     value_names,
 )
+from ioc.ops.grafana.dashboards.entity import anomaly_annotations, entity_variable
 from ioc.ops.grafana.model import Dashboard, Row, T
 from ioc.ops.grafana.sql import (
     AREA_NAMES,
@@ -240,7 +241,8 @@ WHERE {under_areas("area_code")}
                 ),
             ),
         ],
-        variables=AREA_VARIABLES,
+        variables=(*AREA_VARIABLES, entity_variable(("agency",))),
+        annotations=(anomaly_annotations("dossier"),),
         time_from="now-30d",
         refresh="5m",
     )

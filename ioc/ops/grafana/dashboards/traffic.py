@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ioc.ops.grafana.dashboards.common import series, table, unit_override
+from ioc.ops.grafana.dashboards.entity import anomaly_annotations, entity_variable
 from ioc.ops.grafana.model import Dashboard, Row, T
 from ioc.ops.grafana.sql import (
     AREA_NAMES,
@@ -142,6 +143,7 @@ ORDER BY congestion_index DESC
                 ),
             ),
         ],
-        variables=AREA_VARIABLES,
+        variables=(*AREA_VARIABLES, entity_variable(("sensor", "segment"))),
+        annotations=(anomaly_annotations("traffic"),),
         time_from="now-6h",
     )

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ioc.ops.grafana.dashboards.common import series, table, unit_override
-from ioc.ops.grafana.dashboards.entity import anomaly_annotations, entity_variable, one_entity
-from ioc.ops.grafana.model import Check, Dashboard, Panel, Row, Sql, T
+from ioc.ops.grafana.dashboards.entity import anomaly_annotations, entity_series, entity_variable
+from ioc.ops.grafana.model import Dashboard, Row, T
 from ioc.ops.grafana.sql import (
     AREA_NAMES,
     AREA_VARIABLES,
@@ -17,12 +15,12 @@ from ioc.ops.grafana.sql import (
     groups_in_areas,
     in_areas,
     latest_window,
-    under_areas,
 )
 from ioc.ops.grafana.uids import ENERGY
 from schemas.province.profile import Profile
 
 VOLTS = (0.0, 1_000.0)
+ENERGY_KINDS = ("meter", "feeder")
 
 
 def _by_area(value: str) -> str:
@@ -46,61 +44,6 @@ WHERE k.area_level = '${{level}}' AND k.window_size = {WINDOW}
 GROUP BY time
 ORDER BY time
 """
-
-
-def _entity_voltage(low: float, high: float) -> Panel:
-    """The selected meter's (or feeder's) voltage, and the band its anomalies judged by."""
-    voltage = f"""
-SELECT $__timeInterval(k.window_start) AS time,
-       min(k.voltage_min_v) AS voltage_min_v,
-       if(sum(k.voltage_samples) = 0, NULL, sum(k.voltage_sum) / sum(k.voltage_samples))
-           AS voltage_mean_v,
-       max(k.voltage_max_v) AS voltage_max_v
-FROM kpi_energy_live AS k
-WHERE k.entity_kind IN ('meter', 'feeder') AND k.window_size = {WINDOW}
-  AND $__timeFilter(k.window_start) AND {one_entity("k.entity_id")}
-  AND {groups_in_areas("feeder", "k.group_id")}
-GROUP BY time
-ORDER BY time
-"""
-    bands = f"""
-SELECT $__timeInterval(started_at) AS time, min(expected_low) AS band_low,
-       max(expected_high) AS band_high
-FROM anomalies_live
-WHERE domain = 'energy' AND $__timeFilter(started_at) AND {one_entity()}
-  AND {under_areas("area_code")}
-GROUP BY time
-ORDER BY time
-"""
-    panel = series(
-        T("Điện áp của đối tượng đã chọn", "Voltage of the selected entity"),
-        voltage,
-        {"time": None, "voltage_min_v": VOLTS, "voltage_mean_v": VOLTS, "voltage_max_v": VOLTS},
-        unit="volt",
-        width=24,
-        thresholds=(("red", None), ("green", low), ("red", high)),
-        threshold_line=True,
-        description=T(
-            "Công tơ hoặc xuất tuyến chọn ở biến Đối tượng (liên kết trong cảnh báo mở sẵn); "
-            "dải của bất thường: ngưỡng mà bộ phát hiện coi là bình thường",
-            "The meter or feeder picked in the Entity variable (an alert's link opens it); "
-            "anomaly band: what the detector judged normal",
-        ),
-        names={
-            "voltage_min_v": T("Thấp nhất", "Min"),
-            "voltage_mean_v": T("Trung bình", "Mean"),
-            "voltage_max_v": T("Cao nhất", "Max"),
-            "band_low": T("Dải bất thường: dưới", "Anomaly band: low"),
-            "band_high": T("Dải bất thường: trên", "Anomaly band: high"),
-        },
-    )
-    band_target = Sql(
-        bands,
-        Check({"time": None, "band_low": None, "band_high": None}, min_rows=0),
-        format="time_series",
-        ref_id="B",
-    )
-    return replace(panel, targets=(*panel.targets, band_target))
 
 
 def build(profile: Profile) -> Dashboard:
@@ -194,7 +137,23 @@ ORDER BY voltage_min_v ASC
                 label="area",
             ),
             Row(T("Đối tượng đã chọn", "The selected entity")),
-            _entity_voltage(low, high),
+            entity_series(
+                "energy",
+                T("Điện áp của đối tượng đã chọn", "Voltage of the selected entity"),
+                "min(k.voltage_min_v) AS voltage_min_v, "
+                "if(sum(k.voltage_samples) = 0, NULL, "
+                "sum(k.voltage_sum) / sum(k.voltage_samples)) AS voltage_mean_v, "
+                "max(k.voltage_max_v) AS voltage_max_v",
+                {"voltage_min_v": VOLTS, "voltage_mean_v": VOLTS, "voltage_max_v": VOLTS},
+                {
+                    "voltage_min_v": T("Thấp nhất", "Min"),
+                    "voltage_mean_v": T("Trung bình", "Mean"),
+                    "voltage_max_v": T("Cao nhất", "Max"),
+                },
+                kinds=ENERGY_KINDS,
+                unit="volt",
+                thresholds=band,
+            ),
             Row(T("Xuất tuyến (15 phút gần nhất)", "Feeders (newest 15 min)")),
             table(
                 T("Xuất tuyến", "Feeders"),
@@ -232,7 +191,7 @@ ORDER BY voltage_min_v ASC
                 ),
             ),
         ],
-        variables=(*AREA_VARIABLES, entity_variable(("meter", "feeder"))),
+        variables=(*AREA_VARIABLES, entity_variable(ENERGY_KINDS)),
         annotations=(anomaly_annotations("energy"),),
         time_from="now-6h",
     )

@@ -8,8 +8,12 @@ that meter, segment, check-point or agency, and the anomaly is shaded on every s
 
 from __future__ import annotations
 
-from ioc.ops.grafana.model import Annotation, T, Variable
-from ioc.ops.grafana.sql import under_areas
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from ioc.ops.grafana.dashboards.common import series
+from ioc.ops.grafana.model import Annotation, Check, Panel, Range, Sql, Step, T, Variable
+from ioc.ops.grafana.sql import WINDOW, under_areas
 
 ONE_ENTITY = "$__conditionalAll({column} IN (${{entity:singlequote}}), $entity)"
 """The selected entity's rows; every entity's when All."""
@@ -52,3 +56,69 @@ WHERE domain = '{domain}' AND started_at <= $__toTime
 ORDER BY time
 """,
     )
+
+
+def entity_series(
+    domain: str,
+    title: T,
+    values: str,
+    columns: Mapping[str, Range | None],
+    names: Mapping[str, T],
+    *,
+    kinds: tuple[str, ...],
+    unit: str | None = None,
+    thresholds: Sequence[Step] = (("green", None),),
+) -> Panel:
+    """The selected entity's KPI series, and the band its anomalies were judged by.
+
+    ``values`` are aggregates over ``kpi_<domain>_live`` rows (alias ``k``); the band is a
+    second target, from ``anomalies_live``. With All selected, the series aggregate every
+    entity of ``kinds`` in the areas.
+    """
+    listed = ", ".join(f"'{kind}'" for kind in kinds)
+    kpi = f"""
+SELECT $__timeInterval(k.window_start) AS time, {values}
+FROM kpi_{domain}_live AS k
+WHERE k.entity_kind IN ({listed}) AND k.window_size = {WINDOW}
+  AND $__timeFilter(k.window_start) AND {one_entity("k.entity_id")}
+  AND k.entity_id IN (SELECT entity_id FROM entities FINAL
+                      WHERE entity_kind IN ({listed}) AND {under_areas("area_code")})
+GROUP BY time
+ORDER BY time
+"""
+    bands = f"""
+SELECT $__timeInterval(started_at) AS time, min(expected_low) AS band_low,
+       max(expected_high) AS band_high
+FROM anomalies_live
+WHERE domain = '{domain}' AND $__timeFilter(started_at) AND {one_entity()}
+  AND {under_areas("area_code")}
+GROUP BY time
+ORDER BY time
+"""
+    panel = series(
+        title,
+        kpi,
+        {"time": None, **columns},
+        unit=unit,
+        width=24,
+        thresholds=thresholds,
+        threshold_line=len(thresholds) > 1,
+        description=T(
+            "Đối tượng chọn ở biến Đối tượng (liên kết trong cảnh báo mở sẵn); dải bất thường: "
+            "ngưỡng mà bộ phát hiện coi là bình thường",
+            "The entity picked in the Entity variable (an alert's link opens it); anomaly "
+            "band: what the detector judged normal",
+        ),
+        names={
+            **names,
+            "band_low": T("Dải bất thường: dưới", "Anomaly band: low"),
+            "band_high": T("Dải bất thường: trên", "Anomaly band: high"),
+        },
+    )
+    band = Sql(
+        bands,
+        Check({"time": None, "band_low": None, "band_high": None}, min_rows=0),
+        format="time_series",
+        ref_id="B",
+    )
+    return replace(panel, targets=(*panel.targets, band))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ioc.ops.grafana.dashboards.common import series, table, unit_override
-from ioc.ops.grafana.dashboards.entity import anomaly_annotations, entity_variable
+from ioc.ops.grafana.dashboards.entity import anomaly_annotations, entity_series, entity_variable
 from ioc.ops.grafana.model import Dashboard, Row, T
 from ioc.ops.grafana.sql import (
     AREA_NAMES,
@@ -117,6 +117,15 @@ ORDER BY scans_in DESC
                     "Đếm chính xác từ dữ liệu gốc (không cộng dồn được giữa các chốt)",
                     "Counted exactly from raw scans (not additive across check-points)",
                 ),
+            ),
+            Row(T("Chốt kiểm soát đã chọn", "The selected check-point")),
+            entity_series(
+                "qr",
+                T("Lượt vào / ra của chốt đã chọn", "Scans in / out, selected check-point"),
+                "sum(k.scans_in) AS scans_in, sum(k.scans_out) AS scans_out",
+                {"scans_in": (0, None), "scans_out": (0, None)},
+                {"scans_in": T("Vào", "In"), "scans_out": T("Ra", "Out")},
+                kinds=("checkpoint",),
             ),
             Row(T("Chốt kiểm soát", "Check-points")),
             table(

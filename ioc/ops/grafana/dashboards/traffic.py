@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ioc.ops.grafana.dashboards.common import series, table, unit_override
-from ioc.ops.grafana.dashboards.entity import anomaly_annotations, entity_variable
+from ioc.ops.grafana.dashboards.entity import anomaly_annotations, entity_series, entity_variable
 from ioc.ops.grafana.model import Dashboard, Row, T
 from ioc.ops.grafana.sql import (
     AREA_NAMES,
@@ -18,6 +18,8 @@ from ioc.ops.grafana.sql import (
 )
 from ioc.ops.grafana.uids import TRAFFIC
 from schemas.province.profile import Profile
+
+TRAFFIC_KINDS = ("sensor", "segment")
 
 
 def _by_area(value: str) -> str:
@@ -106,6 +108,21 @@ ORDER BY congestion_index DESC
                 max_value=1,
                 label="area",
             ),
+            Row(T("Đối tượng đã chọn", "The selected entity")),
+            entity_series(
+                "traffic",
+                T("Tốc độ và ùn tắc của đối tượng đã chọn", "Speed and congestion, selected"),
+                "if(sum(k.speed_vehicles) = 0, NULL, "
+                "sum(k.speed_x_vehicles) / sum(k.speed_vehicles)) AS mean_speed_kmh, "
+                "if(sum(k.free_flow_x_vehicles) = 0, NULL, greatest(0, "
+                "1 - sum(k.speed_x_vehicles) / sum(k.free_flow_x_vehicles))) AS congestion_index",
+                {"mean_speed_kmh": (0, 250), "congestion_index": (0, 1)},
+                {
+                    "mean_speed_kmh": T("Tốc độ TB (km/h)", "Mean speed (km/h)"),
+                    "congestion_index": T("Chỉ số ùn tắc", "Congestion index"),
+                },
+                kinds=TRAFFIC_KINDS,
+            ),
             Row(T("Đoạn đường (15 phút gần nhất)", "Road segments (newest 15 min)")),
             table(
                 T("Đoạn đường", "Road segments"),
@@ -143,7 +160,7 @@ ORDER BY congestion_index DESC
                 ),
             ),
         ],
-        variables=(*AREA_VARIABLES, entity_variable(("sensor", "segment"))),
+        variables=(*AREA_VARIABLES, entity_variable(TRAFFIC_KINDS)),
         annotations=(anomaly_annotations("traffic"),),
         time_from="now-6h",
     )

@@ -26,6 +26,7 @@ from ioc.ops.grafana.build import dashboards
 from ioc.ops.grafana.macros import ALL, QueryContext, auto_interval, expand
 from ioc.ops.grafana.model import Check, Dashboard
 from ioc.ops.grafana.sql import AREA, LEVEL
+from ioc.ops.grafana.uids import ENERGY, QR, SERVICES, TRAFFIC
 from schemas.province.loading import load_profile
 from schemas.province.profile import Profile
 from schemas.results import DataQualityRecord
@@ -50,6 +51,13 @@ class Scenario:
     variables: dict[str, Any]
     interval: timedelta | None = None
     """None: what Grafana derives from the range (~1,000 points)."""
+    entities: dict[str, str] | None = None
+    """Dashboard uid → the entity an alert's link selects there (others: All)."""
+
+    def variables_for(self, dashboard: Dashboard) -> dict[str, Any]:
+        if self.entities is None:
+            return self.variables
+        return self.variables | {"entity": self.entities.get(dashboard.uid, [ALL])}
 
     def range_of(self, dashboard: Dashboard) -> timedelta:
         if self.span is not None:
@@ -72,19 +80,25 @@ def busiest_districts(profile: Profile, n: int = 2) -> list[str]:
 
 def scenarios(profile: Profile) -> list[Scenario]:
     every = {"area": [ALL], "domain": [ALL], "severity": [ALL], "entity": [ALL]}
-    meter = profile.meters[0].meter_id  # the dataset gives it KPI rows and an anomaly
+    # Entities the dataset gives KPI rows and an anomaly, one per domain dashboard.
+    linked = {
+        ENERGY: profile.meters[0].meter_id,
+        TRAFFIC: profile.segments[0].segment_id,
+        QR: profile.checkpoints[0].checkpoint_id,
+        SERVICES: profile.agencies[0].agency_code,
+    }
     return [
         Scenario("province-default", None, {"level": "province", **every}),
         Scenario("commune-default", None, {"level": "commune", **every}),
         Scenario("district-30d", timedelta(days=30),
                  {"level": "district", "area": busiest_districts(profile),
                   "domain": ["energy", "traffic", "qr", "dossier"],
-                  "severity": ["warning", "critical"]}),
+                  "severity": ["warning", "critical"], "entity": [ALL]}),
         Scenario("district-7d-daily", timedelta(days=7), {"level": "district", **every},
                  interval=timedelta(days=1)),
         # An alert's link: one entity selected (ioc.ops.grafana.dashboards.entity).
-        Scenario("meter-drilldown", timedelta(days=2),
-                 {"level": "province", **every, "entity": meter}),
+        Scenario("entity-drilldown", timedelta(days=2), {"level": "province", **every},
+                 entities=linked),
     ]  # fmt: skip
 
 
@@ -184,7 +198,7 @@ def run_dashboard(loaded: Loaded, dashboard: Dashboard, scenario: Scenario) -> l
         time_from=loaded.now - span,
         time_to=loaded.now,
         interval=scenario.interval or auto_interval(span),
-        variables=scenario.variables,
+        variables=scenario.variables_for(dashboard),
     )
     problems: list[str] = []
     targets = [

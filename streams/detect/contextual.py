@@ -32,6 +32,7 @@ from streams.detect import context_memory
 from streams.detect.contextual_params import ContextualParams
 from streams.detect.lifecycle import (
     cool_down,
+    heat_up,
     incident,
     open_incident,
     touch_incident,
@@ -141,17 +142,11 @@ def _lifecycle(
 ) -> list[AnomalyUpdate]:
     last_ms = obs.ts_ms if last is None else last
     if incident(state) is None:
-        if score < params.open_score:
-            state["hot"], state["hot_since"] = 0, None
+        started = heat_up(
+            state, score, params.open_score, since_ms=last_ms, points=params.open_points
+        )
+        if started is None:
             return []
-        hot = int(cast(int, state.get("hot") or 0)) + 1
-        state["hot"] = hot
-        if state.get("hot_since") is None:
-            state["hot_since"] = last_ms
-        if hot < params.open_points:
-            return []
-        started = int(cast(int, state["hot_since"]))
-        state["hot"], state["hot_since"], state["cool"], state["cool_since"] = 0, None, 0, None
         expected, low, high = band(predicted, bin_, lo, width, params.value_bits)
         return [
             open_incident(

@@ -195,3 +195,26 @@ def cool_down(
         state, obs, detector, ended_ms=ended, description=f"{what()}: back to normal"
     )
     return [resolved] if resolved else []
+
+
+def heat_up(
+    state: State, score: float, open_score: float, *, since_ms: int, points: int
+) -> int | None:
+    """One point with no open incident: the incident's start (ms), or None for now.
+
+    It opens once ``points`` points in a row scored ≥ ``open_score``.
+    The hot run is counted in ``state["hot"]`` from ``since_ms`` (where the last normal
+    point ended); a lower score resets it. When it opens, both runs start afresh.
+    """
+    if score < open_score:
+        state["hot"], state["hot_since"] = 0, None
+        return None
+    hot = int(cast(int, state.get("hot") or 0)) + 1
+    state["hot"] = hot
+    if state.get("hot_since") is None:
+        state["hot_since"] = since_ms
+    if hot < points:
+        return None
+    started = int(cast(int, state["hot_since"]))
+    state["hot"], state["hot_since"], state["cool"], state["cool_since"] = 0, None, 0, None
+    return started

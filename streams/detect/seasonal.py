@@ -42,6 +42,7 @@ from zoneinfo import ZoneInfo
 from schemas.results import Severity
 from streams.detect.lifecycle import (
     cool_down,
+    heat_up,
     incident,
     open_incident,
     touch_incident,
@@ -324,17 +325,9 @@ def _lifecycle(
     severity = Severity.CRITICAL if score >= params.critical_score else Severity.WARNING
     last_ms = obs.ts_ms if last is None else last
     if incident(state) is None:
-        if score < params.open_score:
-            state["hot"], state["hot_since"] = 0, None
+        started = heat_up(state, score, params.open_score, since_ms=last_ms, points=open_points)
+        if started is None:
             return []
-        hot = int(cast(int, state.get("hot") or 0)) + 1
-        state["hot"] = hot
-        if state.get("hot_since") is None:
-            state["hot_since"] = last_ms  # the run began where the last normal point ended
-        if hot < open_points:
-            return []
-        started = int(cast(int, state["hot_since"]))
-        state["hot"], state["hot_since"], state["cool"], state["cool_since"] = 0, None, 0, None
         evidence = _Evidence.of(obs, params, score, prediction)
         return [
             open_incident(

@@ -7,6 +7,7 @@ with the service's log so the cause is on screen.
 from __future__ import annotations
 
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def run_script(script: Path, verb: str, env: dict[str, str], timeout_s: float = 90) -> None:
+    """``bash deploy/local/<service>.sh start|stop`` for a private instance; fail with its output."""
+    result = subprocess.run(
+        ["bash", str(script), verb], env=env, capture_output=True, text=True, timeout=timeout_s,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, f"{script.name} {verb}:\n{result.stdout}\n{result.stderr}"
 
 
 def port_taken(port: int) -> bool:

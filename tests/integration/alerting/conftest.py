@@ -24,21 +24,12 @@ from ioc.settings import PROJECT_ROOT, Settings
 from schemas.results import Anomaly
 from schemas.timeutil import to_ms
 from schemas.topics import ANOMALIES, registry
-from tests.integration.conftest import free_port
+from tests.integration.conftest import free_port, run_script
 
 SCRIPT = PROJECT_ROOT / "deploy" / "local" / "alertmanager.sh"
 
 
 RECEIVER_SCRIPT = PROJECT_ROOT / "deploy" / "local" / "alert-receiver.sh"
-
-
-def run_script(script: Path, verb: str, env: dict[str, str]) -> None:
-    """``bash deploy/local/<service>.sh start|stop`` for a private instance; fail with its output."""
-    result = subprocess.run(
-        ["bash", str(script), verb], env=env, capture_output=True, text=True, timeout=60,
-        check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, f"{script.name} {verb}:\n{result.stdout}\n{result.stderr}"
 
 
 @dataclass

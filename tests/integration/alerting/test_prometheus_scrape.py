@@ -22,7 +22,7 @@ from ioc.ops.grafana.dashboards.pipeline import PANELS, UP
 from ioc.settings import PROJECT_ROOT, Settings
 from schemas.topics import DEADLETTER
 from tests.factories import dead_letter
-from tests.integration.conftest import free_port
+from tests.integration.conftest import free_port, run_script
 from tests.integration.sink.harness import produce
 
 pytestmark = pytest.mark.integration
@@ -45,15 +45,7 @@ class PrivatePrometheus:
             "IOC_PROMETHEUS_SCRAPE_INTERVAL": "1s",
             **self.env,
         }
-        result = subprocess.run(
-            ["bash", str(SCRIPT), verb],
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert result.returncode == 0, f"prometheus.sh {verb}:\n{result.stdout}\n{result.stderr}"
+        run_script(SCRIPT, verb, environ)
 
     def api(self, path: str, **params: str) -> Any:
         response = httpx.get(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from ioc.ops.db.migrate import migrate
 from ioc.settings import PROJECT_ROOT, Settings
 from schemas.topics import KPI, TRAFFIC_OBS
 from tests.factories import T0, kpi, traffic
-from tests.integration.conftest import free_port
+from tests.integration.conftest import free_port, run_script
 from tests.integration.sink.harness import drive, make_output, produce, unique_topics
 
 pytestmark = pytest.mark.integration
@@ -45,17 +44,7 @@ class PrivateClickHouse:
             "IOC_CLICKHOUSE_PORT": str(self.port),
             "IOC_CLICKHOUSE_HTTP_PORT": str(self.http_port),
         }
-        result = subprocess.run(
-            ["bash", str(SCRIPT), verb],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=90,
-            check=False,
-        )
-        assert result.returncode == 0, (
-            f"clickhouse.sh {verb} failed:\n{result.stdout}\n{result.stderr}"
-        )
+        run_script(SCRIPT, verb, env)
 
     def start(self) -> None:
         self._run("start")

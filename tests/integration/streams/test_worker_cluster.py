@@ -23,7 +23,7 @@ from ioc.settings import Settings
 from schemas.results import Domain
 from schemas.timeutil import to_ms
 from tests import clock
-from tests.integration.conftest import port_taken
+from tests.integration.conftest import port_taken, run_script
 from tests.integration.streams.conftest import PROJECT, StreamStack, open_stack
 from tests.integration.streams.test_worker import (
     SKEW_MS,
@@ -58,15 +58,7 @@ class Cluster:
         return LOCAL / ("kafka.sh" if node == 1 else f"kafka-{node}.sh")
 
     def run(self, node: int, verb: str) -> None:
-        done = subprocess.run(
-            ["bash", str(self.script(node)), verb],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        if done.returncode != 0:
-            pytest.fail(f"kafka node {node} {verb} failed:\n{done.stdout}\n{done.stderr}")
+        run_script(self.script(node), verb, self.env, timeout_s=180)
 
     def pid(self, node: int) -> int:
         name = "kafka" if node == 1 else f"kafka-{node}"

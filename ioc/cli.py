@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ioc.commands.alerter import alerter_command
 from ioc.commands.backtest import backtest_command
+from ioc.commands.clickhouse_exporter import clickhouse_exporter_command
 from ioc.commands.connector import app as connector_app
 from ioc.commands.demo import demo_command
 from ioc.commands.grafana import app as grafana_app
@@ -42,6 +43,7 @@ app.command("backtest")(backtest_command)
 app.command("quality")(quality_command)
 app.command("alerter")(alerter_command)
 app.command("notify")(notify_command)
+app.command("clickhouse-exporter")(clickhouse_exporter_command)
 app.command("simulate")(simulate_command)
 app.command("worker")(worker_command)
 app.command("demo")(demo_command)

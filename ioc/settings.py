@@ -75,6 +75,9 @@ class Settings(NotifySettings):
         "empty = kafka_host:kafka_port",
     )
     kafka_controller_port: int = 19093
+    kafka_metrics_port: int = Field(
+        default=9404, description="The JMX exporter agent's /metrics of node 1 (+100 per node)"
+    )
     kafka_brokers: int = Field(default=1, ge=1, le=3, description=KAFKA_BROKERS_DOC)
     kafka_version: str = "4.4.0"
     replication_factor: int = Field(default=1, description="default: min(3, kafka_brokers)")
@@ -86,6 +89,10 @@ class Settings(NotifySettings):
     clickhouse_host: str = "127.0.0.1"
     clickhouse_port: int = 9000
     clickhouse_http_port: int = 8123
+    clickhouse_metrics_port: int = Field(
+        default=9363,
+        description="ioc clickhouse-exporter's /metrics (the built-in endpoint's port)",
+    )
     clickhouse_database: str = "ioc"
     clickhouse_user: str = "default"
     clickhouse_password: SecretStr = SecretStr("")
@@ -263,6 +270,7 @@ class Settings(NotifySettings):
     alertmanager_telegram_bot_token: SecretStr = SecretStr("change-me")
     alertmanager_telegram_chat_id: int = Field(default=-1, description="Telegram group chat id")
     prometheus_scrape_interval: str = "5s"
+    node_exporter_port: int = Field(default=9100, description="The local stack's node_exporter")
     grafana_url: str = "http://127.0.0.1:3000"
     grafana_prometheus_url: str = Field(
         default="http://127.0.0.1:9090", description="Prometheus as Grafana reaches it"

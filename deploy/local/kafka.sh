@@ -12,6 +12,9 @@ SVC=kafka
 [ "$NODE" = 1 ] || SVC=kafka-$NODE
 VERB=${1:-}
 READY_TIMEOUT=60
+# The Prometheus JMX exporter agent each node runs (deploy/kafka/jmx-exporter.yml);
+# 1.0.1 is the newest release Maven Central serves to this project's machines.
+JMX_EXPORTER_VERSION=1.0.1
 
 svc_vars() {
   BROKERS=$IOC_KAFKA_BROKERS
@@ -19,15 +22,17 @@ svc_vars() {
     die "$SVC: node $NODE, but IOC_KAFKA_BROKERS=$BROKERS"
   PORT=$((IOC_KAFKA_PORT + 100 * (NODE - 1)))
   CONTROLLER_PORT=$((IOC_KAFKA_CONTROLLER_PORT + 100 * (NODE - 1)))
+  METRICS_PORT=$((IOC_KAFKA_METRICS_PORT + 100 * (NODE - 1)))
   # A cluster's node answers only once a majority of its controllers runs: while the
   # cluster starts, each node but the last is ready when its controller listens; the
   # last waits for every broker to be registered.
   QUORUM_PENDING=0
   if [ "$VERB" = start ] && [ "$NODE" -lt "$BROKERS" ]; then QUORUM_PENDING=1; fi
-  SVC_PORTS="$PORT $CONTROLLER_PORT"
-  [ $QUORUM_PENDING = 0 ] || SVC_PORTS="$CONTROLLER_PORT"
+  SVC_PORTS="$PORT $CONTROLLER_PORT $METRICS_PORT"
+  [ $QUORUM_PENDING = 0 ] || SVC_PORTS="$CONTROLLER_PORT $METRICS_PORT"
   SVC_LOGS="$LOG_DIR/$SVC.log $OUT_LOG"
   KAFKA_HOME="$IOC_DATA_DIR/kafka-$IOC_KAFKA_VERSION"
+  JMX_AGENT="$IOC_DATA_DIR/jmx-exporter/jmx_prometheus_javaagent-$JMX_EXPORTER_VERSION.jar"
   # One broker or a cluster: separate folders, so that switching never mixes a
   # one-voter metadata log with a three-voter one (each mode finds its own topics).
   DATA_DIR="$SVC_DIR/data"
@@ -36,6 +41,7 @@ svc_vars() {
 
 svc_prepare() {
   fetch_jars
+  fetch_agent
   mkdir -p "$DATA_DIR"
   local voters="" n replicas=$((BROKERS < 3 ? BROKERS : 3)) min_isr=1
   [ "$BROKERS" -lt 3 ] || min_isr=2
@@ -115,11 +121,23 @@ fetch_jars() {
   echo "$want" >"$marker"
 }
 
+# The agent apart from Kafka's libs: it is a shaded jar of its own, not for the classpath.
+fetch_agent() {
+  [ -s "$JMX_AGENT" ] && return 0
+  echo "kafka: downloading the Prometheus JMX exporter agent $JMX_EXPORTER_VERSION with Maven"
+  local mvn_log="$LOG_DIR/jmx-exporter-maven.out"
+  mvn -q -B org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy \
+    -Dartifact="io.prometheus.jmx:jmx_prometheus_javaagent:$JMX_EXPORTER_VERSION" \
+    -DoutputDirectory="$(dirname "$JMX_AGENT")" >"$mvn_log" 2>&1 ||
+    { tail -n 40 "$mvn_log" >&2; die "kafka: Maven download of the JMX exporter failed (log: $mvn_log)"; }
+}
+
 svc_launch() {
   # preferIPv4Stack: plain IPv4 sockets, so ss shows 127.0.0.1, not ::ffff:127.0.0.1.
   spawn java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true -Djava.net.preferIPv4Stack=true \
     -Dlog4j2.configurationFile="$LOCAL_DIR/kafka-log4j2.xml" \
     -Dkafka.logs.dir="$LOG_DIR" -Dkafka.log.name="$SVC" \
+    -javaagent:"$JMX_AGENT=$IOC_METRICS_HOST:$METRICS_PORT:$REPO_ROOT/deploy/kafka/jmx-exporter.yml" \
     -cp "$KAFKA_HOME/libs/*" kafka.Kafka "$SVC_DIR/server.properties"
 }
 

@@ -26,7 +26,8 @@ export REPO_ROOT
 
 # All services, in start order (down.sh stops them in reverse order). kafka-2 and kafka-3
 # are the other nodes of a three-node Kafka cluster (IOC_KAFKA_BROKERS=3, kafka.sh).
-ALL_SERVICES=(postgres clickhouse mosquitto alert-receiver alertmanager prometheus kafka kafka-2 kafka-3)
+ALL_SERVICES=(postgres clickhouse clickhouse-exporter node-exporter mosquitto alert-receiver alertmanager prometheus
+  kafka kafka-2 kafka-3)
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -42,6 +43,7 @@ load_settings() {
   if [ "${IOC_LOCAL_SETTINGS_LOADED:-}" = 1 ] && [ -n "${IOC_DATA_DIR:-}" ]; then
     RUN_DIR="$IOC_DATA_DIR/run"
     LOG_DIR="$IOC_DATA_DIR/logs"
+    derive_settings
     return 0
   fi
   if [ -x "$py" ]; then
@@ -55,10 +57,14 @@ load_settings() {
   : "${IOC_KAFKA_HOST:=127.0.0.1}"
   : "${IOC_KAFKA_PORT:=9092}"
   : "${IOC_KAFKA_CONTROLLER_PORT:=19093}"
+  : "${IOC_KAFKA_METRICS_PORT:=9404}"
+  : "${IOC_METRICS_HOST:=127.0.0.1}"
   : "${IOC_KAFKA_BROKERS:=1}"
   : "${IOC_KAFKA_VERSION:=4.4.0}"
   : "${IOC_CLICKHOUSE_PORT:=9000}"
   : "${IOC_CLICKHOUSE_HTTP_PORT:=8123}"
+  : "${IOC_CLICKHOUSE_METRICS_PORT:=9363}"
+  : "${IOC_NODE_EXPORTER_PORT:=9100}"
   : "${IOC_CLICKHOUSE_GRAFANA_USER:=grafana}"
   : "${IOC_CLICKHOUSE_GRAFANA_PASSWORD:=grafana-readonly}"
   : "${IOC_PROMETHEUS_PORT:=9090}"
@@ -96,10 +102,23 @@ load_settings() {
     IOC_ALERTMANAGER_WEBHOOK_URL IOC_ALERTMANAGER_SMTP_SMARTHOST IOC_ALERTMANAGER_SMTP_FROM \
     IOC_ALERTMANAGER_SMTP_PASSWORD IOC_ALERTMANAGER_EMAIL_TO \
     IOC_ALERTMANAGER_TELEGRAM_BOT_TOKEN IOC_ALERTMANAGER_TELEGRAM_CHAT_ID \
-    IOC_NOTIFY_LANGUAGE IOC_NOTIFY_RUNBOOK_BASE_URL
+    IOC_NOTIFY_LANGUAGE IOC_NOTIFY_RUNBOOK_BASE_URL IOC_KAFKA_METRICS_PORT IOC_METRICS_HOST \
+    IOC_CLICKHOUSE_METRICS_PORT IOC_NODE_EXPORTER_PORT
   export IOC_LOCAL_SETTINGS_LOADED=1
   RUN_DIR="$IOC_DATA_DIR/run"
   LOG_DIR="$IOC_DATA_DIR/logs"
+  derive_settings
+}
+
+# Values the templates need that follow from the settings. KAFKA_METRICS_TARGETS: the
+# JMX exporter of each Kafka node (node n on IOC_KAFKA_METRICS_PORT + 100·(n-1)), as the
+# items of a YAML list, so Prometheus scrapes exactly the nodes the stack runs.
+derive_settings() {
+  local n targets=""
+  for ((n = 0; n < IOC_KAFKA_BROKERS; n++)); do
+    targets+="${targets:+, }\"127.0.0.1:$((IOC_KAFKA_METRICS_PORT + 100 * n))\""
+  done
+  export KAFKA_METRICS_TARGETS=$targets
 }
 
 # Per-service paths; call after SVC is set and settings are loaded.
@@ -320,7 +339,7 @@ svc_status() {
       port_taken "$p" && detail="not started by up.sh, but port $p is taken by another process"
     done
   fi
-  printf '%-15s %-12s %-8s %-5s %s\n' "$SVC" "${SVC_PORTS// /,}" "$pid" "$health" "$detail"
+  printf '%-20s %-17s %-8s %-5s %s\n' "$SVC" "${SVC_PORTS// /,}" "$pid" "$health" "$detail"
 }
 
 service_main() {

@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 select_services "$@"
 
 load_settings
-printf '%-15s %-12s %-8s %-5s %s\n' SERVICE PORTS PID STATE DETAIL
+printf '%-20s %-17s %-8s %-5s %s\n' SERVICE PORTS PID STATE DETAIL
 for s in "${SERVICES[@]}"; do
   bash "$LOCAL_DIR/$s.sh" status || true
 done

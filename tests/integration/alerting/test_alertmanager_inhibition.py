@@ -116,3 +116,52 @@ def test_a_stream_with_no_data_mutes_the_silences_of_its_domain_only(
         f"{run}-TS-1": "active",
         f"{run}-EM-2": "active",
     }
+
+
+def health(alertname: str, run: str, name: str, severity: str = "warning") -> dict[str, Any]:
+    """A pipeline or platform alert; ``entity`` only lets :func:`states` find it."""
+    team = "platform" if alertname.startswith(("IocKafka", "IocClickHouse")) else "pipeline"
+    return alert(alertname=alertname, team=team, severity=severity, entity=f"{run}-{name}")
+
+
+def test_clickhouse_down_mutes_what_the_sink_says_about_it_only(
+    alertmanager: PrivateAlertmanager,
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    clickhouse_down = alert(
+        alertname="IocClickHouseDown", job="clickhouse", instance=f"{run}:9363",
+        severity="critical", team="platform",
+    )  # fmt: skip
+    targets = [
+        health("IocSinkFailing", run, "failing"),
+        health("IocSinkFallingBehind", run, "behind"),
+        health("IocClickHouseInsertErrors", run, "inserts"),
+        health("IocWorkerDown", run, "worker", severity="critical"),  # not explained by it
+    ]
+    assert states_beside(alertmanager, run, clickhouse_down, targets) == {
+        f"{run}-failing": "suppressed",
+        f"{run}-behind": "suppressed",
+        f"{run}-inserts": "suppressed",
+        f"{run}-worker": "active",
+    }
+
+
+def test_offline_partitions_mute_pipeline_warnings_and_silences_not_the_rest(
+    alertmanager: PrivateAlertmanager,
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    offline = alert(
+        alertname="IocKafkaOfflinePartitions", severity="critical", team="platform",
+    )  # fmt: skip
+    targets = [
+        health("IocConsumerLagGrowing", run, "lag"),  # a pipeline warning: muted
+        anomaly("energy", "last_seen", f"{run}-EM-1"),  # a silence: muted
+        anomaly("energy", "voltage_min_v", f"{run}-EM-2"),  # a real reading: still pages
+        health("IocWorkerDown", run, "worker", severity="critical"),  # critical: still pages
+    ]
+    assert states_beside(alertmanager, run, offline, targets) == {
+        f"{run}-lag": "suppressed",
+        f"{run}-EM-1": "suppressed",
+        f"{run}-EM-2": "active",
+        f"{run}-worker": "active",
+    }

@@ -9,68 +9,21 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from ioc.ops.grafana.dashboards.pipeline import PANELS, UP
-from ioc.settings import PROJECT_ROOT, Settings
+from ioc.settings import Settings
 from schemas.topics import DEADLETTER
 from tests.factories import dead_letter
-from tests.integration.conftest import free_port, run_script
+from tests.integration.conftest import free_port
+from tests.integration.services import private_prometheus
 from tests.integration.sink.harness import produce
 
 pytestmark = pytest.mark.integration
-
-SCRIPT = PROJECT_ROOT / "deploy" / "local" / "prometheus.sh"
-
-
-@dataclass
-class PrivatePrometheus:
-    data_dir: Path
-    port: int
-    env: dict[str, str]
-
-    def run(self, verb: str) -> None:
-        environ = {
-            **os.environ,
-            "IOC_LOCAL_SETTINGS_LOADED": "",
-            "IOC_DATA_DIR": str(self.data_dir),
-            "IOC_PROMETHEUS_PORT": str(self.port),
-            "IOC_PROMETHEUS_SCRAPE_INTERVAL": "1s",
-            **self.env,
-        }
-        run_script(SCRIPT, verb, environ)
-
-    def api(self, path: str, **params: str) -> Any:
-        response = httpx.get(
-            f"http://127.0.0.1:{self.port}/api/v1/{path}", params=params, timeout=5
-        )
-        body = response.json()
-        assert body["status"] == "success", body
-        return body["data"]
-
-    def wait_for(
-        self,
-        query: str,
-        ok: Callable[[list[Any]], bool],
-        timeout_s: float = 45,
-        check: Callable[[], None] = lambda: None,
-    ) -> list[Any]:
-        deadline = time.monotonic() + timeout_s
-        result: list[Any] = []
-        while time.monotonic() < deadline:
-            check()
-            result = self.api("query", query=query)["result"]
-            if ok(result):
-                return result
-            time.sleep(0.5)
-        raise AssertionError(f"{query}: {result} after {timeout_s} s")
 
 
 def spawn(env: dict[str, str], *argv: str) -> subprocess.Popen[bytes]:
@@ -171,10 +124,3 @@ def test_prometheus_scrapes_a_worker(
 
 def _up(result: list[Any]) -> set[str]:
     return {x["metric"]["job"] for x in result if x["value"][1] == "1"}
-
-
-def private_prometheus(tmp_path: Path, **ports: str) -> PrivatePrometheus:
-    # Its rules must not page through the shared Alertmanager.
-    return PrivatePrometheus(
-        tmp_path / "stack", free_port(), {**ports, "IOC_ALERTMANAGER_PORT": str(free_port())}
-    )

@@ -4,12 +4,9 @@ hung (SIGSTOP) for 60 s — under a steady feed: nothing lost, nothing twice, no
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,59 +15,14 @@ from clickhouse_driver import Client
 
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.db.migrate import migrate
-from ioc.settings import PROJECT_ROOT, Settings
+from ioc.settings import Settings
 from schemas.topics import KPI, TRAFFIC_OBS
 from tests.factories import T0, kpi, traffic
-from tests.integration.conftest import free_port, run_script
+from tests.integration.conftest import free_port
+from tests.integration.services import PrivateClickHouse
 from tests.integration.sink.harness import drive, make_output, produce, unique_topics
 
 pytestmark = pytest.mark.integration
-
-SCRIPT = PROJECT_ROOT / "deploy" / "local" / "clickhouse.sh"
-
-
-@dataclass
-class PrivateClickHouse:
-    """A ClickHouse server of this test alone, started by the project's own script."""
-
-    data_dir: Path
-    port: int
-    http_port: int
-
-    def _run(self, verb: str) -> None:
-        env = {
-            **os.environ,
-            "IOC_DATA_DIR": str(self.data_dir),
-            "IOC_CLICKHOUSE_PORT": str(self.port),
-            "IOC_CLICKHOUSE_HTTP_PORT": str(self.http_port),
-        }
-        run_script(SCRIPT, verb, env)
-
-    def start(self) -> None:
-        self._run("start")
-
-    def stop(self) -> None:
-        self._run("stop")
-
-    def pid(self) -> int:
-        return int((self.data_dir / "run" / "clickhouse.pid").read_text().strip())
-
-    def fail(self, fault: str, seconds: float) -> None:
-        """The fault for ``seconds``, then the server back as its operator would bring it."""
-        if fault == "stopped":
-            self.stop()
-            time.sleep(seconds)
-            self.start()
-        elif fault == "killed":  # mid-insert, most likely: the feed never pauses
-            os.kill(self.pid(), signal.SIGKILL)
-            time.sleep(seconds)
-            self.start()
-        elif fault == "hung":  # accepts connections, answers nothing
-            os.kill(self.pid(), signal.SIGSTOP)
-            time.sleep(seconds)
-            os.kill(self.pid(), signal.SIGCONT)
-        else:
-            raise ValueError(fault)
 
 
 @pytest.fixture

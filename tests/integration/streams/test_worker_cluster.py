@@ -37,6 +37,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.scenario_date]
 
 BASE_PORT = 29092
 CONTROLLER_PORT = 29093
+METRICS_PORT = 29094  # each node's JMX exporter (the stack's own nodes use 9404, 9504, 9604)
 NODES = 3
 LOCAL = PROJECT / "deploy" / "local"
 
@@ -50,6 +51,7 @@ class Cluster:
             "IOC_DATA_DIR": str(data_dir),
             "IOC_KAFKA_PORT": str(BASE_PORT),
             "IOC_KAFKA_CONTROLLER_PORT": str(CONTROLLER_PORT),
+            "IOC_KAFKA_METRICS_PORT": str(METRICS_PORT),
             "IOC_KAFKA_BROKERS": str(NODES),
         }
         self.bootstrap = ",".join(f"127.0.0.1:{BASE_PORT + 100 * i}" for i in range(NODES))
@@ -83,7 +85,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     taken = [
         p
         for i in range(NODES)
-        for p in (BASE_PORT + 100 * i, CONTROLLER_PORT + 100 * i)
+        for p in (BASE_PORT + 100 * i, CONTROLLER_PORT + 100 * i, METRICS_PORT + 100 * i)
         if port_taken(p)
     ]
     if taken:

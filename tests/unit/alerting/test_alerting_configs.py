@@ -59,44 +59,77 @@ def render_with(command: str, target: Path, **env: str) -> str:
     return target.read_text()
 
 
-def test_promtool_check_rules() -> None:
-    out = run("promtool", "check", "rules", str(PROMETHEUS / "rules" / "pipeline.yml"))
+RULE_FILES = sorted((PROMETHEUS / "rules").glob("*.yml"))
+RULES = {p.stem: p for p in RULE_FILES}
+
+
+def alert_names(rules: Path) -> set[str]:
+    return set(re.findall(r"- alert: (\w+)", rules.read_text()))
+
+
+def test_the_rule_files_are_the_pipeline_and_the_platform() -> None:
+    assert set(RULES) == {"pipeline", "platform"}
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_promtool_check_rules(name: str) -> None:
+    out = run("promtool", "check", "rules", str(RULES[name]))
     assert "SUCCESS" in out
 
 
-def test_promtool_unit_tests_of_the_rules() -> None:
-    out = run("promtool", "test", "rules", str(PROMETHEUS / "tests" / "pipeline_test.yml"))
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_promtool_unit_tests_of_the_rules(name: str) -> None:
+    out = run("promtool", "test", "rules", str(PROMETHEUS / "tests" / f"{name}_test.yml"))
     assert "SUCCESS" in out
 
 
-def test_every_health_alert_of_the_issue_has_a_rule_and_a_test() -> None:
-    rules = (PROMETHEUS / "rules" / "pipeline.yml").read_text()
-    tests = (PROMETHEUS / "tests" / "pipeline_test.yml").read_text()
-    names = set(re.findall(r"- alert: (\w+)", rules))
-    assert {
-        "IocConsumerLagGrowing", "IocSinkFailing", "IocStreamNoData", "IocDeadLetterSpike",
-        "IocWorkerDown", "IocAlerterDown",
-    } <= names  # fmt: skip
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_every_rule_has_a_promtool_test_and_a_runbook_section(name: str) -> None:
+    rules = RULES[name].read_text()
+    tests = (PROMETHEUS / "tests" / f"{name}_test.yml").read_text()
+    names = alert_names(RULES[name])
     tested = set(re.findall(r"alertname: (\w+)", tests))
     assert names == tested, f"rules without a promtool test: {names - tested}"
     runbook = (PROJECT_ROOT / "docs" / "runbook.md").read_text()
-    for name in names:
-        assert f"## {name}\n" in runbook, f"docs/runbook.md has no section for {name}"
+    for alert in names:
+        assert f"## {alert}\n" in runbook, f"docs/runbook.md has no section for {alert}"
     for anchor in re.findall(r"runbook: \"docs/runbook.md#(\w+)\"", rules):
         assert anchor in {n.lower() for n in names}
+
+
+def test_every_health_alert_of_the_issues_has_a_rule() -> None:
+    names = set().union(*(alert_names(p) for p in RULE_FILES))
+    assert {
+        "IocConsumerLagGrowing", "IocSinkFailing", "IocStreamNoData", "IocDeadLetterSpike",
+        "IocWorkerDown", "IocAlerterDown", "IocWatchdog",
+        # issue 19, part 3: the platform
+        "IocKafkaBrokerDown", "IocKafkaUnderReplicatedPartitions", "IocClickHouseDown",
+        "IocClickHouseInsertErrors", "IocDiskAlmostFull",
+    } <= names  # fmt: skip
 
 
 def test_prometheus_config_scrapes_every_process(tmp_path: Path) -> None:
     template = (PROMETHEUS / "prometheus.yml").read_text()
     ports = {f"IOC_{n.upper()}" for n in Settings.model_fields if n.endswith("_metrics_port")}
     ports |= {"IOC_HTTP_PORT"}  # the gateway serves /metrics on its own port
+    # Kafka's nodes: one target each, derived from IOC_KAFKA_METRICS_PORT (lib.sh)
+    ports = (ports - {"IOC_KAFKA_METRICS_PORT"}) | {"KAFKA_METRICS_TARGETS"}
     missing = {p for p in ports if "${" + p + "}" not in template}
     assert not missing, f"a process's metrics port is not scraped: {missing}"
     rendered = render(PROMETHEUS / "prometheus.yml", tmp_path / "prometheus.yml")
     assert not re.search(r"\$\{[A-Z0-9_]+\}", rendered)
+    kafka = next(j for j in yaml.safe_load(rendered)["scrape_configs"] if j["job_name"] == "kafka")
+    assert kafka["static_configs"][0]["targets"] == ["127.0.0.1:9404"]
+    three = render(PROMETHEUS / "prometheus.yml", tmp_path / "p3.yml", IOC_KAFKA_BROKERS="3")
+    kafka = next(j for j in yaml.safe_load(three)["scrape_configs"] if j["job_name"] == "kafka")
+    assert kafka["static_configs"][0]["targets"] == [
+        "127.0.0.1:9404", "127.0.0.1:9504", "127.0.0.1:9604"
+    ]  # fmt: skip
     out = run("promtool", "check", "config", str(tmp_path / "prometheus.yml"))
     assert "SUCCESS" in out
-    assert "13 rules found" in out
+    assert f"{len(RULE_FILES)} rule files found" in out
+    for rules in RULE_FILES:
+        assert f"{rules}\n  SUCCESS: {len(alert_names(rules))} rules found" in out
 
 
 @pytest.fixture(params=["local", "production"])
@@ -147,7 +180,7 @@ def test_amtool_check_config(alertmanager_config: Path) -> None:
     out = run("amtool", "check-config", str(alertmanager_config))
     assert "SUCCESS" in out
     assert "11 receivers" in out
-    assert "5 inhibit rules" in out
+    assert "9 inhibit rules" in out
 
 
 @pytest.mark.parametrize(
@@ -160,6 +193,8 @@ def test_amtool_check_config(alertmanager_config: Path) -> None:
         ("source=ioc-alerter domain=dossier severity=critical", "ioc-dossier"),
         ("team=pipeline severity=critical alertname=IocWorkerDown", "ioc-pipeline-critical"),
         ("team=pipeline severity=warning alertname=IocStreamNoData", "ioc-pipeline"),
+        ("team=platform severity=critical alertname=IocKafkaBrokerDown", "ioc-pipeline-critical"),
+        ("team=platform severity=warning alertname=IocDiskFillingUp", "ioc-pipeline"),
         ("alertname=Unknown", "ioc-default"),
         ("alertname=IocWatchdog severity=none team=watchdog", "ioc-watchdog"),
     ],

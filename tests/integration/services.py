@@ -1,0 +1,114 @@
+"""Private instances of the stack's services, each started by the project's own script
+(deploy/local/*.sh) in a test's folder on free ports: what a fault test may stop, kill or
+hang without touching the session's stack."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ioc.settings import PROJECT_ROOT
+from tests.integration.conftest import free_port, run_script
+
+LOCAL = PROJECT_ROOT / "deploy" / "local"
+
+
+@dataclass
+class PrivateClickHouse:
+    """A ClickHouse server of this test alone, started by the project's own script."""
+
+    data_dir: Path
+    port: int
+    http_port: int
+
+    def _run(self, verb: str) -> None:
+        env = {
+            **os.environ,
+            "IOC_DATA_DIR": str(self.data_dir),
+            "IOC_CLICKHOUSE_PORT": str(self.port),
+            "IOC_CLICKHOUSE_HTTP_PORT": str(self.http_port),
+        }
+        run_script(LOCAL / "clickhouse.sh", verb, env)
+
+    def start(self) -> None:
+        self._run("start")
+
+    def stop(self) -> None:
+        self._run("stop")
+
+    def pid(self) -> int:
+        return int((self.data_dir / "run" / "clickhouse.pid").read_text().strip())
+
+    def fail(self, fault: str, seconds: float) -> None:
+        """The fault for ``seconds``, then the server back as its operator would bring it."""
+        if fault == "stopped":
+            self.stop()
+            time.sleep(seconds)
+            self.start()
+        elif fault == "killed":  # mid-insert, most likely: the feed never pauses
+            os.kill(self.pid(), signal.SIGKILL)
+            time.sleep(seconds)
+            self.start()
+        elif fault == "hung":  # accepts connections, answers nothing
+            os.kill(self.pid(), signal.SIGSTOP)
+            time.sleep(seconds)
+            os.kill(self.pid(), signal.SIGCONT)
+        else:
+            raise ValueError(fault)
+
+
+@dataclass
+class PrivatePrometheus:
+    data_dir: Path
+    port: int
+    env: dict[str, str]
+
+    def run(self, verb: str) -> None:
+        environ = {
+            **os.environ,
+            "IOC_LOCAL_SETTINGS_LOADED": "",
+            "IOC_DATA_DIR": str(self.data_dir),
+            "IOC_PROMETHEUS_PORT": str(self.port),
+            "IOC_PROMETHEUS_SCRAPE_INTERVAL": "1s",
+            **self.env,
+        }
+        run_script(LOCAL / "prometheus.sh", verb, environ)
+
+    def api(self, path: str, **params: str) -> Any:
+        response = httpx.get(
+            f"http://127.0.0.1:{self.port}/api/v1/{path}", params=params, timeout=5
+        )
+        body = response.json()
+        assert body["status"] == "success", body
+        return body["data"]
+
+    def wait_for(
+        self,
+        query: str,
+        ok: Callable[[list[Any]], bool],
+        timeout_s: float = 45,
+        check: Callable[[], None] = lambda: None,
+    ) -> list[Any]:
+        deadline = time.monotonic() + timeout_s
+        result: list[Any] = []
+        while time.monotonic() < deadline:
+            check()
+            result = self.api("query", query=query)["result"]
+            if ok(result):
+                return result
+            time.sleep(0.5)
+        raise AssertionError(f"{query}: {result} after {timeout_s} s")
+
+
+def private_prometheus(tmp_path: Path, **ports: str) -> PrivatePrometheus:
+    # Its rules must not page through the shared Alertmanager.
+    return PrivatePrometheus(
+        tmp_path / "stack", free_port(), {**ports, "IOC_ALERTMANAGER_PORT": str(free_port())}
+    )

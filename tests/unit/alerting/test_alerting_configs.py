@@ -75,7 +75,7 @@ def test_every_health_alert_of_the_issue_has_a_rule_and_a_test() -> None:
     names = set(re.findall(r"- alert: (\w+)", rules))
     assert {
         "IocConsumerLagGrowing", "IocSinkFailing", "IocStreamNoData", "IocDeadLetterSpike",
-        "IocWorkerDown", "IocAlerterDown",
+        "IocWorkerDown", "IocAlerterDown", "IocNotifyDown", "IocNotifyDeliveryFailing",
     } <= names  # fmt: skip
     tested = set(re.findall(r"alertname: (\w+)", tests))
     assert names == tested, f"rules without a promtool test: {names - tested}"
@@ -89,14 +89,14 @@ def test_every_health_alert_of_the_issue_has_a_rule_and_a_test() -> None:
 def test_prometheus_config_scrapes_every_process(tmp_path: Path) -> None:
     template = (PROMETHEUS / "prometheus.yml").read_text()
     ports = {f"IOC_{n.upper()}" for n in Settings.model_fields if n.endswith("_metrics_port")}
-    ports |= {"IOC_HTTP_PORT"}  # the gateway serves /metrics on its own port
+    ports |= {"IOC_HTTP_PORT", "IOC_NOTIFY_PORT"}  # /metrics beside their own API
     missing = {p for p in ports if "${" + p + "}" not in template}
     assert not missing, f"a process's metrics port is not scraped: {missing}"
     rendered = render(PROMETHEUS / "prometheus.yml", tmp_path / "prometheus.yml")
     assert not re.search(r"\$\{[A-Z0-9_]+\}", rendered)
     out = run("promtool", "check", "config", str(tmp_path / "prometheus.yml"))
     assert "SUCCESS" in out
-    assert "13 rules found" in out
+    assert "15 rules found" in out
 
 
 @pytest.fixture(params=["local", "production"])
@@ -209,3 +209,20 @@ def test_health_panels_draw_their_alert_where_the_rule_fires() -> None:
     steps = lag["fieldConfig"]["defaults"]["thresholds"]["steps"]
     assert steps[-1] == {"color": "red", "value": 1000}
     assert lag["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"] == {"mode": "dashed"}
+
+
+def test_notify_rules_and_panels_name_metrics_ioc_notify_exports() -> None:
+    """The notify alerts and the pipeline dashboard read series NotifyMetrics registers."""
+    from connectors.sinks.notify.metrics import NotifyMetrics
+    from ioc.ops.grafana.dashboards.pipeline import UP
+
+    metrics = NotifyMetrics()
+    metrics.declare("zalo")
+    exported = {sample.name for family in metrics.registry.collect() for sample in family.samples}
+    rules = (PROMETHEUS / "rules" / "pipeline.yml").read_text()
+    used = set(re.findall(r"ioc_notify_[a-z_]+", rules))
+    used |= {m for p in PANELS for m in re.findall(r"ioc_notify_[a-z_]+", p.expr)}
+    assert used, "no rule or panel reads ioc notify's metrics"
+    assert used <= exported, used - exported
+    assert 'up{job="ioc-notify"}' in rules
+    assert "ioc-notify" in UP

@@ -26,8 +26,9 @@ export REPO_ROOT
 
 # All services, in start order (down.sh stops them in reverse order). kafka-2 and kafka-3
 # are the other nodes of a three-node Kafka cluster (IOC_KAFKA_BROKERS=3, kafka.sh).
-ALL_SERVICES=(postgres clickhouse clickhouse-exporter node-exporter mosquitto alert-receiver alertmanager prometheus
-  kafka kafka-2 kafka-3)
+# notify (`ioc notify`) starts before Alertmanager, which may post to it, and stops after.
+ALL_SERVICES=(postgres clickhouse clickhouse-exporter node-exporter mosquitto alert-receiver notify
+  alertmanager prometheus kafka kafka-2 kafka-3)
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -87,6 +88,7 @@ load_settings() {
   : "${IOC_ALERTMANAGER_EMAIL_TO:=ioc-oncall@example.invalid}"
   : "${IOC_ALERTMANAGER_TELEGRAM_BOT_TOKEN:=change-me}"
   : "${IOC_ALERTMANAGER_TELEGRAM_CHAT_ID:=-1}"
+  : "${IOC_NOTIFY_PORT:=9096}"
   : "${IOC_NOTIFY_LANGUAGE:=vi}"
   : "${IOC_NOTIFY_RUNBOOK_BASE_URL:=https://ioc.example.invalid/}"
   # Absolute, so paths written into configs and PID ownership checks agree
@@ -102,8 +104,8 @@ load_settings() {
     IOC_ALERTMANAGER_WEBHOOK_URL IOC_ALERTMANAGER_SMTP_SMARTHOST IOC_ALERTMANAGER_SMTP_FROM \
     IOC_ALERTMANAGER_SMTP_PASSWORD IOC_ALERTMANAGER_EMAIL_TO \
     IOC_ALERTMANAGER_TELEGRAM_BOT_TOKEN IOC_ALERTMANAGER_TELEGRAM_CHAT_ID \
-    IOC_NOTIFY_LANGUAGE IOC_NOTIFY_RUNBOOK_BASE_URL IOC_KAFKA_METRICS_PORT IOC_METRICS_HOST \
-    IOC_CLICKHOUSE_METRICS_PORT IOC_NODE_EXPORTER_PORT
+    IOC_NOTIFY_PORT IOC_NOTIFY_LANGUAGE IOC_NOTIFY_RUNBOOK_BASE_URL IOC_KAFKA_METRICS_PORT \
+    IOC_METRICS_HOST IOC_CLICKHOUSE_METRICS_PORT IOC_NODE_EXPORTER_PORT
   export IOC_LOCAL_SETTINGS_LOADED=1
   RUN_DIR="$IOC_DATA_DIR/run"
   LOG_DIR="$IOC_DATA_DIR/logs"

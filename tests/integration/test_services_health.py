@@ -1,4 +1,4 @@
-"""Prometheus, Alertmanager, Mosquitto and PostgreSQL answer real health checks."""
+"""Prometheus, Alertmanager, `ioc notify`, Mosquitto and PostgreSQL answer real health checks."""
 
 from __future__ import annotations
 
@@ -55,6 +55,20 @@ def test_alertmanager_delivers_only_to_the_local_alert_receiver(settings: Settin
         for hook in entry["webhook_configs"]:
             url = urlsplit(hook["url"])
             assert (url.hostname, url.port) == ("127.0.0.1", settings.alert_receiver_port), hook
+
+
+def test_notify_is_healthy_and_scraped_by_prometheus(settings: Settings) -> None:
+    """The stack's ``ioc notify`` (deploy/local/notify.sh) answers /health, and Prometheus
+    scrapes it as job ioc-notify (the job the rules and the pipeline dashboard name)."""
+    require_port(settings, "notify", settings.notify_port)
+    base = f"http://127.0.0.1:{settings.notify_port}"
+    assert httpx.get(f"{base}/health", timeout=5).json() == {"healthy": True}
+    assert "ioc_notify_requests_total" in httpx.get(f"{base}/metrics", timeout=5).text
+    require_port(settings, "prometheus", settings.prometheus_port)
+    prometheus = f"http://127.0.0.1:{settings.prometheus_port}"
+    targets = httpx.get(f"{prometheus}/api/v1/targets", timeout=5).json()["data"]
+    jobs = {t["labels"]["job"]: t for t in targets["activeTargets"]}
+    assert jobs["ioc-notify"]["scrapeUrl"] == f"{base}/metrics"
 
 
 def test_mosquitto_delivers_a_qos1_message(settings: Settings) -> None:

@@ -133,7 +133,7 @@ def test_pipeline_processes_and_their_image() -> None:
     commands = {name: spec.get("command") for name, spec in services.items()}
     for argv in (["ioc", "worker"], ["ioc", "sink"], ["ioc", "alerter"],
                  ["ioc", "connector", "http", "serve"], ["ioc", "connector", "mqtt"],
-                 ["ioc", "connector", "outbox", "run"]):  # fmt: skip
+                 ["ioc", "connector", "outbox", "run"], ["ioc", "notify"]):  # fmt: skip
         assert any(c and c[: len(argv)] == argv for c in commands.values()), argv
     assert services["net"]["build"] == {"context": "..", "dockerfile": "Dockerfile"}
     assert (PROJECT_ROOT / "Dockerfile").exists()

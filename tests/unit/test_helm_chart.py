@@ -40,6 +40,7 @@ PROCESSES = {
     "http-gateway": ["ioc", "connector", "http", "serve"],
     "mqtt-bridge": ["ioc", "connector", "mqtt"],
     "outbox-poller": ["ioc", "connector", "outbox", "run"],
+    "notify": ["ioc", "notify"],
 }
 
 
@@ -130,7 +131,8 @@ def test_probes_mean_something(results: list[Rendered]) -> None:
         # Readiness is the process's own /health (its real state: Kafka link, last write,
         # alerter replayed); liveness never restarts a process for an outside outage.
         assert ready["httpGet"]["path"] == "/health", component
-        expected_live = {"worker": "/health", "http-gateway": "/openapi.json"}
+        # ioc notify's /health depends on nothing outside the pod (its delivery workers).
+        expected_live = {"worker": "/health", "http-gateway": "/openapi.json", "notify": "/health"}
         assert live["httpGet"]["path"] == expected_live.get(component, "/metrics"), component
 
 
@@ -144,6 +146,7 @@ def test_ports_are_the_settings_the_processes_read(
         "worker": "IOC_STREAM_METRICS_PORT", "sink": "IOC_SINK_METRICS_PORT",
         "alerter": "IOC_ALERTER_METRICS_PORT", "http-gateway": "IOC_HTTP_PORT",
         "mqtt-bridge": "IOC_MQTT_METRICS_PORT", "outbox-poller": "IOC_OUTBOX_METRICS_PORT",
+        "notify": "IOC_NOTIFY_PORT",
     }  # fmt: skip
     defaults = Settings(_env_file=None).env_vars()  # type: ignore[call-arg]
     for component, deployment in _deployments(_default(results)).items():
@@ -154,6 +157,7 @@ def test_ports_are_the_settings_the_processes_read(
     # In a pod, /metrics and /health must answer the kubelet and Prometheus, not 127.0.0.1.
     assert settings["IOC_METRICS_HOST"] == "0.0.0.0"
     assert settings["IOC_HTTP_HOST"] == "0.0.0.0"
+    assert settings["IOC_NOTIFY_HOST"] == "0.0.0.0"
 
 
 def test_replicas_and_group_semantics(results: list[Rendered]) -> None:
@@ -302,3 +306,30 @@ def test_scrape_jobs_are_the_ones_the_rules_name(results: list[Rendered]) -> Non
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
         assert int(annotations["prometheus.io/port"]) == container["ports"][0]["containerPort"]
     assert seen == jobs
+
+
+def test_alertmanager_reaches_notify_through_its_service(
+    helm: Path, results: list[Rendered]
+) -> None:
+    """The notify Service selects the notify pods on the port they listen on; with a
+    NetworkPolicy, that port admits Alertmanager (notifyFrom) and Prometheus (metricsFrom)."""
+    manifests = _default(results)
+    (container,) = _deployments(manifests)["notify"]["spec"]["template"]["spec"]["containers"]
+    services = {s["metadata"]["name"]: s for s in _of(manifests, "Service")}
+    service = services["ioc-pipeline-notify"]["spec"]
+    assert service["selector"]["app.kubernetes.io/component"] == "notify"
+    (port,) = service["ports"]
+    assert port["targetPort"] == container["ports"][0]["name"] == "http"
+    assert port["port"] == container["ports"][0]["containerPort"] == 9096
+    peer = "--set=networkPolicy.notifyFrom[0].podSelector.matchLabels.app=alertmanager"
+    rendered = helm_check.render(helm, None, "1.31", "--set=networkPolicy.enabled=true", peer)
+    assert not helm_check.validate(rendered, "1.31")
+    (policy,) = _of(rendered, "NetworkPolicy")
+    rules = policy["spec"]["ingress"]
+    metrics = next(r for r in rules if "from" not in r)  # metricsFrom: [] = any source
+    assert {"port": 9096, "protocol": "TCP"} in metrics["ports"]
+    webhook = next(r for r in rules if r.get("from"))
+    assert webhook["ports"] == [{"port": 9096, "protocol": "TCP"}]
+    assert webhook["from"] == [{"podSelector": {"matchLabels": {"app": "alertmanager"}}}]
+    disabled = helm_check.render(helm, None, "1.31", "--set=notify.enabled=false")
+    assert "notify" not in _deployments(disabled)

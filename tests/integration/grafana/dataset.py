@@ -284,6 +284,11 @@ def anomalies(profile: Profile, now: datetime, rng: random.Random) -> list[Contr
     ] + [
         ("dossier", "agency", a.agency_code, a.agency_code, a.area_code, "on_time_rate")
         for a in profile.agencies[:5]
+    ] + [
+        # What the detector raises for an agency (streams/detect/params.py, overdue_spike):
+        # the drill-down's agency gets one, for the band of its dossiers panel.
+        ("dossier", "agency", a.agency_code, a.agency_code, a.area_code, "overdue")
+        for a in profile.agencies[:1]
     ]  # fmt: skip
     out: list[Contract] = []
     for i, (domain, kind, entity, group, area, metric) in enumerate(subjects):

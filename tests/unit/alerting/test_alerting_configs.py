@@ -101,7 +101,7 @@ def test_every_health_alert_of_the_issues_has_a_rule() -> None:
     names = set().union(*(alert_names(p) for p in RULE_FILES))
     assert {
         "IocConsumerLagGrowing", "IocSinkFailing", "IocStreamNoData", "IocDeadLetterSpike",
-        "IocWorkerDown", "IocAlerterDown", "IocWatchdog",
+        "IocWorkerDown", "IocAlerterDown", "IocWatchdog", "IocNotifyDown", "IocNotifyDeliveryFailing",
         # issue 19, part 3: the platform
         "IocKafkaBrokerDown", "IocKafkaUnderReplicatedPartitions", "IocClickHouseDown",
         "IocClickHouseInsertErrors", "IocDiskAlmostFull",
@@ -111,7 +111,7 @@ def test_every_health_alert_of_the_issues_has_a_rule() -> None:
 def test_prometheus_config_scrapes_every_process(tmp_path: Path) -> None:
     template = (PROMETHEUS / "prometheus.yml").read_text()
     ports = {f"IOC_{n.upper()}" for n in Settings.model_fields if n.endswith("_metrics_port")}
-    ports |= {"IOC_HTTP_PORT"}  # the gateway serves /metrics on its own port
+    ports |= {"IOC_HTTP_PORT", "IOC_NOTIFY_PORT"}  # /metrics beside their own API
     # Kafka's nodes: one target each, derived from IOC_KAFKA_METRICS_PORT (lib.sh)
     ports = (ports - {"IOC_KAFKA_METRICS_PORT"}) | {"KAFKA_METRICS_TARGETS"}
     missing = {p for p in ports if "${" + p + "}" not in template}
@@ -244,3 +244,20 @@ def test_health_panels_draw_their_alert_where_the_rule_fires() -> None:
     steps = lag["fieldConfig"]["defaults"]["thresholds"]["steps"]
     assert steps[-1] == {"color": "red", "value": 1000}
     assert lag["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"] == {"mode": "dashed"}
+
+
+def test_notify_rules_and_panels_name_metrics_ioc_notify_exports() -> None:
+    """The notify alerts and the pipeline dashboard read series NotifyMetrics registers."""
+    from connectors.sinks.notify.metrics import NotifyMetrics
+    from ioc.ops.grafana.dashboards.pipeline import UP
+
+    metrics = NotifyMetrics()
+    metrics.declare("zalo")
+    exported = {sample.name for family in metrics.registry.collect() for sample in family.samples}
+    rules = (PROMETHEUS / "rules" / "pipeline.yml").read_text()
+    used = set(re.findall(r"ioc_notify_[a-z_]+", rules))
+    used |= {m for p in PANELS for m in re.findall(r"ioc_notify_[a-z_]+", p.expr)}
+    assert used, "no rule or panel reads ioc notify's metrics"
+    assert used <= exported, used - exported
+    assert 'up{job="ioc-notify"}' in rules
+    assert "ioc-notify" in UP

@@ -97,3 +97,30 @@ def test_the_energy_link_opens_the_selected_meters_voltage_panel() -> None:
     assert {t["refId"] for t in targets} == {"A", "B"}  # the series and its anomaly band
     assert "voltage_min_v" in targets[0]["rawSql"]
     assert "expected_low" in targets[1]["rawSql"]
+
+
+def test_the_dossier_link_opens_the_selected_agencys_panels() -> None:
+    """The services dashboard draws the agency that fired, day by day, with the band of the
+    anomalies of the metric each panel shows (overdue dossiers; the on-time rate)."""
+    uid, query = link("dossier")
+    mine = [p for p in BUILT[uid]["panels"] if "${entity" in str(p.get("targets", ""))]
+    assert len(mine) == 2, [p["title"] for p in mine]
+    ctx = QueryContext(
+        time_from=T0 - timedelta(days=2),
+        time_to=T0,
+        interval=timedelta(minutes=5),
+        variables={"entity": query["var-entity"][0], "area": query["var-area"]},
+    )
+    for panel, metric, column in ((mine[0], "overdue", "open_late_at_end"),
+                                  (mine[1], "on_time_rate", "finished_late")):  # fmt: skip
+        kpi, band = (expand(t["rawSql"], ctx) for t in panel["targets"])
+        assert [t["refId"] for t in panel["targets"]] == ["A", "B"]
+        assert "FROM kpi_dossier_live AS k" in kpi
+        assert "k.window_size = 'day'" in kpi  # dossier KPIs have day windows only
+        assert column in kpi
+        assert f"k.entity_id IN ('{SUBJECTS['dossier'][1]}')" in kpi
+        assert "domain = 'dossier'" in band
+        assert f"metric IN ('{metric}')" in band
+        assert "expected_low" in band
+    rate = mine[1]["fieldConfig"]["defaults"]
+    assert rate["thresholds"]["steps"][-1]["value"] == PROFILE.rules.on_time_rate_target

@@ -126,6 +126,8 @@ refused rather than silently overridden.
   "IOC_MQTT_METRICS_PORT" $v.bridge.metricsPort
   "IOC_OUTBOX_METRICS_PORT" $v.outbox.metricsPort
   "IOC_ALERTER_METRICS_PORT" $v.alerter.metricsPort
+  "IOC_NOTIFY_HOST" "0.0.0.0"
+  "IOC_NOTIFY_PORT" $v.notify.port
 -}}
 {{- if $v.grafana.url -}}
 {{- $_ := set $wired "IOC_GRAFANA_URL" $v.grafana.url -}}

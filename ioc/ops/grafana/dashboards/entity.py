@@ -15,6 +15,11 @@ from ioc.ops.grafana.dashboards.common import series
 from ioc.ops.grafana.model import Annotation, Check, Panel, Range, Sql, Step, T, Variable
 from ioc.ops.grafana.sql import WINDOW, under_areas
 
+DAILY = "'day'"
+"""The window of the dossier KPIs: an agency's calendar day (no rollups)."""
+DAYS = "k.window_start <= $__toTime AND k.window_start > $__fromTime - INTERVAL 1 DAY"
+"""Days touching the range (a day window exists only once the day is over)."""
+
 ONE_ENTITY = "$__conditionalAll({column} IN (${{entity:singlequote}}), $entity)"
 """The selected entity's rows; every entity's when All."""
 
@@ -68,30 +73,46 @@ def entity_series(
     kinds: tuple[str, ...],
     unit: str | None = None,
     thresholds: Sequence[Step] = (("green", None),),
+    daily: bool = False,
+    band_metrics: tuple[str, ...] = (),
+    width: int = 24,
+    max_value: float | None = None,
 ) -> Panel:
     """The selected entity's KPI series, and the band its anomalies were judged by.
 
     ``values`` are aggregates over ``kpi_<domain>_live`` rows (alias ``k``); the band is a
-    second target, from ``anomalies_live``. With All selected, the series aggregate every
-    entity of ``kinds`` in the areas.
+    second target, from ``anomalies_live`` (of ``band_metrics`` only, when given: the
+    metrics the panel draws). With All selected, the series aggregate every entity of
+    ``kinds`` in the areas. ``daily``: one point per calendar day (the dossier KPIs),
+    not the window that fits the panel's interval.
     """
     listed = ", ".join(f"'{kind}'" for kind in kinds)
+    if daily:
+        time, window, span = "k.window_start", DAILY, DAYS
+    else:
+        time, window, span = (
+            "$__timeInterval(k.window_start)",
+            WINDOW,
+            "$__timeFilter(k.window_start)",
+        )
     kpi = f"""
-SELECT $__timeInterval(k.window_start) AS time, {values}
+SELECT {time} AS time, {values}
 FROM kpi_{domain}_live AS k
-WHERE k.entity_kind IN ({listed}) AND k.window_size = {WINDOW}
-  AND $__timeFilter(k.window_start) AND {one_entity("k.entity_id")}
+WHERE k.entity_kind IN ({listed}) AND k.window_size = {window}
+  AND {span} AND {one_entity("k.entity_id")}
   AND k.entity_id IN (SELECT entity_id FROM entities FINAL
                       WHERE entity_kind IN ({listed}) AND {under_areas("area_code")})
 GROUP BY time
 ORDER BY time
 """
+    metrics = ", ".join(f"'{metric}'" for metric in band_metrics)
+    of_metrics = f" AND metric IN ({metrics})" if band_metrics else ""
     bands = f"""
 SELECT $__timeInterval(started_at) AS time, min(expected_low) AS band_low,
        max(expected_high) AS band_high
 FROM anomalies_live
 WHERE domain = '{domain}' AND $__timeFilter(started_at) AND {one_entity()}
-  AND {under_areas("area_code")}
+  AND {under_areas("area_code")}{of_metrics}
 GROUP BY time
 ORDER BY time
 """
@@ -100,7 +121,8 @@ ORDER BY time
         kpi,
         {"time": None, **columns},
         unit=unit,
-        width=24,
+        width=width,
+        max_value=max_value,
         thresholds=thresholds,
         threshold_line=len(thresholds) > 1,
         description=T(

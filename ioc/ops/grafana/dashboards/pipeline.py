@@ -23,7 +23,7 @@ from ioc.ops.grafana.uids import PIPELINE
 from schemas.province.profile import Profile
 
 RI = "$__rate_interval"
-JOBS = "ioc-worker|ioc-sink|ioc-alerter|ioc-http|ioc-mqtt|ioc-outbox"
+JOBS = "ioc-worker|ioc-sink|ioc-alerter|ioc-http|ioc-mqtt|ioc-outbox|ioc-notify"
 
 
 def prom(
@@ -136,6 +136,20 @@ PANELS: tuple[HealthPanel, ...] = (
         T("Cảnh báo gửi Alertmanager", "Alerts to Alertmanager"),
         "sum(ioc_alerter_firing_alerts) or sum(ioc_alerter_pending_alerts)",
         "",
+        "short",
+    ),
+    # ioc notify: what IocNotifyDeliveryFailing counts (outcome != ok over 15 min), and
+    # what is still waiting per channel.
+    HealthPanel(
+        T("Tin nhắn ioc notify trong 15 phút", "ioc notify messages per 15 min"),
+        "sum by (channel, outcome) (increase(ioc_notify_sent_total[15m]))",
+        "{{channel}} {{outcome}}",
+        "short",
+    ),
+    HealthPanel(
+        T("Tin nhắn đang chờ gửi (ioc notify)", "Messages waiting (ioc notify)"),
+        "sum by (channel) (ioc_notify_queue_depth)",
+        "{{channel}}",
         "short",
     ),
 )

@@ -10,8 +10,8 @@ from ioc.ops.grafana.dashboards.common import (
     unit_override,
     value_names,
 )
-from ioc.ops.grafana.dashboards.entity import anomaly_annotations, entity_variable
-from ioc.ops.grafana.model import Dashboard, Row, T
+from ioc.ops.grafana.dashboards.entity import anomaly_annotations, entity_series, entity_variable
+from ioc.ops.grafana.model import Dashboard, Panel, Row, T
 from ioc.ops.grafana.sql import (
     AREA_NAMES,
     AREA_VARIABLES,
@@ -72,6 +72,50 @@ def _rate_overrides(on_time: float, online: float) -> tuple[dict[str, object], .
         unit_override("digitization_rate", "percentunit", 1),
         unit_override("mean_processing_hours", "h", 1),
     )
+
+
+def agency_panels(on_time: float) -> list[Panel | Row]:
+    """The agency an alert's link selects (Entity variable), day by day.
+
+    Its dossiers with the band of its overdue anomalies, and its on-time rate against the
+    target with the band of on-time-rate anomalies.
+    """
+    return [
+        Row(T("Cơ quan đã chọn", "Selected agency")),
+        entity_series(
+            "dossier",
+            T("Hồ sơ của cơ quan đã chọn (theo ngày)", "Dossiers of the selected agency (daily)"),
+            "sum(k.received) AS received, sum(k.finished) AS finished, "
+            "sum(k.open_late_at_end) AS overdue",
+            {"received": NON_NEGATIVE, "finished": NON_NEGATIVE, "overdue": NON_NEGATIVE},
+            {
+                "received": T("Tiếp nhận", "Received"),
+                "finished": T("Đã giải quyết", "Finished"),
+                "overdue": T("Quá hạn cuối ngày", "Overdue at day end"),
+            },
+            kinds=("agency",),
+            unit="short",
+            daily=True,
+            band_metrics=("overdue",),
+            width=12,
+        ),
+        entity_series(
+            "dossier",
+            T("Tỷ lệ đúng hạn của cơ quan đã chọn", "On-time rate of the selected agency"),
+            "if(sum(k.finished) + sum(k.open_at_end) = 0, NULL, "
+            "1 - (sum(k.finished_late) + sum(k.open_late_at_end)) "
+            "/ (sum(k.finished) + sum(k.open_at_end))) AS on_time_rate",
+            {"on_time_rate": RATE},
+            {"on_time_rate": T("Đúng hạn", "On time")},
+            kinds=("agency",),
+            unit="percentunit",
+            thresholds=(("red", None), ("green", on_time)),
+            daily=True,
+            band_metrics=("on_time_rate",),
+            width=12,
+            max_value=1,
+        ),
+    ]
 
 
 def build(profile: Profile) -> Dashboard:
@@ -220,6 +264,7 @@ WHERE {under_areas("area_code")}
                 height=12,
                 overrides=_rate_overrides(on_time, online),
             ),
+            *agency_panels(on_time),
             Row(T("Theo địa bàn và cấp", "By area and level")),
             table(
                 T("Theo địa bàn (cấp đã chọn)", "By area (selected level)"),

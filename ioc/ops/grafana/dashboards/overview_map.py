@@ -17,7 +17,6 @@ from ioc.ops.grafana.model import Check, Panel, Range, Sql, Step, T
 from ioc.ops.grafana.sql import under_areas
 from ioc.ops.grafana.uids import ENERGY, QR, TRAFFIC
 from schemas.province.profile import Profile
-from schemas.province.profiles.geo import file_name
 
 MAPS_URL = "public/maps/ioc"
 """Where Grafana serves the profiles' GeoJSON (deploy/docker-compose.yml mounts it)."""
@@ -214,7 +213,7 @@ def geomap(profile: Profile) -> Panel:
         "type": "geojson",
         "name": T("Địa giới (sơ đồ)", "Areas (schematic)"),
         "config": {
-            "src": f"{MAPS_URL}/{file_name(profile.name)}",
+            "src": f"{MAPS_URL}/{profile.name}.geojson",  # schemas.province.profiles.geo.file_name
             "style": {"color": {"fixed": "#8ab8ff"}, "opacity": 0.08, "lineWidth": 1},
             "rules": [
                 {

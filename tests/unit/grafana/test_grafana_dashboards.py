@@ -82,7 +82,8 @@ def test_every_sql_target_declares_its_check() -> None:
 def test_geomap_colours_entities_by_state() -> None:
     overview = next(r.data for r in render_all(PROFILE) if r.data["uid"] == "ioc-overview")
     geomap = next(p for p in overview["panels"] if p["type"] == "geomap")
-    layer = geomap["options"]["layers"][0]
+    layer = geomap["options"]["layers"][-1]
+    assert layer["filterData"] == {"id": "byRefId", "options": "A"}
     assert layer["location"] == {"mode": "coords", "latitude": "latitude", "longitude": "longitude"}
     assert layer["config"]["style"]["color"]["field"] == "state"
     steps = geomap["fieldConfig"]["defaults"]["thresholds"]["steps"]

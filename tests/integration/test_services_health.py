@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -66,9 +68,13 @@ def test_notify_is_healthy_and_scraped_by_prometheus(settings: Settings) -> None
     assert "ioc_notify_requests_total" in httpx.get(f"{base}/metrics", timeout=5).text
     require_port(settings, "prometheus", settings.prometheus_port)
     prometheus = f"http://127.0.0.1:{settings.prometheus_port}"
-    targets = httpx.get(f"{prometheus}/api/v1/targets", timeout=5).json()["data"]
-    jobs = {t["labels"]["job"]: t for t in targets["activeTargets"]}
-    assert jobs["ioc-notify"]["scrapeUrl"] == f"{base}/metrics"
+    deadline = time.monotonic() + 15  # targets appear once the config is loaded
+    jobs: dict[str, Any] = {}
+    while "ioc-notify" not in jobs and time.monotonic() < deadline:
+        targets = httpx.get(f"{prometheus}/api/v1/targets", timeout=5).json()["data"]
+        jobs = {t["labels"]["job"]: t for t in targets["activeTargets"]}
+        time.sleep(0.5)
+    assert jobs["ioc-notify"]["scrapeUrl"] == f"{base}/metrics", sorted(jobs)
 
 
 def test_mosquitto_delivers_a_qos1_message(settings: Settings) -> None:

@@ -1,14 +1,16 @@
 """A private Alertmanager (the project's script, the project's config with test timings),
 a private local alert receiver (deploy/local/alert-receiver.sh) on 127.0.0.1, and
-`ioc alerter` as a real process."""
+`ioc alerter` as a real process, `ioc notify` forwarding to a Zalo-shaped local server."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from schemas.results import Anomaly
 from schemas.timeutil import to_ms
 from schemas.topics import ANOMALIES, registry
 from tests.integration.conftest import free_port, run_script
+from tests.notify_fakes import FakeZalo
 
 SCRIPT = PROJECT_ROOT / "deploy" / "local" / "alertmanager.sh"
 
@@ -219,3 +222,80 @@ class AlerterProcess:
         text = out.decode()
         assert self.proc.returncode == 0, text
         return text
+
+
+# --- ioc notify and a Zalo-shaped server (the real API cannot be reached from here) ---
+
+TOKEN = "zalo-oa-access-token-integration"
+
+
+class ThreadedZalo:
+    """FakeZalo on its own loop in a daemon thread (the test itself is synchronous)."""
+
+    def __init__(self) -> None:
+        self.fake = FakeZalo(TOKEN)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> FakeZalo:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.fake.start(), self.loop).result(10)
+        return self.fake
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.fake.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture
+def zalo() -> Iterator[FakeZalo]:
+    with ThreadedZalo() as fake:
+        yield fake
+
+
+@pytest.fixture
+def notify(zalo: FakeZalo) -> Iterator[int]:
+    """``python -m ioc notify`` forwarding to the fake Zalo; yields its port."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "IOC_NOTIFY_PORT": str(port),
+        "IOC_NOTIFY_CHANNELS": "zalo",
+        "IOC_NOTIFY_LANGUAGE": "vi",
+        "IOC_NOTIFY_RUNBOOK_BASE_URL": "https://docs.ioc.test/",
+        "IOC_NOTIFY_ZALO_API_URL": zalo.url,
+        "IOC_NOTIFY_ZALO_ACCESS_TOKEN": TOKEN,
+        "IOC_NOTIFY_ZALO_USER_IDS": "zalo-oncall",
+        "IOC_NOTIFY_BACKOFF_INITIAL_S": "0.1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ioc", "notify"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            out = proc.stdout.read().decode() if proc.stdout else ""
+            raise AssertionError(f"ioc notify did not become healthy:\n{out}")
+        time.sleep(0.1)
+    yield port
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out.decode()
+
+
+@pytest.fixture
+def alertmanager_to_notify(tmp_path: Path, notify: int) -> Iterator[PrivateAlertmanager]:
+    am = PrivateAlertmanager(tmp_path / "stack", free_port(), f"http://127.0.0.1:{notify}/alerts")
+    am.run("start")
+    yield am
+    am.run("stop")

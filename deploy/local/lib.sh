@@ -132,6 +132,45 @@ svc_paths() {
   OUT_LOG="$LOG_DIR/$SVC.out"
 }
 
+# --- local PKI ----------------------------------------------------------------
+# One private CA for the local stack and a server certificate for 127.0.0.1/localhost
+# that every TLS listener of the stack presents (Mosquitto, Prometheus, Alertmanager, ...).
+# Created once under $IOC_DATA_DIR/pki (a new data folder, a new CA): PKI_CA is what a
+# client trusts (IOC_*_CA_FILE settings point at it), PKI_CERT/PKI_KEY what a server
+# presents. The CA key never leaves that folder (mode 700). Not for production: a
+# province's services present certificates from its own CA (docs/security.md).
+ensure_pki() {
+  PKI_DIR="$IOC_DATA_DIR/pki"
+  PKI_CA="$PKI_DIR/ca.pem"
+  PKI_CERT="$PKI_DIR/server.pem"
+  PKI_KEY="$PKI_DIR/server.key"
+  export PKI_DIR PKI_CA PKI_CERT PKI_KEY
+  [ -s "$PKI_CA" ] && [ -s "$PKI_CERT" ] && [ -s "$PKI_KEY" ] && return 0
+  command -v openssl >/dev/null || die "openssl is needed for the local stack's certificates"
+  (
+    umask 077
+    mkdir -p "$PKI_DIR"
+    local tmp; tmp=$(mktemp -d "$PKI_DIR/.new.XXXXXX")
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=IOC local stack CA" \
+      -keyout "$tmp/ca.key" -out "$tmp/ca.pem" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+      -keyout "$tmp/server.key" -out "$tmp/server.csr" 2>/dev/null
+    printf '%s\n' "subjectAltName=IP:127.0.0.1,DNS:localhost" "basicConstraints=CA:FALSE" \
+      "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth" \
+      >"$tmp/server.ext"
+    openssl x509 -req -in "$tmp/server.csr" -CA "$tmp/ca.pem" -CAkey "$tmp/ca.key" \
+      -CAcreateserial -days 825 -extfile "$tmp/server.ext" -out "$tmp/server.pem" 2>/dev/null
+    # Readable by services that drop root (mosquitto): the key of a local test server.
+    chmod 644 "$tmp/ca.pem" "$tmp/server.pem" "$tmp/server.key"
+    mv "$tmp"/ca.key "$tmp"/ca.pem "$tmp"/server.key "$tmp"/server.pem "$PKI_DIR/"
+    rm -rf "$tmp"
+  ) || die "could not create the local CA in $PKI_DIR"
+  chmod 755 "$PKI_DIR"
+  echo "pki: created a local CA and a server certificate in $PKI_DIR"
+}
+
 # --- templates --------------------------------------------------------------
 # Copy a template replacing every ${NAME} by the value of environment variable
 # NAME (IOC_* settings, REPO_ROOT, ...). Pure bash, so values need no escaping.

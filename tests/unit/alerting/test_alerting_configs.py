@@ -224,19 +224,21 @@ def test_health_panels_draw_their_alert_where_the_rule_fires() -> None:
     with, and the panel's series is the one the rule watches."""
     rules = {
         rule["alert"]: rule
-        for group in yaml.safe_load((PROMETHEUS / "rules" / "pipeline.yml").read_text())["groups"]
+        for path in RULE_FILES
+        for group in yaml.safe_load(path.read_text())["groups"]
         for rule in group["rules"]
     }
     drawn = [p for p in PANELS if p.alert is not None]
     assert {p.alert.name for p in drawn if p.alert} == {
-        "IocConsumerLagGrowing",
-        "IocSinkFallingBehind",
-    }
+        "IocConsumerLagGrowing", "IocSinkFallingBehind", "IocKafkaUnderReplicatedPartitions",
+        "IocKafkaOfflinePartitions", "IocClickHouseTooManyParts", "IocDiskAlmostFull",
+    }  # fmt: skip
     for panel in drawn:
         assert panel.alert is not None
         expr = rules[panel.alert.name]["expr"]
-        assert re.search(rf">\s*{panel.alert.value:g}\b", expr), (panel.alert, expr)
-        metric = re.search(r"ioc_[a-z_]+", panel.expr)
+        value = rf"{panel.alert.value:g}0*"  # 0.1 is written 0.10 in a rule
+        assert re.search(rf"[<>]\s*{value}\b", expr), (panel.alert, expr)
+        metric = re.search(r"(ioc|kafka|ClickHouse[A-Za-z]*|node)_[A-Za-z_]+", panel.expr)
         assert metric is not None
         assert metric.group(0) in expr
     dashboard = build(load_profile()).to_json("en", "Asia/Ho_Chi_Minh")

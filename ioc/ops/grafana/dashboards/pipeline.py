@@ -24,6 +24,7 @@ from schemas.province.profile import Profile
 
 RI = "$__rate_interval"
 JOBS = "ioc-worker|ioc-sink|ioc-alerter|ioc-http|ioc-mqtt|ioc-outbox|ioc-notify"
+PLATFORM_JOBS = "kafka|clickhouse|node"
 
 
 def prom(
@@ -72,7 +73,7 @@ class HealthPanel:
 
 
 # Also run against the real Prometheus by the tests.
-PANELS: tuple[HealthPanel, ...] = (
+FLOW: tuple[HealthPanel, ...] = (
     HealthPanel(
         T("Bản ghi vào theo luồng", "Records in by stream"),
         f"sum by (stream, outcome) (rate(ioc_stream_records_total[{RI}]))",
@@ -153,7 +154,40 @@ PANELS: tuple[HealthPanel, ...] = (
         "short",
     ),
 )
-UP = f'up{{job=~"{JOBS}"}}'
+# The platform under the pipeline (rules/platform.yml): what its alerts watch.
+PLATFORM: tuple[HealthPanel, ...] = (
+    HealthPanel(
+        T("Kafka: partition thiếu bản sao", "Kafka: under-replicated partitions"),
+        "sum by (instance) (kafka_server_replicamanager_underreplicatedpartitions)",
+        "{{instance}}",
+        "short",
+        AlertLine("IocKafkaUnderReplicatedPartitions", 0),
+    ),
+    HealthPanel(
+        T("Kafka: partition không có leader", "Kafka: partitions without a leader"),
+        "max(kafka_controller_kafkacontroller_offlinepartitionscount)",
+        "offline",
+        "short",
+        AlertLine("IocKafkaOfflinePartitions", 0),
+    ),
+    HealthPanel(
+        T("ClickHouse: số part lớn nhất một partition", "ClickHouse: most parts in a partition"),
+        "max by (instance) (ClickHouseAsyncMetrics_MaxPartCountForPartition)",
+        "{{instance}}",
+        "short",
+        AlertLine("IocClickHouseTooManyParts", 150),
+    ),
+    HealthPanel(
+        T("Dung lượng đĩa còn trống", "Disk space free"),
+        "min by (instance, mountpoint) (node_filesystem_avail_bytes"
+        '{fstype!~"tmpfs|ramfs|overlay|squashfs"} / node_filesystem_size_bytes)',
+        "{{instance}} {{mountpoint}}",
+        "percentunit",
+        AlertLine("IocDiskAlmostFull", 0.10),
+    ),
+)
+PANELS = FLOW + PLATFORM
+UP = f'up{{job=~"{JOBS}|{PLATFORM_JOBS}"}}'
 
 FRESHNESS = """
 SELECT 'events_traffic' AS table_name, max(written_at_ms) AS last_ms FROM events_traffic
@@ -314,8 +348,10 @@ ORDER BY seconds_ago DESC
         [
             up,
             Row(T("Luồng dữ liệu", "Data flow")),
-            *(prom(p.title, Prom(p.expr, p.legend), unit=p.unit, alert=p.alert) for p in PANELS),
+            *(prom(p.title, Prom(p.expr, p.legend), unit=p.unit, alert=p.alert) for p in FLOW),
             freshness,
+            Row(T("Nền tảng: Kafka, ClickHouse, đĩa", "Platform: Kafka, ClickHouse, disks")),
+            *(prom(p.title, Prom(p.expr, p.legend), unit=p.unit, alert=p.alert) for p in PLATFORM),
             *data_quality(),
         ],
         time_from="now-3h",

@@ -199,6 +199,8 @@ def read_inventory(
             continue
         seen[(kind, entity_id)] = number
         found[kind].append((number, entity))
+    if not problems and not any(found.values()):
+        problems.append(Problem(2, "", "no device rows under the header"))
     replaced = frozenset(k for k in EntityKind if found[k] or (k in PARENT and found[PARENT[k]]))
     result = {
         k: [e for _, e in found[k]] if k in replaced else list(profile.entities(k))

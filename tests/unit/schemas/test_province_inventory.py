@@ -177,6 +177,8 @@ def test_not_utf8_empty_and_ragged_rows(profile: Profile) -> None:
     assert "CSV UTF-8" in bad.message
     (empty,) = problems(b"", profile)
     assert "empty" in empty.message
+    (header_only,) = problems(f"{HEADER}\r\n\r\n", profile)
+    assert "no device rows" in header_only.message
     (ragged,) = problems(f"{HEADER}\nfeeder,F-1\n\n", profile)
     assert (ragged.row, ragged.message) == (2, "2 cells, the header has 7")
 

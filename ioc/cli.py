@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ioc.commands.alerter import alerter_command
@@ -147,16 +148,48 @@ def db_migrate(
 def db_load_entities(
     ctx: typer.Context,
     profile: Annotated[str, typer.Option(help="Profile name or path")] = "binh-phuoc-2021",
+    inventory: Annotated[
+        Path | None,
+        typer.Option(
+            "--inventory",
+            exists=True,
+            dir_okay=False,
+            help="A CSV of the province's own devices (docs/sink.md): its kinds replace "
+            "the profile's",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and count; do not touch ClickHouse")
+    ] = False,
+    write_profile: Annotated[
+        Path | None,
+        typer.Option(help="Also write the resulting profile here (for IOC_PROVINCE_PROFILE)"),
+    ] = None,
 ) -> None:
     """Load the profile's areas (with ancestor paths) and entities into ClickHouse."""
     from ioc.ops.db.executors import ClickHouseExecutor
     from ioc.ops.db.maintenance import load_entities
+    from schemas.province.entities import EntityKind
+    from schemas.province.inventory import load_inventory
     from schemas.province.loading import load_profile
 
+    chosen = load_profile(profile)
+    if inventory is not None:
+        merged = load_inventory(inventory, chosen)
+        chosen = merged.profile
+        for kind in EntityKind:
+            source = "inventory" if kind in merged.replaced else "profile"
+            console.print(f"{kind}: {merged.counts[kind]} (from the {source})")
+    if write_profile is not None:
+        write_profile.write_text(chosen.to_json_text(), encoding="utf-8")
+        console.print(f"wrote {write_profile}")
+    if dry_run:
+        console.print(f"dry run: {len(chosen.areas.areas)} areas; nothing written to ClickHouse")
+        return
     settings = _settings(ctx)
     executor = ClickHouseExecutor.from_settings(settings)
     try:
-        report = load_entities(executor, settings.clickhouse_database, load_profile(profile))
+        report = load_entities(executor, settings.clickhouse_database, chosen)
     finally:
         executor.close()
     console.print(
@@ -313,5 +346,5 @@ def main() -> None:
     try:
         app()
     except IocError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise SystemExit(1) from None

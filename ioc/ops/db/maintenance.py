@@ -34,8 +34,10 @@ def load_entities(executor: SqlExecutor, database: str, profile: Profile) -> Loa
     """Write the profile's areas (with every ancestor path) and entities.
 
     Rows of this profile are replaced by newer loads (ReplacingMergeTree on
-    loaded_at_ms); a database serves one profile at a time, so rows of other
-    profiles are deleted first, keeping the area views unambiguous.
+    loaded_at_ms), and rows an earlier load wrote that this one does not (an
+    illustrative meter after ``--inventory`` brought the real ones) are deleted after
+    the insert; a database serves one profile at a time, so rows of other profiles
+    are deleted first, keeping the area views unambiguous.
     """
     loaded_at = time.time_ns() // 1_000_000
     name = profile.name
@@ -83,6 +85,12 @@ def load_entities(executor: SqlExecutor, database: str, profile: Profile) -> Loa
          "longitude", "attributes", "loaded_at_ms"],
         entities,
     )  # fmt: skip
+    for table in ("areas", "area_paths", "entities"):
+        executor.execute(
+            f"ALTER TABLE {database}.{table} DELETE "
+            f"WHERE profile = '{name}' AND loaded_at_ms < {loaded_at}"
+        )
+        wait_for_mutations(executor, database, table)
     return LoadReport(len(areas), len(paths), len(entities))
 
 

@@ -15,8 +15,9 @@ from pydantic import SecretStr
 from connectors.sinks.clickhouse.rows import COLUMNS, Origin, rows_for
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.db.maintenance import drop_expired, erase_subject, expired_partitions, load_entities
-from ioc.settings import Settings
+from ioc.settings import PROJECT_ROOT, Settings
 from schemas.privacy import PiiHasher
+from schemas.province.inventory import load_inventory
 from schemas.province.loading import load_profile
 from tests.factories import qr_scan, subject_hash
 
@@ -47,6 +48,37 @@ def test_load_entities_twice_keeps_one_copy(clickhouse: ClickHouseExecutor, data
     assert (
         scalar(clickhouse, f"SELECT count() FROM {database}.areas FINAL WHERE level = 'district'")
         == 0
+    )
+
+
+def test_load_entities_from_the_example_inventory(
+    clickhouse: ClickHouseExecutor, database: str
+) -> None:
+    """docs/examples/inventory-binh-phuoc.csv replaces the profile's illustrative entities."""
+    profile = load_profile("binh-phuoc-2021")
+    load_entities(clickhouse, database, profile)
+    inventory = load_inventory(PROJECT_ROOT / "docs/examples/inventory-binh-phuoc.csv", profile)
+    report = load_entities(clickhouse, database, inventory.profile)
+    assert report.entities == sum(inventory.counts.values()) == 22
+    rows = clickhouse.execute(
+        f"SELECT entity_kind, entity_id, group_id, name, area_code, latitude, longitude "
+        f"FROM {database}.entities FINAL ORDER BY entity_kind, entity_id"
+    )
+    assert len(rows) == 22  # the shipped profile's 379 illustrative rows are gone
+    by_id = {(r[0], r[1]): r[2:] for r in rows}
+    assert by_id[("sensor", "VDS-QL14-DXO-01-N")] == (
+        "QL14-DXO-01", "VDS-QL14-DXO-01-N", "25195", 11.536, 106.897,
+    )  # fmt: skip
+    assert by_id[("meter", "PC03EE0012347")][:1] == ("E14-4-471",)
+    assert by_id[("checkpoint", "QR-CHO-DXO")][1:3] == ("Chợ Đồng Xoài", "25195")
+    assert by_id[("agency", "AG-689")][2] == "689"
+    kinds = clickhouse.execute(
+        f"SELECT entity_kind, count() FROM {database}.entities FINAL GROUP BY entity_kind"
+    )
+    assert {str(k): int(n) for k, n in kinds} == {k.value: n for k, n in inventory.counts.items()}
+    # The areas are the profile's, unchanged.
+    assert scalar(clickhouse, f"SELECT count() FROM {database}.areas FINAL") == len(
+        profile.areas.areas
     )
 
 

@@ -138,7 +138,11 @@ def _rows(data: bytes, file: str) -> tuple[list[str], list[list[str]]]:
         raise InventoryError(file, [problem]) from None
     first = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count)
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        records = list(reader)
+    except csv.Error as exc:  # a cell over the csv module's limit, a stray NUL, ...
+        raise InventoryError(file, [Problem(reader.line_num, "", f"not CSV: {exc}")]) from None
     if not records:
         raise InventoryError(file, [Problem(1, "", "the file is empty")])
     return [h.strip().lower() for h in records[0]], records[1:]

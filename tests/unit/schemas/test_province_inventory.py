@@ -237,3 +237,10 @@ def test_cli_dry_run_fails_with_the_list(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert isinstance(result.exception, InventoryError)
     assert "row 2, column commune" in str(result.exception)
+
+
+def test_a_cell_too_large_for_csv_is_a_problem_of_its_row_not_a_crash(profile: Profile) -> None:
+    data = f"{HEADER}\nmeter,EM-X,".encode() + b"x" * 200_000 + b",11.5,106.9,1,\n"
+    (found,) = problems(data, profile)
+    assert found.row == 2
+    assert "not CSV" in found.message

@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 ASSETS = (
     "clickhouse/migrations/*.sql",
     "postgres/*.sql",
+    "postgres/position/*.sql",
     "grafana/dashboards/*/*.json",
     "grafana/provisioning/*/*.yaml",
     "prometheus/prometheus.yml",

@@ -25,6 +25,7 @@ from pydantic_settings import (
 from ioc.assets import CHECKOUT_ROOT, default_data_dir
 from ioc.secret_policy import SECRETS_DIR_ENV, settings_problem
 from ioc.settings_notify import NotifySettings
+from ioc.settings_postgres import PostgresSettings
 
 PROJECT_ROOT = CHECKOUT_ROOT
 """The checkout, for tests and dev scripts; product code finds its files via ioc.assets."""
@@ -37,7 +38,7 @@ KAFKA_BROKERS_DOC = (
 )
 
 
-class Settings(NotifySettings):
+class Settings(NotifySettings, PostgresSettings):
     """Everything that differs between a laptop, CI and a province's servers."""
 
     model_config = SettingsConfigDict(
@@ -64,6 +65,10 @@ class Settings(NotifySettings):
     data_dir: Path = Field(
         default_factory=default_data_dir,
         description="Where local services keep data, logs and PIDs (checkout: .cache)",
+    )
+    tls_ca_file: str = Field(
+        default="",
+        description="CA our clients trust for the services' TLS; empty: the local stack's own",
     )
 
     # --- Kafka -------------------------------------------------------------------
@@ -111,13 +116,6 @@ class Settings(NotifySettings):
     alertmanager_port: int = 9093
     mosquitto_host: str = Field(default="127.0.0.1", description="The MQTT broker the bridge reads")
     mosquitto_port: int = 1883
-    postgres_host: str = Field(
-        default="127.0.0.1", description="The one-stop-shop database the outbox poller reads"
-    )
-    postgres_port: int = 5432
-    postgres_user: str = "ioc"
-    postgres_password: SecretStr = SecretStr("ioc")
-    postgres_database: str = "dossier"
 
     # --- Stream semantics --------------------------------------------------------
     generation: int = Field(default=1, ge=0, lt=2**32)
@@ -217,17 +215,6 @@ class Settings(NotifySettings):
     mqtt_reconnect_min_s: int = Field(default=1, ge=1)
     mqtt_reconnect_max_s: int = Field(default=30, ge=1)
     mqtt_metrics_port: int = 9481
-    outbox_consumer: str = Field(default="ioc-outbox", pattern=r"^[A-Za-z0-9_.\-]+$")
-    outbox_schema: str = Field(default="public", pattern=r"^[a-z_][a-z0-9_]*$")
-    outbox_poll_interval_s: float = Field(default=1.0, gt=0)
-    outbox_overlap_ids: int = Field(
-        default=1_000, ge=1, description="Ids below the position re-read for late commits"
-    )
-    outbox_batch_size: int = Field(default=500, ge=1)
-    outbox_initial: Literal["snapshot", "history"] = Field(
-        default="snapshot", description="First start: open dossiers' state, or the whole history"
-    )
-    outbox_metrics_port: int = 9482
 
     # --- Alerts (ioc alerter, deploy/alertmanager) and dashboards (ioc grafana) -------
     alerter_topic: str = Field(default="ioc.anomalies.v1", description="Compacted anomalies topic")
@@ -281,6 +268,15 @@ class Settings(NotifySettings):
         default=SecretStr(""), description="Service-account token; used instead of user/password"
     )
     dashboard_language: Literal["vi", "en"] = "vi"
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA file clients verify servers with.
+
+        ``tls_ca_file``, else the local stack's (deploy/local/lib.sh ``ensure_pki`` writes
+        it to ``data_dir``/pki/ca.pem).
+        """
+        return Path(self.tls_ca_file) if self.tls_ca_file else self.data_dir / "pki" / "ca.pem"
 
     @property
     def alertmanager_url(self) -> str:

@@ -1,5 +1,5 @@
 -- The one-stop-shop (Một cửa) system's tables that the dossier connector reads, shaped as
--- that system keeps them, plus the connector's own position table.
+-- that system keeps them. The connector's own position is in position/ (its schema).
 -- Applied by `ioc connector outbox init-db` inside the configured schema
 -- (IOC_OUTBOX_SCHEMA); every statement is idempotent.
 
@@ -46,14 +46,3 @@ CREATE TABLE IF NOT EXISTS dossier_status_history (
 );
 CREATE INDEX IF NOT EXISTS dossier_status_history_dossier_idx
     ON dossier_status_history (dossier_id, id);
-
--- The connector's position, one row per consumer name: updated only after Kafka
--- acknowledged everything up to it.
-CREATE TABLE IF NOT EXISTS ioc_outbox_position (
-    consumer      text        PRIMARY KEY,
-    last_id       bigint      NOT NULL DEFAULT 0,  -- highest history id written to Kafka
-    seen_ids      bigint[]    NOT NULL DEFAULT '{}', -- ids written within the overlap window
-    kafka_offsets jsonb       NOT NULL DEFAULT '{}', -- end offsets after the last write
-    snapshot_done boolean     NOT NULL DEFAULT false,
-    updated_at    timestamptz NOT NULL DEFAULT now()
-);

@@ -15,7 +15,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from connectors.sources.edge import STREAMS
 from ioc import process
-from ioc.assets import postgres_dir
 from ioc.settings import Settings
 from ioc.version import register_build_info
 from schemas.timeutil import utcnow
@@ -260,16 +259,20 @@ def outbox_run(
 
 @outbox_app.command("init-db")
 def outbox_init_db(ctx: typer.Context) -> None:
-    """Create the dossier tables and the position table (deploy/postgres/*.sql; idempotent)."""
-    import psycopg
+    """Create the dossier tables, the poller's position table and its read-only rights.
 
-    from connectors.sources.outbox.sql import apply_ddl
+    Runs as the system's owner role (IOC_POSTGRES_USER); the poller's role
+    (IOC_OUTBOX_USER) must exist. deploy/postgres/*.sql and position/*.sql; idempotent.
+    """
     from ioc.wiring import connectors as wire
 
     settings = _settings(ctx)
-    with psycopg.connect(**wire.pg_conninfo(settings)) as conn:
-        for name in apply_ddl(conn, settings.outbox_schema, postgres_dir()):
-            console.print(f"applied {name} in schema {settings.outbox_schema}")
+    for name in wire.prepare_outbox_db(settings):
+        console.print(f"applied {name}")
+    console.print(
+        f"{settings.outbox_user} may read {settings.outbox_schema}.dossier and "
+        f"dossier_status_history and write {settings.outbox_position_schema}.ioc_outbox_position"
+    )
 
 
 @outbox_app.command("seed")

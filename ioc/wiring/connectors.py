@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+import psycopg
 from prometheus_client import CollectorRegistry
 
 from connectors.sources.base import ConfigurationError
@@ -17,7 +18,9 @@ from connectors.sources.http.keys import KeyStore
 from connectors.sources.mqtt.bridge import BridgeConfig, MqttBridge
 from connectors.sources.outbox.poller import OutboxConfig, OutboxPoller
 from connectors.sources.outbox.position import KafkaTail
+from connectors.sources.outbox.sql import apply_ddl, prepare_poller
 from connectors.sources.producer import EventProducer
+from ioc.assets import postgres_dir
 from ioc.ops import kafka_admin
 from ioc.settings import Settings
 from schemas.privacy import PiiHasher, parse_key_ring
@@ -124,23 +127,49 @@ def bridge(settings: Settings, *, registry: CollectorRegistry | None = None) -> 
     )
 
 
-def pg_conninfo(settings: Settings) -> dict[str, Any]:
-    """Psycopg keywords for the dossier database."""
+def pg_conninfo(settings: Settings, role: Literal["system", "poller"] = "system") -> dict[str, Any]:
+    """Psycopg keywords for the dossier database, over TLS (``postgres_sslmode``).
+
+    ``system`` is the one-stop-shop system's owner role (init-db, seeding); ``poller`` the
+    outbox poller's read-only one (docs/security.md, "PostgreSQL").
+    """
+    user, password = (
+        (settings.postgres_user, settings.postgres_password)
+        if role == "system"
+        else (settings.outbox_user, settings.outbox_password)
+    )
     return {
         "host": settings.postgres_host,
         "port": settings.postgres_port,
-        "user": settings.postgres_user,
-        "password": settings.postgres_password.get_secret_value(),
+        "user": user,
+        "password": password.get_secret_value(),
         "dbname": settings.postgres_database,
         "connect_timeout": 5,
+        "sslmode": settings.postgres_sslmode,
+        "sslrootcert": str(settings.ca_file),
     }
+
+
+def prepare_outbox_db(settings: Settings) -> list[str]:
+    """``ioc connector outbox init-db``: the dossier tables, the poller's position and rights."""
+    with psycopg.connect(**pg_conninfo(settings)) as conn:
+        applied = apply_ddl(conn, settings.outbox_schema, postgres_dir())
+        applied += prepare_poller(
+            conn,
+            settings.outbox_schema,
+            settings.outbox_position_schema,
+            postgres_dir(),
+            settings.outbox_user,
+        )
+    return applied
 
 
 def poller(settings: Settings, *, registry: CollectorRegistry | None = None) -> OutboxPoller:
     """The dossier outbox poller."""
     config = OutboxConfig(
-        conninfo=pg_conninfo(settings),
+        conninfo=pg_conninfo(settings, "poller"),
         schema=settings.outbox_schema,
+        position_schema=settings.outbox_position_schema,
         consumer=settings.outbox_consumer,
         poll_interval_s=settings.outbox_poll_interval_s,
         overlap_ids=settings.outbox_overlap_ids,

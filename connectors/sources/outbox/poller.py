@@ -47,6 +47,8 @@ class OutboxConfig:
     conninfo: Mapping[str, Any]
     """psycopg connection keywords (host, port, user, password, dbname)."""
     schema: str = "public"
+    position_schema: str = "ioc_connector"
+    """Where the position table is: the one schema the poller's role may write."""
     consumer: str = "ioc-outbox"
     poll_interval_s: float = 1.0
     overlap_ids: int = 1_000
@@ -158,7 +160,7 @@ class OutboxPoller(Connector):
         self._conn = await psycopg.AsyncConnection.connect(
             **self.config.conninfo,
             autocommit=True,
-            options=f"-c search_path={self.config.schema}",
+            options=f"-c search_path={self.config.schema},{self.config.position_schema}",
         )
         self._tail = self._tail_factory()
         await self._tail.start()

@@ -109,3 +109,55 @@ def apply_ddl(conn: psycopg.Connection[Any], schema: str, ddl_dir: Path) -> list
             conn.execute(path.read_text())
             applied.append(path.name)
     return applied
+
+
+POLLER_READS = ("dossier", "dossier_status_history")
+"""The system's tables the poller's role may read (and nothing else of that schema)."""
+
+
+def prepare_poller(
+    conn: psycopg.Connection[Any], schema: str, position_schema: str, ddl_dir: Path, role: str
+) -> list[str]:
+    """The poller's position schema and table, and its role's rights: read, never write.
+
+    Run by the system's owner (``ioc connector outbox init-db``) after :func:`apply_ddl`.
+    ``role`` must exist (a database administrator creates login roles; the local stack's
+    postgres.sh does). A position table an older version kept beside the dossier tables
+    is moved, not recreated: the poller resumes where it was.
+    """
+    check_schema(schema)
+    check_schema(position_schema)
+    source, position = sql.Identifier(schema), sql.Identifier(position_schema)
+    with conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+        if cur.fetchone() is None:
+            raise ConfigurationError(
+                f"PostgreSQL role {role!r} does not exist: create it as an administrator "
+                f"(CREATE ROLE {role} LOGIN PASSWORD '...'), then run init-db again"
+            )
+    with conn.transaction():
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(position))
+        old = f"{schema}.ioc_outbox_position"
+        new = f"{position_schema}.ioc_outbox_position"
+        with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass(%s), to_regclass(%s)", (old, new))
+            had_old, has_new = cur.fetchone() or (None, None)
+        if had_old is not None and has_new is None and schema != position_schema:
+            conn.execute(
+                sql.SQL("ALTER TABLE {}.ioc_outbox_position SET SCHEMA {}").format(source, position)
+            )
+    applied = apply_ddl(conn, position_schema, ddl_dir / "position")
+    grantee = sql.Identifier(role)
+    with conn.transaction():
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(source, grantee))
+        tables = sql.SQL(", ").join(
+            sql.SQL("{}.{}").format(source, sql.Identifier(t)) for t in POLLER_READS
+        )
+        conn.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(tables, grantee))
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(position, grantee))
+        conn.execute(
+            sql.SQL("GRANT SELECT, INSERT, UPDATE ON {}.ioc_outbox_position TO {}").format(
+                position, grantee
+            )
+        )
+    return applied

@@ -10,18 +10,14 @@ import dataclasses
 import os
 from pathlib import Path
 
-import psycopg
-
 from connectors.sources.http.keys import add_key
-from connectors.sources.outbox.sql import apply_ddl
-from ioc.assets import postgres_dir
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.db.maintenance import load_entities
 from ioc.ops.db.migrate import migrate
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
 from ioc.tooling.demo.supervisor import DemoError, port_open
-from ioc.wiring.connectors import pg_conninfo
+from ioc.wiring.connectors import prepare_outbox_db
 from schemas.province.loading import load_profile
 from schemas.topics import registry
 
@@ -75,8 +71,7 @@ def prepare(settings: Settings, work: Path) -> dict[str, str]:
         done["topics"] = f"{created} created, {len(results) - created} present"
     finally:
         admin.close()
-    with psycopg.connect(**pg_conninfo(settings)) as conn:
-        apply_ddl(conn, settings.outbox_schema, postgres_dir())
+    prepare_outbox_db(settings)
     done["outbox"] = f"schema {settings.outbox_schema} ready"
     keys = work / "http-api-keys.json"
     keys.unlink(missing_ok=True)  # one fresh key per demo start, nothing left lying around

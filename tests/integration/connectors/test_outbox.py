@@ -20,8 +20,7 @@ from kafka.partitioner.default import murmur2
 from connectors.sources.edge import TopicRoutes
 from connectors.sources.outbox.poller import OutboxPoller
 from connectors.sources.outbox.seed import StatusChange, record_change, seed
-from connectors.sources.outbox.sql import OPEN_STATUSES, apply_ddl
-from ioc.assets import postgres_dir
+from connectors.sources.outbox.sql import OPEN_STATUSES
 from ioc.settings import Settings
 from ioc.wiring import connectors as wire
 from schemas.timeutil import utcnow
@@ -46,22 +45,22 @@ def pg_settings(conn_settings: Settings, unique: str) -> Iterator[Settings]:
     settings = conn_settings.model_copy(
         update={
             "outbox_schema": schema,
+            "outbox_position_schema": f"{schema}_position",
             "outbox_consumer": f"it-{unique}",
             "outbox_poll_interval_s": 0.05,
             "outbox_batch_size": 50,
         }
     )
-    with psycopg.connect(**wire.pg_conninfo(settings)) as conn:
-        apply_ddl(conn, schema, postgres_dir())
+    wire.prepare_outbox_db(settings)  # as init-db: the tables, the poller's rights
     yield settings
     with psycopg.connect(**wire.pg_conninfo(settings), autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+        conn.execute(f"DROP SCHEMA {schema}, {schema}_position CASCADE")
 
 
 def connect(settings: Settings, **kw: Any) -> psycopg.Connection[Any]:
-    return psycopg.connect(
-        **wire.pg_conninfo(settings), options=f"-c search_path={settings.outbox_schema}", **kw
-    )
+    """As the one-stop-shop system (its owner role), the position schema on the path."""
+    path = f"{settings.outbox_schema},{settings.outbox_position_schema}"
+    return psycopg.connect(**wire.pg_conninfo(settings), options=f"-c search_path={path}", **kw)
 
 
 def expected_events(settings: Settings) -> tuple[int, int]:
@@ -201,7 +200,8 @@ def fail_nth_position_write(settings: Settings, n: int) -> None:
         conn.execute("CREATE SEQUENCE position_writes")
         conn.execute(
             f"""
-            CREATE FUNCTION fail_nth_position_write() RETURNS trigger LANGUAGE plpgsql AS $$
+            CREATE FUNCTION fail_nth_position_write() RETURNS trigger LANGUAGE plpgsql
+            SECURITY DEFINER AS $$  -- runs in the poller's session, with the test's rights
             BEGIN
                 IF nextval('position_writes') = {int(n)} THEN
                     RAISE EXCEPTION 'connection lost (test trigger)' USING ERRCODE = '08006';
@@ -257,6 +257,7 @@ def test_sigkill_mid_stream_and_an_out_of_order_commit(
         **os.environ,
         "IOC_CONNECTOR_TOPIC_SUFFIX": settings.connector_topic_suffix,
         "IOC_OUTBOX_SCHEMA": settings.outbox_schema,
+        "IOC_OUTBOX_POSITION_SCHEMA": settings.outbox_position_schema,
         "IOC_OUTBOX_CONSUMER": settings.outbox_consumer,
         "IOC_OUTBOX_POLL_INTERVAL_S": "0.05",
         "IOC_OUTBOX_BATCH_SIZE": "5",

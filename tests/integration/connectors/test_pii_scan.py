@@ -16,8 +16,6 @@ from connectors.sources.edge import TopicRoutes
 from connectors.sources.files import FileJob
 from connectors.sources.http.keys import add_key
 from connectors.sources.outbox.seed import StatusChange, record_change
-from connectors.sources.outbox.sql import apply_ddl
-from ioc.assets import postgres_dir
 from ioc.ops.kafka_admin import admin_client
 from ioc.settings import Settings
 from ioc.wiring import connectors as wire
@@ -101,8 +99,7 @@ def run_bridge(lt: LoopThread, settings: Settings, unique: str) -> None:
 
 def run_outbox(lt: LoopThread, settings: Settings) -> None:
     conninfo = wire.pg_conninfo(settings)
-    with psycopg.connect(**conninfo) as conn:
-        apply_ddl(conn, settings.outbox_schema, postgres_dir())
+    wire.prepare_outbox_db(settings)
     now = utcnow()
     with psycopg.connect(**conninfo, options=f"-c search_path={settings.outbox_schema}") as conn:
         for i, (citizen, status) in enumerate(
@@ -154,6 +151,7 @@ def test_no_raw_identifier_in_any_topic(
     settings = mqtt_settings.model_copy(
         update={
             "outbox_schema": f"pii_{unique}",
+            "outbox_position_schema": f"pii_{unique}_position",
             "outbox_consumer": f"pii-{unique}",
             "outbox_initial": "history",
             "outbox_poll_interval_s": 0.05,
@@ -166,7 +164,7 @@ def test_no_raw_identifier_in_any_topic(
         run_file(loop_thread, settings, tmp_path)
     finally:
         with psycopg.connect(**wire.pg_conninfo(settings), autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS pii_{unique} CASCADE")
+            conn.execute(f"DROP SCHEMA IF EXISTS pii_{unique}, pii_{unique}_position CASCADE")
 
     admin = admin_client(settings)
     try:

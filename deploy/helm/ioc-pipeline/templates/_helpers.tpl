@@ -50,7 +50,7 @@ ioc_<name> in IOC_SECRETS_DIR. tests/unit/test_helm_chart.py checks this list ag
 the settings, so a new secret cannot land in the ConfigMap unnoticed.
 */}}
 {{- define "ioc.secretNames" -}}
-{{- list "clickhouse_password" "clickhouse_grafana_password" "postgres_password" "pii_hmac_key" "pii_previous_keys" "alertmanager_smtp_password" "alertmanager_telegram_bot_token" "grafana_password" "grafana_token" "notify_zalo_access_token" "notify_telegram_bot_token" "notify_smtp_password" | toJson -}}
+{{- list "clickhouse_password" "clickhouse_grafana_password" "postgres_password" "outbox_password" "pii_hmac_key" "pii_previous_keys" "alertmanager_smtp_password" "alertmanager_telegram_bot_token" "grafana_password" "grafana_token" "notify_zalo_access_token" "notify_telegram_bot_token" "notify_smtp_password" | toJson -}}
 {{- end -}}
 
 {{/* Is there a Secret to mount at /run/secrets? */}}
@@ -120,6 +120,8 @@ refused rather than silently overridden.
   "IOC_POSTGRES_PORT" $v.postgres.port
   "IOC_POSTGRES_USER" $v.postgres.user
   "IOC_POSTGRES_DATABASE" $v.postgres.database
+  "IOC_POSTGRES_SSLMODE" $v.postgres.sslmode
+  "IOC_OUTBOX_USER" $v.postgres.outboxUser
   "IOC_HTTP_PORT" $v.gateway.port
   "IOC_STREAM_METRICS_PORT" $v.worker.metricsPort
   "IOC_SINK_METRICS_PORT" $v.sink.metricsPort

@@ -210,6 +210,15 @@ class Settings(NotifySettings, PostgresSettings):
     )
     http_tls_key_file: str = Field(default="", description="PEM private key (unencrypted)")
     mqtt_client_id: str = "ioc-mqtt-bridge"
+    mqtt_username: str = "ioc-bridge"
+    mqtt_password: SecretStr = SecretStr("ioc-bridge-local")
+    mqtt_tls_ca_file: str = Field(
+        default="",
+        description="Broker CA: '' = <data_dir>/pki/ca.pem or system's; none = plain",
+    )
+    mqtt_device_secret: SecretStr = Field(
+        default=SecretStr("ioc-local-devices"), description="Local device passwords: HMAC of the id"
+    )
     mqtt_traffic_topics: str = "city/traffic/+/obs"
     mqtt_energy_topics: str = "city/energy/+/reading"
     mqtt_reconnect_min_s: int = Field(default=1, ge=1)

@@ -16,6 +16,7 @@ from connectors.sources.files import FileConnector
 from connectors.sources.http.gateway import GatewayConfig, HttpGateway
 from connectors.sources.http.keys import KeyStore
 from connectors.sources.mqtt.bridge import BridgeConfig, MqttBridge
+from connectors.sources.mqtt.security import MqttLogin, device_password
 from connectors.sources.outbox.poller import OutboxConfig, OutboxPoller
 from connectors.sources.outbox.position import KafkaTail
 from connectors.sources.outbox.sql import apply_ddl, prepare_poller
@@ -105,12 +106,38 @@ def _patterns(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip())
 
 
+def mqtt_login(settings: Settings, username: str | None = None, password: str = "") -> MqttLogin:
+    """How a client reaches the broker: the bridge's account, or ``username``/``password``.
+
+    IOC_MQTT_TLS_CA_FILE: "none" = plain MQTT; "" = the local stack's CA when it exists
+    (deploy/local/lib.sh ensure_pki), else the system's CAs; otherwise that file.
+    """
+    ca = settings.mqtt_tls_ca_file
+    if ca == "none":
+        tls, ca_file = False, None
+    elif ca:
+        tls, ca_file = True, ca
+    else:
+        local = settings.data_dir / "pki" / "ca.pem"
+        tls, ca_file = True, (str(local) if local.is_file() else None)
+    if username is None:
+        username, password = settings.mqtt_username, settings.mqtt_password.get_secret_value()
+    return MqttLogin(username, password, tls, ca_file)
+
+
+def device_login(settings: Settings, device: str) -> MqttLogin:
+    """A local device's (or the test account's) login: its password derived from its id."""
+    secret = settings.mqtt_device_secret.get_secret_value()
+    return mqtt_login(settings, device, device_password(secret, device))
+
+
 def bridge(settings: Settings, *, registry: CollectorRegistry | None = None) -> MqttBridge:
     """The MQTT bridge."""
     config = BridgeConfig(
         host=settings.mosquitto_host,
         port=settings.mosquitto_port,
         client_id=settings.mqtt_client_id,
+        login=mqtt_login(settings),
         topics={
             "traffic": _patterns(settings.mqtt_traffic_topics),
             "energy": _patterns(settings.mqtt_energy_topics),

@@ -14,7 +14,9 @@ import psycopg
 import pytest
 import yaml
 
+from connectors.sources.mqtt.security import TEST_ACCOUNT, make_client
 from ioc.settings import Settings
+from ioc.wiring.connectors import device_login
 from tests.integration.conftest import require_port
 
 pytestmark = pytest.mark.integration
@@ -88,7 +90,8 @@ def test_mosquitto_delivers_a_qos1_message(settings: Settings) -> None:
         received.set()
 
     subscribed = threading.Event()
-    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sub-{uuid.uuid4().hex[:8]}")
+    login = device_login(settings, TEST_ACCOUNT)  # TLS and an account (decision 0033)
+    sub = make_client(login, f"sub-{uuid.uuid4().hex[:8]}")
     sub.on_message = on_message
     sub.on_subscribe = lambda *_a: subscribed.set()
     sub.connect("127.0.0.1", settings.mosquitto_port)
@@ -96,7 +99,7 @@ def test_mosquitto_delivers_a_qos1_message(settings: Settings) -> None:
     try:
         sub.subscribe(topic, qos=1)
         assert subscribed.wait(10), "no SUBACK from mosquitto"
-        pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pub-{uuid.uuid4().hex[:8]}")
+        pub = make_client(login, f"pub-{uuid.uuid4().hex[:8]}")
         pub.connect("127.0.0.1", settings.mosquitto_port)
         pub.loop_start()
         pub.publish(topic, b"ping", qos=1).wait_for_publish(10)

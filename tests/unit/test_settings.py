@@ -85,6 +85,7 @@ def strong_secrets() -> dict[str, object]:
             "clickhouse_password",
             "clickhouse_grafana_password",
             "postgres_password",
+            "mqtt_password",
             "grafana_password",
         )
     }

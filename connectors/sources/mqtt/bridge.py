@@ -25,13 +25,13 @@ from typing import Any
 import orjson
 import paho.mqtt.client as mqtt
 from aiokafka.errors import KafkaError
-from paho.mqtt.enums import CallbackAPIVersion
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from connectors.sources.base import Connector
 from connectors.sources.edge import STREAMS, EdgeValidator, TopicRoutes
 from connectors.sources.link import KafkaLink
 from connectors.sources.mqtt.mapping import MAPPERS
+from connectors.sources.mqtt.security import MqttLogin, make_client
 from connectors.sources.producer import EventProducer
 from schemas.base import Event
 from schemas.errors import ContractError, ServiceUnavailableError
@@ -47,6 +47,8 @@ class BridgeConfig:
     host: str = "127.0.0.1"
     port: int = 1883
     client_id: str = "ioc-mqtt-bridge"
+    login: MqttLogin = field(default_factory=MqttLogin)
+    """Its own account (read-only on the device topics) over TLS (decision 0033)."""
     topics: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: {
             "traffic": ("city/traffic/+/obs",),
@@ -121,7 +123,8 @@ class MqttBridge(Connector):
 
     def _on_connect(self, client: mqtt.Client, _u: Any, flags: Any, rc: Any, _p: Any) -> None:
         if rc.is_failure:
-            log.warning("MQTT connect refused: %s", rc)
+            # A wrong password or an unknown account: paho keeps retrying with backoff.
+            log.warning("MQTT connect refused: %s (user %r)", rc, self.config.login.username)
             return
         self._session += 1
         self.connects.inc()
@@ -163,11 +166,8 @@ class MqttBridge(Connector):
         """Connect to Kafka (in the background) and to the broker; start the worker."""
         self._loop = asyncio.get_running_loop()
         await self.link.start(wait=False)
-        client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=self.config.client_id,
-            clean_session=False,
-            manual_ack=True,
+        client = make_client(
+            self.config.login, self.config.client_id, clean_session=False, manual_ack=True
         )
         client.on_connect = self._on_connect
         client.on_subscribe = self._on_subscribe

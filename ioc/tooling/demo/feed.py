@@ -20,7 +20,7 @@ import orjson
 from ioc.settings import Settings
 from ioc.tooling.demo.senders import HttpOutput, MqttOutput, OutboxOutput, RoutingOutput
 from ioc.tooling.simulator import RealTime, Simulation, SimulationConfig, run
-from ioc.wiring.connectors import pg_conninfo
+from ioc.wiring.connectors import device_login, pg_conninfo
 from schemas.privacy import PiiHasher
 from schemas.province.loading import load_profile
 from schemas.timeutil import utcnow
@@ -33,7 +33,13 @@ def build_output(settings: Settings, api_key: str) -> RoutingOutput:
         "traffic": settings.mqtt_traffic_topics.split(",")[0].strip(),
         "energy": settings.mqtt_energy_topics.split(",")[0].strip(),
     }
-    mqtt_sink = MqttOutput("127.0.0.1", settings.mosquitto_port, patterns, "ioc-demo-feed")
+    mqtt_sink = MqttOutput(
+        "127.0.0.1",
+        settings.mosquitto_port,
+        patterns,
+        "ioc-demo-feed",
+        login_for=lambda device: device_login(settings, device),
+    )
     outbox = OutboxOutput(pg_conninfo(settings), settings.outbox_schema)
     return RoutingOutput(http, mqtt_sink, outbox)
 

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 import orjson
 import psycopg
 from paho.mqtt import client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
+from connectors.sources.mqtt.security import MqttLogin, make_client
 from connectors.sources.outbox.seed import StatusChange, record_change
 from ioc.tooling.simulator.identities import IdentityBook
 from schemas.base import Event
@@ -124,19 +124,37 @@ class MqttOutput:
     """Telemetry at QoS 1 on ``city/traffic/<sensor>/obs`` and ``city/energy/<meter>/reading``.
 
     Topics come from the bridge's own subscription patterns (the ``+`` is the device),
-    so the demo and the bridge always agree.
+    so the demo and the bridge always agree. Each device publishes as itself, over TLS, on
+    its own connection (the broker lets a sensor publish only its own topic, decision
+    0033): ``login_for(device)`` gives its account; connections open at its first reading.
     """
 
-    def __init__(self, host: str, port: int, patterns: Mapping[str, str], client_id: str) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        patterns: Mapping[str, str],
+        client_id: str,
+        login_for: Callable[[str], MqttLogin],
+    ) -> None:
         self.host, self.port = host, port
         self.patterns = patterns
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client_id = client_id
+        self._login_for = login_for
+        self._clients: dict[str, mqtt.Client] = {}
         self._pending: list[Any] = []
 
     async def start(self) -> None:
-        """Connect and start paho's network thread."""
-        self._client.connect(self.host, self.port, keepalive=30)
-        self._client.loop_start()
+        """Nothing to do: each device connects on its first reading."""
+
+    async def _client(self, device: str) -> mqtt.Client:
+        client = self._clients.get(device)
+        if client is None:
+            client = make_client(self._login_for(device), f"{self.client_id}-{device}")
+            await asyncio.to_thread(client.connect, self.host, self.port, 30)
+            client.loop_start()
+            self._clients[device] = client
+        return client
 
     def topic(self, stream: str, device: str) -> str:
         """The MQTT topic of one device's stream."""
@@ -146,10 +164,13 @@ class MqttOutput:
         """Publish at QoS 1; the acknowledgement is awaited in :meth:`flush`."""
         data = device_payload(event)
         if topic == TRAFFIC_OBS:
-            target = self.topic("traffic", str(data["sensor_id"]))
+            device = str(data["sensor_id"])
+            target = self.topic("traffic", device)
         else:
-            target = self.topic("energy", str(data["meter_id"]))
-        self._pending.append(self._client.publish(target, orjson.dumps(data), qos=1))
+            device = str(data["meter_id"])
+            target = self.topic("energy", device)
+        client = await self._client(device)
+        self._pending.append(client.publish(target, orjson.dumps(data), qos=1))
         if len(self._pending) >= 500:
             await self.flush()
 
@@ -166,8 +187,10 @@ class MqttOutput:
         try:
             await self.flush()
         finally:
-            self._client.disconnect()
-            self._client.loop_stop()
+            for client in self._clients.values():
+                client.disconnect()
+                client.loop_stop()
+            self._clients.clear()
 
 
 class OutboxOutput:

@@ -16,11 +16,12 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.partitioner.default import murmur2
-from paho.mqtt.enums import CallbackAPIVersion
 
 from connectors.sources.edge import STREAMS, TopicRoutes
+from connectors.sources.mqtt.security import TEST_ACCOUNT, make_client
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
+from ioc.wiring.connectors import device_login
 from schemas.topics import DEADLETTER, registry
 
 T = TypeVar("T")
@@ -145,15 +146,16 @@ def mqtt_settings(conn_settings: Settings, unique: str) -> Settings:
     return conn_settings.model_copy(
         update={
             "mqtt_client_id": f"ioc-bridge-{unique}",
-            "mqtt_traffic_topics": f"it-{unique}/traffic/+/obs",
-            "mqtt_energy_topics": f"it-{unique}/energy/+/reading",
+            "mqtt_traffic_topics": f"it/{unique}/traffic/+/obs",
+            "mqtt_energy_topics": f"it/{unique}/energy/+/reading",
         }
     )
 
 
 @pytest.fixture
 def publisher(settings: Settings, unique: str) -> Iterator[mqtt.Client]:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pub-{unique}")
+    # ioc-test: the local account that may publish anything under it/ (decision 0033).
+    client = make_client(device_login(settings, TEST_ACCOUNT), f"pub-{unique}")
     client.connect("127.0.0.1", settings.mosquitto_port)
     client.loop_start()
     yield client

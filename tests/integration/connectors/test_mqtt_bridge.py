@@ -5,9 +5,9 @@ from __future__ import annotations
 import orjson
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion
 
 from connectors.sources.edge import TopicRoutes
+from connectors.sources.mqtt.security import make_client
 from ioc.settings import Settings
 from ioc.wiring import connectors as wire
 from tests.integration.conftest import free_port
@@ -43,12 +43,12 @@ def test_bridge_counts_reconcile_and_duplicates_count_once(
         readings = [orjson.dumps(our_energy(i)) for i in range(30)]
         for i in range(30):
             publish(
-                publisher, f"it-{unique}/traffic/TS-{i:02d}/obs", orjson.dumps(fiware_traffic(i))
+                publisher, f"it/{unique}/traffic/TS-{i:02d}/obs", orjson.dumps(fiware_traffic(i))
             )
-            publish(publisher, f"it-{unique}/energy/EM-{i:03d}/reading", readings[i])
+            publish(publisher, f"it/{unique}/energy/EM-{i:03d}/reading", readings[i])
             sent += 2
         for i in range(5):  # the same readings again (a device retrying): same event ids
-            publish(publisher, f"it-{unique}/energy/EM-{i:03d}/reading", readings[i])
+            publish(publisher, f"it/{unique}/energy/EM-{i:03d}/reading", readings[i])
             sent += 1
         bad = [
             b"\x00\xff not json 079201001234",
@@ -57,7 +57,7 @@ def test_bridge_counts_reconcile_and_duplicates_count_once(
             orjson.dumps({**our_energy(97), "voltage_v": {"l1": "NaN"}}),
         ]
         for payload in bad:
-            publish(publisher, f"it-{unique}/energy/EM-BAD/reading", payload)
+            publish(publisher, f"it/{unique}/energy/EM-BAD/reading", payload)
             sent += 1
         wait_until(
             lambda: handled(bridge, "traffic") + handled(bridge, "energy") == sent, 30, "bridge"
@@ -107,14 +107,14 @@ def test_unacknowledged_messages_are_redelivered_and_written_once(
     down = mqtt_settings.model_copy(update={"kafka_port": free_port()})
     first = start(loop_thread, down)
     for i in range(10):
-        publish(publisher, f"it-{unique}/traffic/TS-{i:02d}/obs", orjson.dumps(fiware_traffic(i)))
+        publish(publisher, f"it/{unique}/traffic/TS-{i:02d}/obs", orjson.dumps(fiware_traffic(i)))
     wait_until(
         lambda: first.registry.get_sample_value("ioc_mqtt_unacked") == 10, 20, "10 in flight"
     )
     loop_thread.run(first.stop(timeout_s=0.5))
     # 2. Published while no bridge is connected: the persistent session keeps them.
     for i in range(10, 15):
-        publish(publisher, f"it-{unique}/traffic/TS-{i:02d}/obs", orjson.dumps(fiware_traffic(i)))
+        publish(publisher, f"it/{unique}/traffic/TS-{i:02d}/obs", orjson.dumps(fiware_traffic(i)))
 
     # 3. Kafka reachable, acknowledgements suppressed: written, then redelivered again.
     second = wire.bridge(mqtt_settings)
@@ -131,7 +131,7 @@ def test_unacknowledged_messages_are_redelivered_and_written_once(
         loop_thread.run(third.stop())
     fourth = start(loop_thread, mqtt_settings)  # nothing left to redeliver
     try:
-        publish(publisher, f"it-{unique}/traffic/TS-99/obs", orjson.dumps(fiware_traffic(99)))
+        publish(publisher, f"it/{unique}/traffic/TS-99/obs", orjson.dumps(fiware_traffic(99)))
         wait_until(lambda: handled(fourth, "traffic") == 1, 20, "only the new message")
     finally:
         loop_thread.run(fourth.stop())
@@ -152,12 +152,12 @@ def test_bridge_reconnects_after_losing_the_broker_connection(
 ) -> None:
     bridge = start(loop_thread, mqtt_settings)
     try:
-        publish(publisher, f"it-{unique}/traffic/TS-01/obs", orjson.dumps(fiware_traffic(1)))
+        publish(publisher, f"it/{unique}/traffic/TS-01/obs", orjson.dumps(fiware_traffic(1)))
         wait_until(lambda: handled(bridge, "traffic") == 1, 20, "first message")
         # Another client taking the same client id makes the broker drop the bridge's
         # connection (MQTT session takeover); it leaves at once, and paho reconnects.
-        thief = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=mqtt_settings.mqtt_client_id, clean_session=False
+        thief = make_client(
+            wire.mqtt_login(mqtt_settings), mqtt_settings.mqtt_client_id, clean_session=False
         )
         thief.connect("127.0.0.1", mqtt_settings.mosquitto_port)
         thief.disconnect()
@@ -169,7 +169,7 @@ def test_bridge_reconnects_after_losing_the_broker_connection(
         wait_until(
             lambda: bridge.registry.get_sample_value("ioc_mqtt_connected") == 1, 20, "connected"
         )
-        publish(publisher, f"it-{unique}/traffic/TS-02/obs", orjson.dumps(fiware_traffic(2)))
+        publish(publisher, f"it/{unique}/traffic/TS-02/obs", orjson.dumps(fiware_traffic(2)))
         wait_until(lambda: handled(bridge, "traffic") == 2, 20, "message after reconnect")
     finally:
         loop_thread.run(bridge.stop())

@@ -40,8 +40,8 @@ def test_bridge_survives_hostile_payloads(
     bridge = start(loop_thread, mqtt_settings)
     published = {"traffic": 0, "energy": 0}
     topics = {
-        "traffic": f"it-{unique}/traffic/TS-F/obs",
-        "energy": f"it-{unique}/energy/EM-F/reading",
+        "traffic": f"it/{unique}/traffic/TS-F/obs",
+        "energy": f"it/{unique}/energy/EM-F/reading",
     }
     payloads = st.one_of(
         st.tuples(st.just("traffic"), bodies(fiware_traffic(0))),
@@ -81,7 +81,7 @@ def test_bridge_survives_hostile_payloads(
         wait_until(
             lambda: bridge.registry.get_sample_value("ioc_mqtt_unacked") == 0, 10, "all acked"
         )
-        publish(publisher, f"it-{unique}/energy/EM-OK/reading", orjson.dumps(our_energy(1)))
+        publish(publisher, f"it/{unique}/energy/EM-OK/reading", orjson.dumps(our_energy(1)))
         wait_until(lambda: handled(bridge, "energy") == published["energy"] + 1, 20, "valid one")
         reg = bridge.registry
 

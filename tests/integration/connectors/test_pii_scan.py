@@ -8,17 +8,18 @@ from pathlib import Path
 
 import httpx
 import orjson
-import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 
 from connectors.sources.edge import TopicRoutes
 from connectors.sources.files import FileJob
 from connectors.sources.http.keys import add_key
+from connectors.sources.mqtt.security import TEST_ACCOUNT, make_client
 from connectors.sources.outbox.seed import StatusChange, record_change
 from ioc.ops.kafka_admin import admin_client
 from ioc.settings import Settings
 from ioc.wiring import connectors as wire
+from ioc.wiring.connectors import device_login
 from schemas.privacy import normalise_identifier
 from schemas.timeutil import utcnow
 from tests.integration.connectors.conftest import LoopThread, read_topic, wait_until
@@ -82,11 +83,11 @@ def run_gateway(lt: LoopThread, settings: Settings, tmp_path: Path) -> None:
 
 def run_bridge(lt: LoopThread, settings: Settings, unique: str) -> None:
     bridge = start(lt, settings)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"pii-pub-{unique}")
+    client = make_client(device_login(settings, TEST_ACCOUNT), f"pii-pub-{unique}")
     client.connect("127.0.0.1", settings.mosquitto_port)
     client.loop_start()
     try:
-        topic = f"it-{unique}/traffic/TS-1/obs"
+        topic = f"it/{unique}/traffic/TS-1/obs"
         publish(client, topic, orjson.dumps({**fiware_traffic(2), "plate": PLATES[2]}))
         publish(client, topic, f"{PLATES[0]} {CITIZENS[0]}".encode())
         publish(client, topic, orjson.dumps(fiware_traffic(3)))

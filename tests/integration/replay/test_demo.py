@@ -19,6 +19,7 @@ import pytest
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.kafka_admin import admin_client
 from ioc.settings import settings_for_tests
+from ioc.wiring import connectors as wire
 from ioc.wiring.connectors import pg_conninfo
 from tests.integration.conftest import require_port
 
@@ -38,8 +39,10 @@ def test_demo_runs_the_whole_pipeline_and_rows_arrive(tmp_path: Path) -> None:
         "outbox_schema": f"demo_{unique}",
         "outbox_consumer": f"demo-{unique}",
         "mqtt_client_id": f"bridge-demo-{unique}",
-        "mqtt_traffic_topics": f"demo-{unique}/traffic/+/obs",
-        "mqtt_energy_topics": f"demo-{unique}/energy/+/reading",
+        "mqtt_traffic_topics": f"it/demo-{unique}/city/traffic/+/obs",
+        "mqtt_energy_topics": f"it/demo-{unique}/city/energy/+/reading",
+        # Its own data dir, the stack's broker: trust the stack's CA (decision 0033).
+        "mqtt_tls_ca_file": str(wire.mqtt_login(settings_for_tests()).ca_file or ""),
         "stream_commit_interval_s": 0.5,
     }
     settings = settings_for_tests(**overrides)

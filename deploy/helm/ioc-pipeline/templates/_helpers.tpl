@@ -50,7 +50,7 @@ ioc_<name> in IOC_SECRETS_DIR. tests/unit/test_helm_chart.py checks this list ag
 the settings, so a new secret cannot land in the ConfigMap unnoticed.
 */}}
 {{- define "ioc.secretNames" -}}
-{{- list "clickhouse_password" "clickhouse_grafana_password" "postgres_password" "outbox_password" "pii_hmac_key" "pii_previous_keys" "alertmanager_smtp_password" "alertmanager_telegram_bot_token" "grafana_password" "grafana_token" "notify_zalo_access_token" "notify_telegram_bot_token" "notify_smtp_password" | toJson -}}
+{{- list "clickhouse_password" "clickhouse_grafana_password" "postgres_password" "outbox_password" "pii_hmac_key" "pii_previous_keys" "alertmanager_smtp_password" "alertmanager_telegram_bot_token" "grafana_password" "grafana_token" "notify_zalo_access_token" "notify_telegram_bot_token" "notify_smtp_password" "mqtt_password" "mqtt_device_secret" | toJson -}}
 {{- end -}}
 
 {{/* Is there a Secret to mount at /run/secrets? */}}
@@ -116,6 +116,8 @@ refused rather than silently overridden.
   "IOC_ALERTMANAGER_PORT" $v.alertmanager.port
   "IOC_MOSQUITTO_HOST" $v.mqtt.host
   "IOC_MOSQUITTO_PORT" $v.mqtt.port
+  "IOC_MQTT_USERNAME" $v.mqtt.username
+  "IOC_MQTT_TLS_CA_FILE" $v.mqtt.tlsCaFile
   "IOC_POSTGRES_HOST" $v.postgres.host
   "IOC_POSTGRES_PORT" $v.postgres.port
   "IOC_POSTGRES_USER" $v.postgres.user

@@ -109,8 +109,9 @@ def _patterns(text: str) -> tuple[str, ...]:
 def mqtt_login(settings: Settings, username: str | None = None, password: str = "") -> MqttLogin:
     """How a client reaches the broker: the bridge's account, or ``username``/``password``.
 
-    IOC_MQTT_TLS_CA_FILE: "none" = plain MQTT; "" = the local stack's CA when it exists
-    (deploy/local/lib.sh ensure_pki), else the system's CAs; otherwise that file.
+    IOC_MQTT_TLS_CA_FILE: "none" = plain MQTT; "" = the services' CA (``settings.ca_file``:
+    IOC_TLS_CA_FILE or the local stack's) when it exists, else the system's CAs; otherwise
+    that file.
     """
     ca = settings.mqtt_tls_ca_file
     if ca == "none":
@@ -118,7 +119,7 @@ def mqtt_login(settings: Settings, username: str | None = None, password: str = 
     elif ca:
         tls, ca_file = True, ca
     else:
-        local = settings.data_dir / "pki" / "ca.pem"
+        local = settings.ca_file
         tls, ca_file = True, (str(local) if local.is_file() else None)
     if username is None:
         username, password = settings.mqtt_username, settings.mqtt_password.get_secret_value()

@@ -25,6 +25,7 @@ COMPOSE_ONLY = {
     "IOC_HTTP_HOST": "0.0.0.0",  # the published gateway must listen beyond 127.0.0.1
     "IOC_DATA_DIR": "/data",
     "IOC_GRAFANA_URL": "http://localhost:3000",  # the alert links users click
+    "IOC_MONITORING_TLS": "false",  # Prometheus and Alertmanager not yet behind TLS here
 }
 
 

@@ -86,6 +86,8 @@ def strong_secrets() -> dict[str, object]:
             "clickhouse_grafana_password",
             "postgres_password",
             "grafana_password",
+            "prometheus_web_password",
+            "alertmanager_web_password",
         )
     }
 

@@ -32,7 +32,11 @@ def weak_secrets(settings: Settings) -> list[tuple[str, str]]:
         "clickhouse_password": MIN_SECRET_CHARS,
         "clickhouse_grafana_password": MIN_SECRET_CHARS,
         "postgres_password": MIN_SECRET_CHARS,
+        "outbox_password": MIN_SECRET_CHARS,  # the outbox poller's role (decision 0035)
         "mqtt_password": MIN_SECRET_CHARS,
+        # Prometheus and Alertmanager's basic auth (decision 0034): Grafana, the alerter.
+        "prometheus_web_password": MIN_SECRET_CHARS,
+        "alertmanager_web_password": MIN_SECRET_CHARS,
     }
     if not settings.grafana_token.get_secret_value():
         required["grafana_password"] = MIN_SECRET_CHARS

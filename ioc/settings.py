@@ -114,6 +114,15 @@ class Settings(NotifySettings, PostgresSettings):
     # --- Other services (the local stack's, unless a host is set) ----------------
     prometheus_port: int = 9090
     alertmanager_port: int = 9093
+    # Both behind their --web.config.file: HTTPS and basic auth (decision 0034).
+    monitoring_tls: bool = Field(default=True, description="Prometheus and Alertmanager use HTTPS")
+    monitoring_ca_file: str = Field(
+        default="", description="The CA their clients trust; empty = IOC_TLS_CA_FILE's"
+    )
+    prometheus_web_user: str = Field(default="ioc", pattern=r"^[A-Za-z0-9_.\-]+$")
+    prometheus_web_password: SecretStr = SecretStr("change-me-prometheus")
+    alertmanager_web_user: str = Field(default="ioc", pattern=r"^[A-Za-z0-9_.\-]+$")
+    alertmanager_web_password: SecretStr = SecretStr("change-me-alertmanager")
     mosquitto_host: str = Field(default="127.0.0.1", description="The MQTT broker the bridge reads")
     mosquitto_port: int = 1883
 
@@ -214,7 +223,7 @@ class Settings(NotifySettings, PostgresSettings):
     mqtt_password: SecretStr = SecretStr("ioc-bridge-local")
     mqtt_tls_ca_file: str = Field(
         default="",
-        description="Broker CA: '' = <data_dir>/pki/ca.pem or system's; none = plain",
+        description="Broker CA: '' = IOC_TLS_CA_FILE's if it exists, else system's; none = plain",
     )
     mqtt_device_secret: SecretStr = Field(
         default=SecretStr("ioc-local-devices"), description="Local device passwords: HMAC of the id"
@@ -269,7 +278,7 @@ class Settings(NotifySettings, PostgresSettings):
     node_exporter_port: int = Field(default=9100, description="The local stack's node_exporter")
     grafana_url: str = "http://127.0.0.1:3000"
     grafana_prometheus_url: str = Field(
-        default="http://127.0.0.1:9090", description="Prometheus as Grafana reaches it"
+        default="https://127.0.0.1:9090", description="Prometheus as Grafana reaches it"
     )
     grafana_user: str = "admin"
     grafana_password: SecretStr = SecretStr("admin")
@@ -289,8 +298,9 @@ class Settings(NotifySettings, PostgresSettings):
 
     @property
     def alertmanager_url(self) -> str:
-        """Base URL of Alertmanager's HTTP API."""
-        return f"http://{self.alertmanager_host}:{self.alertmanager_port}"
+        """Base URL of Alertmanager's HTTP API (https unless monitoring_tls is off)."""
+        scheme = "https" if self.monitoring_tls else "http"
+        return f"{scheme}://{self.alertmanager_host}:{self.alertmanager_port}"
 
     @property
     def kafka_bootstrap(self) -> str:

@@ -9,6 +9,7 @@ OUT=${OUT:-/rendered}     # the volume Prometheus and Alertmanager read
 eval "$(cd "$APP" && python -m ioc.settings shell-env)"
 # The local stack's render_template and render_alertmanager_config (functions only).
 source "$APP/deploy/local/lib.sh"
+monitoring_web_vars  # MONITORING_* (IOC_MONITORING_TLS is off here: see docker-compose.yml)
 
 mkdir -p "$OUT"
 render_template "$APP/deploy/prometheus/prometheus.yml" "$OUT/prometheus.yml"

@@ -13,9 +13,13 @@ svc_vars() {
   SVC_LOGS="$OUT_LOG"
 }
 
+# web.yml: the API and UI behind HTTPS and basic auth (monitoring-web.sh, decision 0034).
 svc_prepare() {
   mkdir -p "$SVC_DIR/data"
+  ensure_pki
   render_alertmanager_config "$SVC_DIR/alertmanager.yml"
+  render_web_config "$SVC_DIR/web.yml" "$IOC_ALERTMANAGER_WEB_USER" \
+    "$IOC_ALERTMANAGER_WEB_PASSWORD"
 }
 
 # --cluster.listen-address= (empty) turns off HA gossip, which otherwise
@@ -24,9 +28,13 @@ svc_launch() {
   spawn /usr/bin/prometheus-alertmanager --config.file="$SVC_DIR/alertmanager.yml" \
     --storage.path="$SVC_DIR/data" \
     --web.listen-address="127.0.0.1:$IOC_ALERTMANAGER_PORT" \
+    --web.config.file="$SVC_DIR/web.yml" \
     --cluster.listen-address=
 }
 
-svc_ready() { curl -sf --max-time 2 "http://127.0.0.1:$IOC_ALERTMANAGER_PORT/-/ready" >/dev/null; }
+svc_ready() {
+  monitoring_ready "$IOC_ALERTMANAGER_PORT" "$IOC_ALERTMANAGER_WEB_USER" \
+    "$IOC_ALERTMANAGER_WEB_PASSWORD"
+}
 
 service_main "$@"

@@ -21,6 +21,8 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 # Used by the start/stop/status scripts themselves.
 command -v curl >/dev/null || need+=(curl)
 command -v ss >/dev/null || need+=(iproute2)
+# bcrypt hashes of Prometheus's and Alertmanager's web configs (monitoring-web.sh).
+command -v htpasswd >/dev/null || need+=(apache2-utils)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

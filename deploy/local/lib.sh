@@ -23,6 +23,7 @@ set -euo pipefail
 LOCAL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$LOCAL_DIR/../.." && pwd)
 export REPO_ROOT
+source "$LOCAL_DIR/monitoring-web.sh"  # Prometheus and Alertmanager's TLS and basic auth
 
 # All services, in start order (down.sh stops them in reverse order). kafka-2 and kafka-3
 # are the other nodes of a three-node Kafka cluster (IOC_KAFKA_BROKERS=3, kafka.sh).
@@ -117,9 +118,10 @@ load_settings() {
 
 # Values the templates need that follow from the settings. KAFKA_METRICS_TARGETS: the
 # JMX exporter of each Kafka node (node n on IOC_KAFKA_METRICS_PORT + 100·(n-1)), as the
-# items of a YAML list, so Prometheus scrapes exactly the nodes the stack runs.
+# items of a YAML list; the MONITORING_* of monitoring-web.sh.
 derive_settings() {
   local n targets=""
+  monitoring_web_vars
   for ((n = 0; n < IOC_KAFKA_BROKERS; n++)); do
     targets+="${targets:+, }\"127.0.0.1:$((IOC_KAFKA_METRICS_PORT + 100 * n))\""
   done
@@ -184,7 +186,7 @@ render_template() {
   # shellcheck disable=SC2016  # the quotes hold a literal ${...} pattern
   for name in $(grep -oE '\$\{[A-Z_][A-Z0-9_]*\}' "$src" | sort -u | tr -d '${}'); do
     [ -n "${!name+x}" ] || die "$src uses \${$name}, which is not set"
-    text=${text//"\${$name}"/${!name}}
+    text=${text//"\${$name}"/"${!name}"}  # quoted: \ and & stay literal
   done
   printf '%s\n' "$text" >"$dst.tmp"
   mv "$dst.tmp" "$dst"

@@ -13,18 +13,25 @@ svc_vars() {
   SVC_LOGS="$OUT_LOG"
 }
 
-# deploy/prometheus/prometheus.yml is a template (ports are settings).
+# deploy/prometheus/prometheus.yml is a template (ports are settings); web.yml puts the
+# API and UI behind HTTPS and basic auth (monitoring-web.sh, decision 0034).
 svc_prepare() {
   mkdir -p "$SVC_DIR/data"
+  ensure_pki
   render_template "$REPO_ROOT/deploy/prometheus/prometheus.yml" "$SVC_DIR/prometheus.yml"
+  chmod 600 "$SVC_DIR/prometheus.yml"  # it holds Alertmanager's and its own password
+  render_web_config "$SVC_DIR/web.yml" "$IOC_PROMETHEUS_WEB_USER" "$IOC_PROMETHEUS_WEB_PASSWORD"
 }
 
 svc_launch() {
   spawn prometheus --config.file="$SVC_DIR/prometheus.yml" \
     --storage.tsdb.path="$SVC_DIR/data" \
-    --web.listen-address="127.0.0.1:$IOC_PROMETHEUS_PORT"
+    --web.listen-address="127.0.0.1:$IOC_PROMETHEUS_PORT" \
+    --web.config.file="$SVC_DIR/web.yml"
 }
 
-svc_ready() { curl -sf --max-time 2 "http://127.0.0.1:$IOC_PROMETHEUS_PORT/-/ready" >/dev/null; }
+svc_ready() {
+  monitoring_ready "$IOC_PROMETHEUS_PORT" "$IOC_PROMETHEUS_WEB_USER" "$IOC_PROMETHEUS_WEB_PASSWORD"
+}
 
 service_main "$@"

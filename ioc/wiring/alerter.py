@@ -11,6 +11,7 @@ from connectors.sinks.alerter.metrics import AlerterMetrics
 from connectors.sinks.alerter.poster import AlertmanagerPoster
 from connectors.sinks.alerter.service import Alerter, AlerterConfig, LiveGeneration
 from ioc.ops.grafana.uids import ANOMALIES, DOMAIN_DASHBOARDS
+from ioc.ops.monitoring import monitoring_auth, monitoring_verify
 from ioc.settings import Settings
 from schemas.errors import ServiceUnavailableError
 from schemas.province.loading import load_profile
@@ -71,7 +72,11 @@ def build_alerter(settings: Settings, metrics: AlerterMetrics | None = None) -> 
     return Alerter(
         config,
         book,
-        AlertmanagerPoster(settings.alertmanager_url),
+        AlertmanagerPoster(
+            settings.alertmanager_url,
+            auth=monitoring_auth(settings, "alertmanager"),
+            verify=monitoring_verify(settings),
+        ),
         metrics or AlerterMetrics(),
         live_generation=provider,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,10 +15,24 @@ from typing import Any
 
 import httpx
 
-from ioc.settings import PROJECT_ROOT
+from ioc.ops.monitoring import Service, monitoring_client
+from ioc.settings import PROJECT_ROOT, Settings
 from tests.integration.conftest import free_port, run_script
 
 LOCAL = PROJECT_ROOT / "deploy" / "local"
+
+
+def monitoring(service: Service, port: int, data_dir: Path) -> httpx.Client:
+    """A client of a Prometheus or Alertmanager that deploy/local/<service>.sh started with
+    ``data_dir``: HTTPS trusting that folder's CA (lib.sh ensure_pki), and the credentials
+    of the settings the script read (the same environment: decision 0034)."""
+    return monitoring_client(Settings(), service, port=port, ca_file=data_dir / "pki" / "ca.pem")
+
+
+def ensure_pki(env: dict[str, str]) -> None:
+    """The CA and certificate of a private stack's data dir, before its services start."""
+    script = f"source {LOCAL / 'lib.sh'}; load_settings; ensure_pki"
+    subprocess.run(["bash", "-c", script], env=env, check=True, capture_output=True, timeout=60)
 
 
 @dataclass
@@ -82,9 +97,8 @@ class PrivatePrometheus:
         run_script(LOCAL / "prometheus.sh", verb, environ)
 
     def api(self, path: str, **params: str) -> Any:
-        response = httpx.get(
-            f"http://127.0.0.1:{self.port}/api/v1/{path}", params=params, timeout=5
-        )
+        with monitoring("prometheus", self.port, self.data_dir) as client:
+            response = client.get(f"/api/v1/{path}", params=params)
         body = response.json()
         assert body["status"] == "success", body
         return body["data"]

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from connectors.sources.mqtt.security import TEST_ACCOUNT, make_client
+from ioc.ops.monitoring import monitoring_client
 from ioc.settings import Settings
 from ioc.wiring.connectors import device_login
 from tests.integration.conftest import require_port
@@ -24,18 +25,22 @@ pytestmark = pytest.mark.integration
 
 def test_prometheus_ready_and_scraping_itself(settings: Settings) -> None:
     require_port(settings, "prometheus", settings.prometheus_port)
-    base = f"http://127.0.0.1:{settings.prometheus_port}"
-    assert httpx.get(f"{base}/-/ready", timeout=5).status_code == 200
-    targets = httpx.get(f"{base}/api/v1/targets", timeout=5).json()
+    with monitoring_client(settings, "prometheus") as prometheus:
+        assert prometheus.get("/-/ready").status_code == 200
+        targets = prometheus.get("/api/v1/targets").json()
     assert targets["status"] == "success"
     assert targets["data"]["activeTargets"], "prometheus has no scrape targets"
+    # It reaches itself and Alertmanager over HTTPS with their credentials (decision 0034).
+    jobs = {t["labels"]["job"]: t for t in targets["data"]["activeTargets"]}
+    for job in ("prometheus", "alertmanager"):
+        assert jobs[job]["scrapeUrl"].startswith("https://"), jobs[job]
 
 
 def test_alertmanager_ready_and_v2_api(settings: Settings) -> None:
     require_port(settings, "alertmanager", settings.alertmanager_port)
-    base = f"http://127.0.0.1:{settings.alertmanager_port}"
-    assert httpx.get(f"{base}/-/ready", timeout=5).status_code == 200
-    status = httpx.get(f"{base}/api/v2/status", timeout=5).json()
+    with monitoring_client(settings, "alertmanager") as alertmanager:
+        assert alertmanager.get("/-/ready").status_code == 200
+        status = alertmanager.get("/api/v2/status").json()
     assert status["cluster"]["status"] in {"disabled", "ready"}
     assert "route" in status["config"]["original"]
 
@@ -46,10 +51,8 @@ def test_alertmanager_delivers_only_to_the_local_alert_receiver(settings: Settin
     require_port(settings, "alert-receiver", settings.alert_receiver_port)
     receiver = f"http://127.0.0.1:{settings.alert_receiver_port}"
     assert httpx.get(f"{receiver}/-/ready", timeout=5).status_code == 200
-    base = f"http://127.0.0.1:{settings.alertmanager_port}"
-    config = yaml.safe_load(
-        httpx.get(f"{base}/api/v2/status", timeout=5).json()["config"]["original"]
-    )
+    with monitoring_client(settings, "alertmanager") as alertmanager:
+        config = yaml.safe_load(alertmanager.get("/api/v2/status").json()["config"]["original"])
     for entry in config["receivers"]:
         kinds = {k for k in entry if k.endswith("_configs")}
         if entry["name"] == "ioc-watchdog":
@@ -69,13 +72,13 @@ def test_notify_is_healthy_and_scraped_by_prometheus(settings: Settings) -> None
     assert httpx.get(f"{base}/health", timeout=5).json() == {"healthy": True}
     assert "ioc_notify_requests_total" in httpx.get(f"{base}/metrics", timeout=5).text
     require_port(settings, "prometheus", settings.prometheus_port)
-    prometheus = f"http://127.0.0.1:{settings.prometheus_port}"
     deadline = time.monotonic() + 15  # targets appear once the config is loaded
     jobs: dict[str, Any] = {}
-    while "ioc-notify" not in jobs and time.monotonic() < deadline:
-        targets = httpx.get(f"{prometheus}/api/v1/targets", timeout=5).json()["data"]
-        jobs = {t["labels"]["job"]: t for t in targets["activeTargets"]}
-        time.sleep(0.5)
+    with monitoring_client(settings, "prometheus") as prometheus:
+        while "ioc-notify" not in jobs and time.monotonic() < deadline:
+            targets = prometheus.get("/api/v1/targets").json()["data"]
+            jobs = {t["labels"]["job"]: t for t in targets["activeTargets"]}
+            time.sleep(0.5)
     assert jobs["ioc-notify"]["scrapeUrl"] == f"{base}/metrics", sorted(jobs)
 
 

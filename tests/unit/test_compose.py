@@ -26,6 +26,7 @@ COMPOSE_ONLY = {
     "IOC_DATA_DIR": "/data",
     "IOC_GRAFANA_URL": "http://localhost:3000",  # the alert links users click
     "IOC_POSTGRES_SSLMODE": "prefer",  # the postgres image has no server certificate
+    "IOC_MONITORING_TLS": "false",  # Prometheus and Alertmanager not yet behind TLS here
 }
 
 

@@ -245,7 +245,9 @@ def test_the_configmap_is_what_the_settings_read(
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("IOC_SECRETS_DIR")  # the Secret's files are not here; given below
     strong = {name: SecretStr("s" * 48) for name in ("pii_hmac_key", "clickhouse_password",
-              "clickhouse_grafana_password", "postgres_password", "grafana_token", "mqtt_password")}  # fmt: skip
+              "clickhouse_grafana_password", "postgres_password", "outbox_password", "grafana_token",
+              "mqtt_password",
+              "prometheus_web_password", "alertmanager_web_password")}  # fmt: skip
     settings = Settings(**strong)  # type: ignore[arg-type]
     assert settings.environment == "prod"
     assert settings.partition_profile == "prod"

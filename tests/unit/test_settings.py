@@ -85,8 +85,11 @@ def strong_secrets() -> dict[str, object]:
             "clickhouse_password",
             "clickhouse_grafana_password",
             "postgres_password",
+            "outbox_password",
             "mqtt_password",
             "grafana_password",
+            "prometheus_web_password",
+            "alertmanager_web_password",
         )
     }
 

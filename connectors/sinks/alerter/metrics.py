@@ -19,7 +19,7 @@ class AlerterMetrics:
         )
         self.posts = Counter(
             "ioc_alerter_posts_total",
-            "POSTs to Alertmanager, by outcome (ok, failed, rejected)",
+            "POSTs to Alertmanager, by outcome (ok, failed, rejected, unauthorized)",
             ["outcome"],
             registry=r,
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,12 +15,33 @@ class AlertsRejectedError(IocError):
     """Alertmanager refused the payload (400): retrying the same batch cannot help."""
 
 
-class AlertmanagerPoster:
-    """Posts batches of alerts; raises ServiceUnavailableError when it should be retried."""
+class AlertsUnauthorizedError(ServiceUnavailableError):
+    """Alertmanager refused our credentials (401/403).
 
-    def __init__(self, base_url: str, *, timeout_s: float = 10.0) -> None:
+    Retried, but a configuration error that no wait fixes: the alerter logs it as an error
+    and counts it apart.
+    """
+
+
+class AlertmanagerPoster:
+    """Posts batches of alerts; raises ServiceUnavailableError when it should be retried.
+
+    ``auth`` and ``verify``: Alertmanager's basic auth and the CA of its certificate
+    (decision 0034), as httpx takes them.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout_s: float = 10.0,
+        auth: httpx.Auth | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s)
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout_s, auth=auth, verify=verify
+        )
 
     async def post(self, alerts: Sequence[dict[str, Any]]) -> None:
         """One POST of every alert given (Alertmanager accepts a list)."""
@@ -27,6 +49,11 @@ class AlertmanagerPoster:
             response = await self._client.post("/api/v2/alerts", json=list(alerts))
         except httpx.HTTPError as exc:
             raise ServiceUnavailableError(f"Alertmanager at {self.base_url}: {exc!r}") from exc
+        if response.status_code in (401, 403):
+            raise AlertsUnauthorizedError(
+                f"Alertmanager at {self.base_url} refused our credentials "
+                f"({response.status_code}): check IOC_ALERTMANAGER_WEB_USER/_PASSWORD"
+            )
         if response.status_code == 400:
             raise AlertsRejectedError(f"Alertmanager rejected alerts: {response.text[:500]}")
         if response.status_code >= 300:

@@ -19,7 +19,11 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from connectors.sinks.alerter.book import AlertBook, Batch
 from connectors.sinks.alerter.metrics import AlerterMetrics
-from connectors.sinks.alerter.poster import AlertmanagerPoster, AlertsRejectedError
+from connectors.sinks.alerter.poster import (
+    AlertmanagerPoster,
+    AlertsRejectedError,
+    AlertsUnauthorizedError,
+)
 from schemas.codec import decode
 from schemas.errors import ContractError, ServiceUnavailableError
 from schemas.results import Anomaly
@@ -238,9 +242,13 @@ class Alerter:
             await self._post_one_by_one(batch, now, exc)
             return
         except ServiceUnavailableError as exc:
-            self.metrics.posts.labels("failed").inc()
+            # Refused credentials are no outage: an error, counted apart, still retried
+            # (the operator may fix the secret without restarting Alertmanager).
+            unauthorized = isinstance(exc, AlertsUnauthorizedError)
+            self.metrics.posts.labels("unauthorized" if unauthorized else "failed").inc()
             self._retry_at = time.monotonic() + self._backoff
-            log.warning("Alertmanager unavailable, retrying in %.1f s: %s", self._backoff, exc)
+            level = logging.ERROR if unauthorized else logging.WARNING
+            log.log(level, "Alertmanager unavailable, retrying in %.1f s: %s", self._backoff, exc)
             self._backoff = min(self._backoff * 2, self.config.backoff_max_s)
             return
         self._accepted(batch, now)

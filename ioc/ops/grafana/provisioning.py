@@ -60,7 +60,12 @@ def datasources() -> list[dict[str, Any]]:
             "url": "${IOC_GRAFANA_PROMETHEUS_URL}",
             "isDefault": False,
             "editable": False,
+            # Prometheus serves HTTPS with basic auth (decision 0034); Grafana trusts its
+            # CA from the system store (a province's CA installed there).
+            "basicAuth": True,
+            "basicAuthUser": "${IOC_PROMETHEUS_WEB_USER}",
             "jsonData": {"httpMethod": "POST", "timeInterval": "${IOC_PROMETHEUS_SCRAPE_INTERVAL}"},
+            "secureJsonData": {"basicAuthPassword": "${IOC_PROMETHEUS_WEB_PASSWORD}"},
         },
     ]
 

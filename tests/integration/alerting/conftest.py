@@ -27,6 +27,7 @@ from schemas.results import Anomaly
 from schemas.timeutil import to_ms
 from schemas.topics import ANOMALIES, registry
 from tests.integration.conftest import free_port, run_script
+from tests.integration.services import ensure_pki, monitoring
 from tests.notify_fakes import FakeZalo
 
 SCRIPT = PROJECT_ROOT / "deploy" / "local" / "alertmanager.sh"
@@ -119,8 +120,25 @@ class PrivateAlertmanager:
     def run(self, verb: str) -> None:
         run_script(SCRIPT, verb, self.env)
 
+    @property
+    def ca_file(self) -> Path:
+        """The CA of its certificate (created by start, or by ensure_pki before)."""
+        return self.data_dir / "pki" / "ca.pem"
+
+    def ensure_pki(self) -> None:
+        ensure_pki(self.env)
+
+    def client(self) -> httpx.Client:
+        """HTTPS with its CA and the settings' credentials (decision 0034)."""
+        return monitoring("alertmanager", self.port, self.data_dir)
+
+    def post(self, alerts: list[dict[str, Any]]) -> httpx.Response:
+        with self.client() as client:
+            return client.post("/api/v2/alerts", json=alerts)
+
     def alerts(self) -> list[dict[str, Any]]:
-        return httpx.get(f"http://127.0.0.1:{self.port}/api/v2/alerts", timeout=5).json()
+        with self.client() as client:
+            return list(client.get("/api/v2/alerts").json())
 
 
 def private_alertmanager(tmp: Path, webhook: Webhook) -> PrivateAlertmanager:
@@ -164,18 +182,21 @@ def produce(settings: Settings, topic: str, *values: Anomaly) -> None:
 
 @dataclass
 class AlerterProcess:
-    """`python -m ioc alerter` with the test's topic, Alertmanager and metrics port."""
+    """`python -m ioc alerter` with the test's topic, Alertmanager and metrics port; it
+    trusts that Alertmanager's CA (which must exist: ``am.ensure_pki()`` before a start)."""
 
     topic: str
-    alertmanager_port: int
+    alertmanager: PrivateAlertmanager
     metrics_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> None:
         env = {
             **os.environ,
             "IOC_ALERTER_TOPIC": self.topic,
-            "IOC_ALERTMANAGER_PORT": str(self.alertmanager_port),
+            "IOC_ALERTMANAGER_PORT": str(self.alertmanager.port),
+            "IOC_MONITORING_CA_FILE": str(self.alertmanager.ca_file),
             "IOC_ALERTER_METRICS_PORT": str(self.metrics_port),
             "IOC_ALERTER_REPOST_INTERVAL_S": "2",
             "IOC_ALERTER_BACKOFF_MAX_S": "1",
@@ -183,6 +204,7 @@ class AlerterProcess:
             "IOC_GENERATION": "1",
             "IOC_DASHBOARD_LANGUAGE": "en",
             "IOC_GRAFANA_URL": "http://grafana.test:3000",
+            **self.extra_env,
         }
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ioc", "alerter"],

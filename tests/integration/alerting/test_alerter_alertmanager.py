@@ -43,7 +43,7 @@ def test_open_and_resolved_reach_the_webhook_through_routing(
         area_code="689", started_at=now - timedelta(minutes=3), updated_at=now,
         observed=190.0, expected=198.0, expected_low=198.0,
     )  # fmt: skip
-    alerter = AlerterProcess(topic, alertmanager.port)
+    alerter = AlerterProcess(topic, alertmanager)
     alerter.start()
     try:
         # Hostile records first: the alerter skips them and pages the next valid one.
@@ -110,7 +110,7 @@ def test_two_anomalies_on_one_meter_stay_two_alerts(
     }
     first = anomaly(anomaly_id=f"a-{unique}", metric="voltage_min_v", **common)
     second = anomaly(anomaly_id=f"b-{unique}", metric="voltage_min_v", score=3.0, **common)
-    alerter = AlerterProcess(topic, alertmanager.port)
+    alerter = AlerterProcess(topic, alertmanager)
     alerter.start()
     try:
         produce(settings, topic, first, second)
@@ -144,13 +144,13 @@ def test_restart_does_not_page_again_and_still_resolves(
     paged = anomaly(
         anomaly_id=f"p-{unique}", group_id=f"FD-P-{unique}", started_at=now, updated_at=now
     )
-    alerter = AlerterProcess(topic, alertmanager.port)
+    alerter = AlerterProcess(topic, alertmanager)
     alerter.start()
     produce(settings, topic, paged)
     webhook.wait_for(of(paged.anomaly_id, "firing"))
     alerter.stop()
 
-    restarted = AlerterProcess(topic, alertmanager.port)
+    restarted = AlerterProcess(topic, alertmanager)
     restarted.start()
     try:
         # The restarted alerter re-posted the open alert (its state came from the topic)...
@@ -182,7 +182,8 @@ def test_alerter_retries_while_alertmanager_is_down(
     waiting = anomaly(
         anomaly_id=f"w-{unique}", group_id=f"FD-W-{unique}", started_at=now, updated_at=now
     )
-    alerter = AlerterProcess(topic, am.port)
+    am.ensure_pki()  # the CA the alerter trusts exists before Alertmanager does
+    alerter = AlerterProcess(topic, am)
     alerter.start()
     try:
         produce(settings, topic, waiting)

@@ -8,7 +8,6 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from schemas.timeutil import utcnow
@@ -41,7 +40,7 @@ def anomaly(domain: str, metric: str, entity: str) -> dict[str, Any]:
 def resolve(am: PrivateAlertmanager, source: dict[str, Any]) -> None:
     """End an alert now, as its sender would (the module shares one Alertmanager)."""
     ended = {**source, "endsAt": utcnow().isoformat()}
-    httpx.post(f"http://127.0.0.1:{am.port}/api/v2/alerts", json=[ended], timeout=5)
+    am.post([ended])
 
 
 def states(am: PrivateAlertmanager, run: str, timeout_s: float = 15) -> dict[str, str]:
@@ -64,8 +63,7 @@ def states_beside(
     am: PrivateAlertmanager, run: str, source: dict[str, Any], targets: list[dict[str, Any]]
 ) -> dict[str, str]:
     """Post ``source`` with ``targets``, read the targets' states, then end ``source``."""
-    post = f"http://127.0.0.1:{am.port}/api/v2/alerts"
-    response = httpx.post(post, json=[source, *targets], timeout=5)
+    response = am.post([source, *targets])
     assert response.status_code == 200, response.text
     try:
         return states(am, run)

@@ -40,9 +40,7 @@ def test_alertmanager_delivers_through_ioc_notify_to_zalo(
         "startsAt": starts.isoformat(),
         "endsAt": (utcnow() + timedelta(minutes=10)).isoformat(),
     }  # fmt: skip
-    response = httpx.post(
-        f"http://127.0.0.1:{alertmanager_to_notify.port}/api/v2/alerts", json=[alert], timeout=5
-    )
+    response = alertmanager_to_notify.post([alert])
     assert response.status_code == 200, response.text
 
     deadline = time.monotonic() + 30

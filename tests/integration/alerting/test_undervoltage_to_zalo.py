@@ -74,7 +74,7 @@ def test_an_undervoltage_reaches_zalo_in_vietnamese_with_a_link_to_its_panel(
     profile = load_profile(settings.province_profile)
     meter = profile.meters[0]
     stack = open_stack(uuid.uuid4().hex[:10], tmp_path)
-    alerter = AlerterProcess(stack.topic(ANOMALIES), alertmanager_to_notify.port)
+    alerter = AlerterProcess(stack.topic(ANOMALIES), alertmanager_to_notify)
     try:
         stack.start_worker()
         events = readings(meter.meter_id, meter.feeder_id, meter.area_code)

@@ -50,7 +50,7 @@ ioc_<name> in IOC_SECRETS_DIR. tests/unit/test_helm_chart.py checks this list ag
 the settings, so a new secret cannot land in the ConfigMap unnoticed.
 */}}
 {{- define "ioc.secretNames" -}}
-{{- list "clickhouse_password" "clickhouse_grafana_password" "postgres_password" "outbox_password" "pii_hmac_key" "pii_previous_keys" "alertmanager_smtp_password" "alertmanager_telegram_bot_token" "grafana_password" "grafana_token" "notify_zalo_access_token" "notify_telegram_bot_token" "notify_smtp_password" "mqtt_password" "mqtt_device_secret" | toJson -}}
+{{- list "clickhouse_password" "clickhouse_grafana_password" "postgres_password" "outbox_password" "pii_hmac_key" "pii_previous_keys" "alertmanager_smtp_password" "alertmanager_telegram_bot_token" "alertmanager_web_password" "prometheus_web_password" "grafana_password" "grafana_token" "notify_zalo_access_token" "notify_telegram_bot_token" "notify_smtp_password" "mqtt_password" "mqtt_device_secret" | toJson -}}
 {{- end -}}
 
 {{/* Is there a Secret to mount at /run/secrets? */}}
@@ -114,6 +114,9 @@ refused rather than silently overridden.
   "IOC_CLICKHOUSE_USER" $v.clickhouse.user
   "IOC_ALERTMANAGER_HOST" $v.alertmanager.host
   "IOC_ALERTMANAGER_PORT" $v.alertmanager.port
+  "IOC_ALERTMANAGER_WEB_USER" $v.alertmanager.webUser
+  "IOC_MONITORING_TLS" $v.alertmanager.tls
+  "IOC_MONITORING_CA_FILE" $v.alertmanager.caFile
   "IOC_MOSQUITTO_HOST" $v.mqtt.host
   "IOC_MOSQUITTO_PORT" $v.mqtt.port
   "IOC_MQTT_USERNAME" $v.mqtt.username

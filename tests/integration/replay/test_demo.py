@@ -19,7 +19,6 @@ import pytest
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.kafka_admin import admin_client
 from ioc.settings import settings_for_tests
-from ioc.wiring import connectors as wire
 from ioc.wiring.connectors import pg_conninfo
 from tests.integration.conftest import require_port
 
@@ -41,8 +40,8 @@ def test_demo_runs_the_whole_pipeline_and_rows_arrive(tmp_path: Path) -> None:
         "mqtt_client_id": f"bridge-demo-{unique}",
         "mqtt_traffic_topics": f"it/demo-{unique}/city/traffic/+/obs",
         "mqtt_energy_topics": f"it/demo-{unique}/city/energy/+/reading",
-        # Its own data dir, the stack's broker: trust the stack's CA (decision 0033).
-        "mqtt_tls_ca_file": str(wire.mqtt_login(settings_for_tests()).ca_file or ""),
+        # Its own data dir, the stack's services: trust the stack's CA (lib.sh ensure_pki).
+        "tls_ca_file": str(settings_for_tests().ca_file),
         "stream_commit_interval_s": 0.5,
     }
     settings = settings_for_tests(**overrides)

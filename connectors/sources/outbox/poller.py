@@ -160,7 +160,10 @@ class OutboxPoller(Connector):
         self._conn = await psycopg.AsyncConnection.connect(
             **self.config.conninfo,
             autocommit=True,
-            options=f"-c search_path={self.config.schema},{self.config.position_schema}",
+            # Its own schema first: a stale position table an old version left beside the
+            # dossier tables (init-db moves it, unless a new one already exists) must not
+            # shadow the real one; the role cannot create anything there to shadow the rest.
+            options=f"-c search_path={self.config.position_schema},{self.config.schema}",
         )
         self._tail = self._tail_factory()
         await self._tail.start()

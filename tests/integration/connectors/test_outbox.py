@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,10 +22,10 @@ from connectors.sources.edge import TopicRoutes
 from connectors.sources.outbox.poller import OutboxPoller
 from connectors.sources.outbox.seed import StatusChange, record_change, seed
 from connectors.sources.outbox.sql import OPEN_STATUSES
-from ioc.settings import Settings
+from ioc.settings import PROJECT_ROOT, Settings
 from ioc.wiring import connectors as wire
 from schemas.timeutil import utcnow
-from tests.integration.conftest import require_port
+from tests.integration.conftest import free_port, require_port, run_script
 from tests.integration.connectors.conftest import (
     LoopThread,
     assert_murmur2_partitioning,
@@ -322,3 +323,62 @@ def test_sigkill_mid_stream_and_an_out_of_order_commit(
     main = [r["outbox_id"] for r in records if r["status"] != "transferred_out"]
     assert sorted(main) == list(range(1, rows + 1))  # no gap: every history id, once
     assert late_id in main
+
+
+def test_postgres_restarted_mid_poll_loses_and_doubles_nothing(
+    loop_thread: LoopThread, pg_settings: Settings, routes: TopicRoutes, tmp_path: Path
+) -> None:
+    """Issue 17's fault: the one-stop-shop database restarted (by its own script, a fast
+    shutdown: connections cut) while the poller reads it. It reconnects; every row
+    reaches Kafka once, rows written after the restart too. The restart and the
+    recovery are timed."""
+    data_dir = tmp_path / "pg"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")} | {
+        "IOC_DATA_DIR": str(data_dir),
+        "IOC_POSTGRES_PORT": str(free_port()),
+    }
+    script = PROJECT_ROOT / "deploy" / "local" / "postgres.sh"
+    run_script(script, "start", env)
+    try:
+        settings = pg_settings.model_copy(
+            update={
+                "postgres_port": int(env["IOC_POSTGRES_PORT"]),
+                "tls_ca_file": str(data_dir / "pki" / "ca.pem"),  # that server's own CA
+                "outbox_initial": "history",
+                "outbox_batch_size": 5,
+            }
+        )
+        wire.prepare_outbox_db(settings)
+        with connect(settings) as conn:
+            seed(conn, dossiers=60, now=utcnow(), rng=random.Random(21), prefix="P")
+        poller = wire.poller(settings)
+        loop_thread.run(poller.start())
+        try:
+            wait_until(lambda: poller.position is not None, 30, "the first batch")
+            began = time.monotonic()
+            run_script(script, "stop", env)
+            run_script(script, "start", env)
+            restarted = time.monotonic() - began
+            with connect(settings) as conn:
+                seed(conn, dossiers=20, now=utcnow(), rng=random.Random(22), prefix="Q")
+            rows, moves = expected_events(settings)
+            wait_until(
+                lambda: poller.position is not None and len(poller.position.seen_ids) == rows,
+                90,
+                "every row after the restart",
+            )
+            recovered = time.monotonic() - began
+            print(
+                f"PostgreSQL restart {restarted:.1f} s; all rows in Kafka after {recovered:.1f} s"
+            )
+            assert counter(poller.registry, "ioc_outbox_errors_total") >= 1  # it saw the outage
+        finally:
+            loop_thread.run(poller.stop())
+    finally:
+        run_script(script, "stop", env)
+    records = values(read_topic(settings, routes.topic("dossier")))
+    ids = [r["event_id"] for r in records]
+    assert len(ids) == rows + moves
+    assert len(set(ids)) == rows + moves
+    main = [r["outbox_id"] for r in records if r["status"] != "transferred_out"]
+    assert sorted(main) == list(range(1, rows + 1))

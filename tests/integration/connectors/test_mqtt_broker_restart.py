@@ -1,0 +1,86 @@
+"""Issue 17's fault: Mosquitto restarted (by its own script) under the bridge. The bridge's
+persistent QoS 1 session survives the restart on the broker's disk: messages published
+while the bridge was away, and while the broker was down and back, reach Kafka once each.
+
+A private broker (deploy/local/mosquitto.sh in the test's folder, on a free port), so the
+session's restart does not touch the stack's broker. Kafka is the stack's.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from connectors.sources.edge import TopicRoutes
+from connectors.sources.mqtt.security import TEST_ACCOUNT, make_client
+from ioc.settings import PROJECT_ROOT, Settings
+from ioc.wiring.connectors import device_login
+from tests.integration.conftest import free_port, run_script
+from tests.integration.connectors.conftest import LoopThread, read_topic, values, wait_until
+from tests.integration.connectors.mqtt_helpers import fiware_traffic, handled, publish, start
+
+pytestmark = pytest.mark.integration
+
+SCRIPT = PROJECT_ROOT / "deploy" / "local" / "mosquitto.sh"
+
+
+def test_a_broker_restart_keeps_the_bridges_session_and_loses_nothing(
+    loop_thread: LoopThread, mqtt_settings: Settings, routes: TopicRoutes, unique: str,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    data_dir = tmp_path / "broker"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")} | {
+        "IOC_DATA_DIR": str(data_dir),
+        "IOC_MOSQUITTO_PORT": str(port),
+    }
+    settings = mqtt_settings.model_copy(
+        update={"mosquitto_port": port, "tls_ca_file": str(data_dir / "pki" / "ca.pem")}
+    )
+    topic = f"it/{unique}/traffic/TS-{{}}/obs"
+
+    def publish_all(first: int, count: int) -> None:
+        client = make_client(device_login(settings, TEST_ACCOUNT), f"pub-{unique}-{first}")
+        client.connect("127.0.0.1", port)
+        client.loop_start()
+        try:
+            for i in range(first, first + count):
+                publish(client, topic.format(i % 7), orjson.dumps(fiware_traffic(i)))
+        finally:
+            client.loop_stop()
+            client.disconnect()
+
+    run_script(SCRIPT, "start", env)
+    try:
+        bridge = start(loop_thread, settings)
+        publish_all(0, 10)
+        wait_until(lambda: handled(bridge, "traffic") == 10, 20, "the first 10")
+        loop_thread.run(bridge.stop())
+        # Away: the broker queues these for the bridge's persistent session ...
+        publish_all(10, 10)
+        # ... and keeps them on disk across its own restart.
+        began = time.monotonic()
+        run_script(SCRIPT, "stop", env)
+        run_script(SCRIPT, "start", env)
+        restarted = time.monotonic() - began
+        bridge = start(loop_thread, settings)
+        try:
+            wait_until(lambda: handled(bridge, "traffic") == 10, 30, "the 10 queued while away")
+            recovered = time.monotonic() - began
+            # Running through a second restart: the bridge reconnects by itself.
+            run_script(SCRIPT, "stop", env)
+            run_script(SCRIPT, "start", env)
+            publish_all(20, 10)
+            wait_until(lambda: handled(bridge, "traffic") == 20, 60, "the 10 after reconnecting")
+        finally:
+            loop_thread.run(bridge.stop())
+        print(f"Mosquitto restart {restarted:.1f} s; queued messages in Kafka {recovered:.1f} s")
+    finally:
+        run_script(SCRIPT, "stop", env)
+    records = values(read_topic(settings, routes.topic("traffic")))
+    assert len({r["event_id"] for r in records}) == len(records) == 30  # once each
+    assert sorted(r["intensity"] for r in records) == [20 + i for i in range(30)]  # all of them

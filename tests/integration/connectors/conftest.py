@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import orjson
 import paho.mqtt.client as mqtt
+import psycopg
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -21,8 +22,10 @@ from connectors.sources.edge import STREAMS, TopicRoutes
 from connectors.sources.mqtt.security import TEST_ACCOUNT, make_client
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
+from ioc.wiring import connectors as wire
 from ioc.wiring.connectors import device_login
 from schemas.topics import DEADLETTER, registry
+from tests.integration.conftest import require_port
 
 T = TypeVar("T")
 
@@ -161,3 +164,23 @@ def publisher(settings: Settings, unique: str) -> Iterator[mqtt.Client]:
     yield client
     client.loop_stop()
     client.disconnect()
+
+
+@pytest.fixture
+def pg_settings(conn_settings: Settings, unique: str) -> Iterator[Settings]:
+    """A dossier schema and a position schema of this test, prepared as init-db does."""
+    require_port(conn_settings, "postgres", conn_settings.postgres_port)
+    schema = f"it_{unique}"
+    settings = conn_settings.model_copy(
+        update={
+            "outbox_schema": schema,
+            "outbox_position_schema": f"{schema}_position",
+            "outbox_consumer": f"it-{unique}",
+            "outbox_poll_interval_s": 0.05,
+            "outbox_batch_size": 50,
+        }
+    )
+    wire.prepare_outbox_db(settings)  # as init-db: the tables, the poller's rights
+    yield settings
+    with psycopg.connect(**wire.pg_conninfo(settings), autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema}, {schema}_position CASCADE")

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from connectors.sources.outbox.sql import OPEN_STATUSES
 from ioc.settings import PROJECT_ROOT, Settings
 from ioc.wiring import connectors as wire
 from schemas.timeutil import utcnow
-from tests.integration.conftest import free_port, require_port, run_script
+from tests.integration.conftest import free_port, run_script
 from tests.integration.connectors.conftest import (
     LoopThread,
     assert_murmur2_partitioning,
@@ -37,25 +36,6 @@ from tests.integration.connectors.conftest import (
 )
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def pg_settings(conn_settings: Settings, unique: str) -> Iterator[Settings]:
-    require_port(conn_settings, "postgres", conn_settings.postgres_port)
-    schema = f"it_{unique}"
-    settings = conn_settings.model_copy(
-        update={
-            "outbox_schema": schema,
-            "outbox_position_schema": f"{schema}_position",
-            "outbox_consumer": f"it-{unique}",
-            "outbox_poll_interval_s": 0.05,
-            "outbox_batch_size": 50,
-        }
-    )
-    wire.prepare_outbox_db(settings)  # as init-db: the tables, the poller's rights
-    yield settings
-    with psycopg.connect(**wire.pg_conninfo(settings), autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema}, {schema}_position CASCADE")
 
 
 def connect(settings: Settings, **kw: Any) -> psycopg.Connection[Any]:

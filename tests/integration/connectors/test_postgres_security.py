@@ -4,8 +4,6 @@ and write its own position — nothing else. Each refusal is the real server's."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 from psycopg import errors
@@ -17,20 +15,6 @@ from tests.integration.conftest import require_port
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def prepared(conn_settings: Settings, unique: str) -> Iterator[Settings]:
-    """A dossier schema and a position schema of this test, prepared as init-db does."""
-    require_port(conn_settings, "postgres", conn_settings.postgres_port)
-    schema = f"sec_{unique}"
-    settings = conn_settings.model_copy(
-        update={"outbox_schema": schema, "outbox_position_schema": f"{schema}_position"}
-    )
-    wire.prepare_outbox_db(settings)
-    yield settings
-    with psycopg.connect(**wire.pg_conninfo(settings), autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema}, {schema}_position CASCADE")
-
-
 def as_poller(settings: Settings) -> psycopg.Connection:
     path = f"{settings.outbox_schema},{settings.outbox_position_schema}"
     return psycopg.connect(
@@ -39,10 +23,10 @@ def as_poller(settings: Settings) -> psycopg.Connection:
 
 
 def test_the_poller_reads_the_dossier_tables_and_writes_only_its_position(
-    prepared: Settings,
+    pg_settings: Settings,
 ) -> None:
-    with as_poller(prepared) as conn:
-        assert conn.execute("SELECT current_user").fetchone() == (prepared.outbox_user,)
+    with as_poller(pg_settings) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (pg_settings.outbox_user,)
         assert conn.execute("SELECT count(*) FROM dossier_status_history").fetchone() == (0,)
         assert conn.execute("SELECT count(*) FROM dossier").fetchone() == (0,)
         conn.execute(
@@ -68,9 +52,9 @@ def test_the_poller_reads_the_dossier_tables_and_writes_only_its_position(
         "ALTER TABLE dossier ADD COLUMN planted int",
     ],
 )
-def test_the_poller_may_not_do_the_systems_job(prepared: Settings, statement: str) -> None:
-    with as_poller(prepared) as conn, pytest.raises(errors.InsufficientPrivilege):
-        conn.execute(statement.format(schema=prepared.outbox_schema))
+def test_the_poller_may_not_do_the_systems_job(pg_settings: Settings, statement: str) -> None:
+    with as_poller(pg_settings) as conn, pytest.raises(errors.InsufficientPrivilege):
+        conn.execute(statement.format(schema=pg_settings.outbox_schema))
 
 
 def test_a_wrong_or_missing_password_is_refused(conn_settings: Settings) -> None:

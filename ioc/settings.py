@@ -12,7 +12,7 @@ import shlex
 import sys
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
@@ -24,6 +24,8 @@ from pydantic_settings import (
 
 from ioc.assets import CHECKOUT_ROOT, default_data_dir
 from ioc.secret_policy import SECRETS_DIR_ENV, settings_problem
+from ioc.settings_clickhouse import ClickHouseSettings
+from ioc.settings_kafka import KafkaSettings
 from ioc.settings_notify import NotifySettings
 from ioc.settings_postgres import PostgresSettings
 
@@ -32,13 +34,8 @@ PROJECT_ROOT = CHECKOUT_ROOT
 
 Environment = Literal["dev", "test", "prod"]
 
-KAFKA_BROKERS_DOC = (
-    "KRaft nodes of the local stack: node i (0, 1, 2) on kafka_port and kafka_controller_port "
-    "+ 100·i; 3 replicates topics 3 times (min.insync.replicas 2)"
-)
 
-
-class Settings(NotifySettings, PostgresSettings):
+class Settings(KafkaSettings, ClickHouseSettings, NotifySettings, PostgresSettings):
     """Everything that differs between a laptop, CI and a province's servers."""
 
     model_config = SettingsConfigDict(
@@ -70,46 +67,6 @@ class Settings(NotifySettings, PostgresSettings):
         default="",
         description="CA our clients trust for the services' TLS; empty: the local stack's own",
     )
-
-    # --- Kafka -------------------------------------------------------------------
-    kafka_host: str = "127.0.0.1"
-    kafka_port: int = 9092
-    kafka_bootstrap_servers: str = Field(
-        default="",
-        description="A cluster's brokers as host:port,host:port,… (a bootstrap list); "
-        "empty = kafka_host:kafka_port",
-    )
-    kafka_controller_port: int = 19093
-    kafka_metrics_port: int = Field(
-        default=9404, description="The JMX exporter agent's /metrics of node 1 (+100 per node)"
-    )
-    kafka_brokers: int = Field(default=1, ge=1, le=3, description=KAFKA_BROKERS_DOC)
-    kafka_version: str = "4.4.0"
-    replication_factor: int = Field(default=1, description="default: min(3, kafka_brokers)")
-    consumer_session_timeout_ms: int = 30_000
-    consumer_max_poll_interval_ms: int = 300_000
-    request_timeout_ms: int = 30_000
-
-    # --- ClickHouse --------------------------------------------------------------
-    clickhouse_host: str = "127.0.0.1"
-    clickhouse_port: int = 9000
-    clickhouse_http_port: int = 8123
-    clickhouse_metrics_port: int = Field(
-        default=9363,
-        description="ioc clickhouse-exporter's /metrics (the built-in endpoint's port)",
-    )
-    clickhouse_database: str = "ioc"
-    clickhouse_user: str = "default"
-    clickhouse_password: SecretStr = SecretStr("")
-    clickhouse_grafana_user: str = "grafana"
-    clickhouse_grafana_password: SecretStr = SecretStr("grafana-readonly")
-
-    # --- ClickHouse sink ---------------------------------------------------------
-    sink_group_id: str = "ioc-sink"
-    sink_batch_max_rows: int = 50_000
-    sink_batch_max_age_s: float = 1.0
-    sink_backoff_max_s: float = 10.0
-    sink_metrics_port: int = 9310
 
     # --- Other services (the local stack's, unless a host is set) ----------------
     prometheus_port: int = 9090
@@ -302,17 +259,6 @@ class Settings(NotifySettings, PostgresSettings):
         scheme = "https" if self.monitoring_tls else "http"
         return f"{scheme}://{self.alertmanager_host}:{self.alertmanager_port}"
 
-    @property
-    def kafka_bootstrap(self) -> str:
-        """``host:port[,host:port…]`` of the brokers, as every Kafka client expects it.
-
-        The bootstrap list when one is set (a cluster: aiokafka, kafka-python and faust
-        all take it comma-separated), else the one broker of ``kafka_host``.
-        """
-        listed = [b.strip() for b in self.kafka_bootstrap_servers.split(",") if b.strip()]
-        nodes = range(self.kafka_brokers)
-        return ",".join(listed or [f"{self.kafka_host}:{self.kafka_port + 100 * i}" for i in nodes])
-
     @classmethod
     def settings_customise_sources(
         cls,
@@ -330,14 +276,6 @@ class Settings(NotifySettings, PostgresSettings):
             raise ValueError(f"{SECRETS_DIR_ENV}={directory} is not a directory")
         secrets = SecretsSettingsSource(settings_cls, secrets_dir=directory)
         return init_settings, env_settings, secrets
-
-    @model_validator(mode="before")
-    @classmethod
-    def _replication(cls, data: Any) -> Any:
-        """A cluster's topics are replicated unless the replication factor is set."""
-        if isinstance(data, dict) and data.get("replication_factor") is None:
-            data["replication_factor"] = min(3, int(data.get("kafka_brokers") or 1))
-        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

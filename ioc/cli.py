@@ -117,6 +117,28 @@ def topics_create(ctx: typer.Context) -> None:
         raise typer.Exit(1)
 
 
+@topics_app.command("acls")
+def topics_acls(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option(help="Print the table, change nothing")] = False,
+) -> None:
+    """Grant each component's principal its job on Kafka, nothing more (idempotent)."""
+    from ioc.ops.kafka_acls import apply_grants, grants
+    from ioc.ops.kafka_admin import admin_client
+
+    table = Table("principal", "resource", "prefix", "operations")
+    for grant in grants():
+        table.add_row(grant.principal, grant.resource, grant.prefix, " ".join(grant.operations))
+    console.print(table)
+    if dry_run:
+        return
+    admin = admin_client(_settings(ctx))
+    try:
+        console.print(f"{apply_grants(admin, grants())} ACLs in place")
+    finally:
+        admin.close()
+
+
 @db_app.command("migrate")
 def db_migrate(
     ctx: typer.Context,

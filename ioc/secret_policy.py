@@ -38,6 +38,8 @@ def weak_secrets(settings: Settings) -> list[tuple[str, str]]:
         "prometheus_web_password": MIN_SECRET_CHARS,
         "alertmanager_web_password": MIN_SECRET_CHARS,
     }
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        required["kafka_password"] = MIN_SECRET_CHARS  # this process's principal (0039)
     if not settings.grafana_token.get_secret_value():
         required["grafana_password"] = MIN_SECRET_CHARS
     else:
@@ -113,6 +115,12 @@ def settings_problem(settings: Settings) -> str | None:
         )
     if settings.environment != "prod":
         return None
+    if settings.kafka_security_protocol not in ("SSL", "SASL_SSL"):
+        return (
+            f"IOC_ENVIRONMENT=prod refuses IOC_KAFKA_SECURITY_PROTOCOL="
+            f"{settings.kafka_security_protocol}: events with personal data would cross the "
+            "network in clear (use SASL_SSL)"
+        )
     problems = [f"{variable} ({why})" for variable, why in weak_secrets(settings)]
     if problems:
         return (

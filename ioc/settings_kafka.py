@@ -6,9 +6,9 @@ the section lives apart only to keep one file readable.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
 KAFKA_BROKERS_DOC = (
@@ -34,6 +34,26 @@ class KafkaSettings(BaseSettings):
     kafka_brokers: int = Field(default=1, ge=1, le=3, description=KAFKA_BROKERS_DOC)
     kafka_version: str = "4.4.0"
     replication_factor: int = Field(default=1, description="default: min(3, kafka_brokers)")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="SASL_SSL",
+        description="TLS to the brokers (CA: IOC_TLS_CA_FILE) and SASL login; prod refuses "
+        "PLAINTEXT",
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_username: str = Field(
+        default="",
+        pattern=r"^[A-Za-z0-9_.\-]*$",
+        description="This process's Kafka principal; empty = ioc-<component> (ioc-sink, …)",
+    )
+    kafka_password: SecretStr = Field(
+        default=SecretStr(""),
+        description="Its password; empty = the local stack's (dev and test only)",
+    )
+    kafka_component: str = Field(
+        default="admin",
+        exclude=True,  # not passed to child processes: each picks its own
+        description="Set by each command (for_component), not by hand",
+    )
     consumer_session_timeout_ms: int = 30_000
     consumer_max_poll_interval_ms: int = 300_000
     request_timeout_ms: int = 30_000
@@ -56,3 +76,7 @@ class KafkaSettings(BaseSettings):
         if isinstance(data, dict) and data.get("replication_factor") is None:
             data["replication_factor"] = min(3, int(data.get("kafka_brokers") or 1))
         return data
+
+    def for_component(self, component: str) -> Self:
+        """These settings for a process that runs ``component`` (its Kafka principal)."""
+        return self.model_copy(update={"kafka_component": component})

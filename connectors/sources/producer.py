@@ -7,7 +7,7 @@ mapping of entities to partitions holds for every producer of ours.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -23,9 +23,11 @@ from schemas.topics import DEADLETTER
 class EventProducer:
     """A started aiokafka producer with the project's delivery guarantees."""
 
-    def __init__(self, bootstrap: str, *, client_id: str, request_timeout_ms: int = 30_000) -> None:
+    def __init__(
+        self, kafka: Mapping[str, Any], *, client_id: str, request_timeout_ms: int = 30_000
+    ) -> None:
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
+            **kafka,
             client_id=client_id,
             acks="all",
             enable_idempotence=True,

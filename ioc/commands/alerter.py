@@ -15,6 +15,7 @@ def alerter_command(ctx: typer.Context) -> None:
 
     settings = ctx.obj
     assert isinstance(settings, Settings)
+    settings = settings.for_component("alerter")  # its Kafka principal, ioc-alerter
     metrics = AlerterMetrics()
     process.run_service(
         settings,

@@ -79,7 +79,7 @@ def http_serve(
     """Serve POST /v1/streams/{stream}/events, /health, /metrics, /openapi.json."""
     from ioc.wiring import connectors as wire
 
-    settings = _settings(ctx)
+    settings = _settings(ctx).for_component("gateway")
     if keys_file is not None:
         settings = settings.model_copy(update={"http_api_keys_file": str(keys_file)})
     process.configure_logging(settings)
@@ -231,7 +231,7 @@ def mqtt_command(
     """Bridge MQTT telemetry (QoS 1, persistent session) into Kafka."""
     from ioc.wiring import connectors as wire
 
-    settings = _settings(ctx)
+    settings = _settings(ctx).for_component("bridge")
     port = settings.mqtt_metrics_port if metrics_port is None else metrics_port
     _run(settings, create_topics, port, lambda: wire.bridge(settings), "stopped")
 
@@ -252,7 +252,7 @@ def outbox_run(
     """Poll the dossier status history into Kafka (snapshot of open dossiers first time)."""
     from ioc.wiring import connectors as wire
 
-    settings = _settings(ctx)
+    settings = _settings(ctx).for_component("outbox")
     port = settings.outbox_metrics_port if metrics_port is None else metrics_port
     _run(settings, create_topics, port, lambda: wire.poller(settings), "wait")
 
@@ -329,7 +329,7 @@ def file_command(
     from connectors.sources.files import FileJob, detect_format, parse_mapping
     from ioc.wiring import connectors as wire
 
-    settings = _settings(ctx)
+    settings = _settings(ctx).for_component("file")
     if fmt not in (None, "jsonl", "csv"):
         raise typer.BadParameter("--format must be jsonl or csv")
     job = FileJob(

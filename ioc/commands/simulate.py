@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from connectors.sources.producer import EventProducer
+from ioc.kafka_client import kafka_client_options
 from ioc.settings import Settings
 from ioc.tooling.simulator import (
     DOMAINS,
@@ -87,7 +88,7 @@ def make_output(target: str, settings: Settings, topic_suffix: str, batch_size: 
 
         def producer() -> EventProducer:
             return EventProducer(
-                settings.kafka_bootstrap,
+                kafka_client_options(settings),
                 client_id="ioc-simulator",
                 request_timeout_ms=settings.request_timeout_ms,
             )
@@ -172,6 +173,7 @@ def simulate_command(
     """
     settings = ctx.obj
     assert isinstance(settings, Settings)
+    settings = settings.for_component("simulator")  # its Kafka principal, ioc-simulator
     config, pace = _plan(profile, seed, start, period, fast, duration, rate, domains)
     config = replace(config, anomalies=anomalies, injections_per_week=per_week)
     suffix = topic_suffix if topic_suffix is not None else settings.connector_topic_suffix

@@ -21,6 +21,7 @@ def sink_command(
 
     settings = ctx.obj
     assert isinstance(settings, Settings)
+    settings = settings.for_component("sink")  # its Kafka principal, ioc-sink
     process.run_service(
         settings,
         lambda: build_sink(settings, topic_suffix=topic_suffix),

@@ -30,6 +30,7 @@ def worker_command(
 
     settings = ctx.obj
     assert isinstance(settings, Settings)
+    settings = settings.for_component("worker")  # its Kafka principal, ioc-worker
     config = build_config(settings, domain)
     tune_gc()  # the state is millions of long-lived dicts: full collections cost a quarter
     metrics = StreamMetrics()

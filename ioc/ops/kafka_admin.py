@@ -17,6 +17,7 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, Ne
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from ioc.errors import IocError, ServiceUnavailableError
+from ioc.kafka_client import kafka_client_options
 from ioc.settings import Settings
 from schemas.topics import TopicSpec, registry
 
@@ -34,7 +35,7 @@ def admin_client(settings: Settings) -> KafkaAdminClient:
     """An admin client for the configured broker, failing fast when it does not answer."""
     try:
         return KafkaAdminClient(
-            bootstrap_servers=settings.kafka_bootstrap,
+            **kafka_client_options(settings),
             client_id="ioc-admin",
             request_timeout_ms=settings.request_timeout_ms,
         )

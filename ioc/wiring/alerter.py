@@ -10,6 +10,7 @@ from connectors.sinks.alerter.book import AlertBook
 from connectors.sinks.alerter.metrics import AlerterMetrics
 from connectors.sinks.alerter.poster import AlertmanagerPoster
 from connectors.sinks.alerter.service import Alerter, AlerterConfig, LiveGeneration
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.grafana.uids import ANOMALIES, DOMAIN_DASHBOARDS
 from ioc.ops.monitoring import monitoring_auth, monitoring_verify
 from ioc.settings import Settings
@@ -54,7 +55,7 @@ def build_alerter(settings: Settings, metrics: AlerterMetrics | None = None) -> 
         area_names={a.code: a.name for a in profile.areas.areas},
     )
     config = AlerterConfig(
-        bootstrap=settings.kafka_bootstrap,
+        kafka=kafka_client_options(settings),
         topic=settings.alerter_topic,
         repost_interval_s=settings.alerter_repost_interval_s,
         resolved_horizon_s=settings.alerter_resolved_horizon_s,

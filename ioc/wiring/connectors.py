@@ -22,6 +22,7 @@ from connectors.sources.outbox.position import KafkaTail
 from connectors.sources.outbox.sql import apply_ddl, prepare_poller
 from connectors.sources.producer import EventProducer
 from ioc.assets import postgres_dir
+from ioc.kafka_client import kafka_client_options
 from ioc.ops import kafka_admin
 from ioc.settings import Settings
 from schemas.privacy import PiiHasher, parse_key_ring
@@ -58,7 +59,7 @@ def producer_factory(settings: Settings, client_id: str) -> Callable[[], EventPr
 
     def make() -> EventProducer:
         return EventProducer(
-            settings.kafka_bootstrap,
+            kafka_client_options(settings),
             client_id=client_id,
             request_timeout_ms=settings.request_timeout_ms,
         )
@@ -210,7 +211,7 @@ def poller(settings: Settings, *, registry: CollectorRegistry | None = None) -> 
         validator=validator(settings),
         routes=routes(settings),
         producer_factory=producer_factory(settings, "ioc-outbox-poller"),
-        tail_factory=lambda: KafkaTail(settings.kafka_bootstrap, client_id="ioc-outbox-tail"),
+        tail_factory=lambda: KafkaTail(kafka_client_options(settings), client_id="ioc-outbox-tail"),
         registry=registry,
     )
 

@@ -8,6 +8,7 @@ from connectors.sinks.clickhouse.metrics import SinkMetrics
 from connectors.sinks.clickhouse.rows import TOPIC_MODELS
 from connectors.sinks.clickhouse.sink import ClickHouseSink, SinkConfig
 from connectors.sinks.clickhouse.writer import TableWriter
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.db.executors import clickhouse_client
 from ioc.settings import Settings
 from schemas.base import Contract
@@ -22,7 +23,7 @@ def build_sink(
     """Every registry topic (named with ``topic_suffix``), or ``topics``, into ClickHouse."""
     client = clickhouse_client(settings, connect_timeout=3, send_receive_timeout=30)
     config = SinkConfig(
-        bootstrap=settings.kafka_bootstrap,
+        kafka=kafka_client_options(settings),
         group_id=settings.sink_group_id,
         batch_max_rows=settings.sink_batch_max_rows,
         batch_max_age_s=settings.sink_batch_max_age_s,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
+from ioc.kafka_client import kafka_client_options
 from ioc.settings import Settings
 from schemas.domains import CONTRACTS
 from schemas.province.loading import load_profile
@@ -34,7 +35,7 @@ def worker_config(settings: Settings, partitions: Mapping[Domain, int]) -> Worke
     ms = 1000
     return WorkerConfig(
         app_id=settings.stream_app_id,
-        bootstrap=settings.kafka_bootstrap,
+        kafka=kafka_client_options(settings),
         sources={d: SourceTopic(CONTRACTS[d].topic + suffix, n) for d, n in partitions.items()},
         outputs=OutputTopics(KPI + suffix, ANOMALIES + suffix, DEADLETTER + suffix, DQ + suffix),
         topology=Topology.from_profile(profile),

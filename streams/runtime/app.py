@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,7 +53,8 @@ class WorkerConfig:
     """Everything a worker process needs."""
 
     app_id: str
-    bootstrap: str
+    kafka: Mapping[str, Any]
+    """Client options: bootstrap_servers and the security settings (TLS, SASL)."""
     sources: dict[Domain, SourceTopic]
     outputs: OutputTopics
     topology: Topology = field(default_factory=Topology)
@@ -104,11 +105,27 @@ def engine_config(
     )
 
 
+def broker_credentials(kafka: Mapping[str, Any]) -> faust.types.auth.CredentialsT | None:
+    """Faust's form of the client options' security (its own clients, the changelogs)."""
+    protocol = kafka.get("security_protocol", "PLAINTEXT")
+    if protocol.startswith("SASL_"):
+        return faust.SASLCredentials(
+            username=kafka["sasl_plain_username"],
+            password=kafka["sasl_plain_password"],
+            mechanism=kafka["sasl_mechanism"],
+            ssl_context=kafka.get("ssl_context"),
+        )
+    if protocol == "SSL":
+        return faust.SSLCredentials(kafka["ssl_context"])
+    return None
+
+
 def make_app(config: WorkerConfig) -> faust.App:
     """The bare faust app with the project's guarantees."""
     return faust.App(
         config.app_id,
-        broker=f"kafka://{config.bootstrap}",
+        broker=f"kafka://{config.kafka['bootstrap_servers']}",
+        broker_credentials=broker_credentials(config.kafka),
         store=config.store,
         datadir=config.datadir,
         autodiscover=False,
@@ -147,11 +164,11 @@ class Worker:
         self.app = make_app(config)
         self.suite = DetectorSuite(config.detector_params)
         self.sender = BatchSender(
-            config.bootstrap,
+            config.kafka,
             client_id=f"{config.app_id}-results",
             request_timeout_ms=int(config.request_timeout_s * 1000),
         )
-        self.probe = LogProbe(config.bootstrap, client_id=f"{config.app_id}-probe")
+        self.probe = LogProbe(config.kafka, client_id=f"{config.app_id}-probe")
         self.runtimes: dict[Domain, DomainRuntime] = {}
         kpi = engine_config(config, self.suite, _now)
         for domain, source in config.sources.items():

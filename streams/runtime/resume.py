@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -123,9 +124,9 @@ def next_step(
 class LogProbe:
     """Reads the first offset present in a partition at or after a given offset."""
 
-    def __init__(self, bootstrap: str, *, client_id: str) -> None:
+    def __init__(self, kafka: Mapping[str, Any], *, client_id: str) -> None:
         self._options: dict[str, Any] = {
-            "bootstrap_servers": bootstrap,
+            **kafka,
             "client_id": client_id,
             "enable_auto_commit": False,
             "auto_offset_reset": "earliest",  # offsets deleted by retention: the log start

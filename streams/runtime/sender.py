@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaTimeoutError
@@ -45,9 +46,11 @@ class OutRecord:
 class BatchSender:
     """An idempotent producer that sends lists of records as few batches."""
 
-    def __init__(self, bootstrap: str, *, client_id: str, request_timeout_ms: int) -> None:
+    def __init__(
+        self, kafka: Mapping[str, Any], *, client_id: str, request_timeout_ms: int
+    ) -> None:
         self._options = {
-            "bootstrap_servers": bootstrap,
+            **kafka,
             "client_id": client_id,
             "acks": "all",
             "enable_idempotence": True,

@@ -12,6 +12,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
 from schemas.base import Event
@@ -81,7 +82,7 @@ def test_keyed_event_round_trips_on_every_topic(
     admin: KafkaAdminClient, test_specs: list[TopicSpec], settings: Settings
 ) -> None:
     ensure_topics(admin, test_specs, profile="dev", replication_factor=1)
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(**kafka_client_options(settings), acks="all")
     sent: dict[str, tuple[str, int, bytes]] = {}
     for spec in test_specs:
         value = sample_for(spec.value)
@@ -91,7 +92,7 @@ def test_keyed_event_round_trips_on_every_topic(
         sent[spec.name] = (key, ts, payload)
     producer.close()
 
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka_client_options(settings), enable_auto_commit=False)
     partitions = [TopicPartition(s.name, p) for s in test_specs for p in range(s.partitions_dev)]
     consumer.assign(partitions)
     consumer.seek_to_beginning(*partitions)

@@ -22,6 +22,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.partitioner.default import murmur2
 
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.kafka_admin import admin_client
 from ioc.settings import PROJECT_ROOT, Settings
 from ioc.tooling.simulator import MemoryOutput, Simulation, SimulationConfig, run
@@ -66,7 +67,7 @@ def expected_events(seed: int) -> tuple[Simulation, list[tuple[str, object]]]:
 def read_all(settings: Settings, topic: str, timeout_s: float = 60) -> tuple[list, int]:  # type: ignore[type-arg]
     """Every record of a topic, and its partition count."""
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **kafka_client_options(settings),
         enable_auto_commit=False,
         consumer_timeout_ms=1_000,
     )

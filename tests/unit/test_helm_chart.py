@@ -246,7 +246,7 @@ def test_the_configmap_is_what_the_settings_read(
     monkeypatch.delenv("IOC_SECRETS_DIR")  # the Secret's files are not here; given below
     strong = {name: SecretStr("s" * 48) for name in ("pii_hmac_key", "clickhouse_password",
               "clickhouse_grafana_password", "postgres_password", "outbox_password", "grafana_token",
-              "mqtt_password",
+              "mqtt_password", "kafka_password",
               "prometheus_web_password", "alertmanager_web_password")}  # fmt: skip
     settings = Settings(**strong)  # type: ignore[arg-type]
     assert settings.environment == "prod"
@@ -335,3 +335,22 @@ def test_alertmanager_reaches_notify_through_its_service(
     assert webhook["from"] == [{"podSelector": {"matchLabels": {"app": "alertmanager"}}}]
     disabled = helm_check.render(helm, None, "1.31", "--set=notify.enabled=false")
     assert "notify" not in _deployments(disabled)
+
+
+def test_each_kafka_client_pod_logs_in_as_its_own_user(results: list[Rendered]) -> None:
+    manifests = next(r for r in results if r.name == "operator-managed.yaml").manifests
+    users: dict[str, str] = {}
+    for kind in ("Deployment", "StatefulSet", "Job"):
+        for item in _of(manifests, kind):
+            container = item["spec"]["template"]["spec"]["containers"][0]
+            env = {e["name"]: e for e in container.get("env", [])}
+            if "IOC_KAFKA_USERNAME" not in env:
+                continue
+            user = env["IOC_KAFKA_USERNAME"]["value"]
+            users[container["name"]] = user
+            ref = env["IOC_KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"]
+            assert ref == {"name": user, "key": "password"}  # Strimzi's KafkaUser Secret
+    assert users == {
+        "http-gateway": "ioc-gateway", "mqtt-bridge": "ioc-bridge", "outbox-poller": "ioc-outbox",
+        "worker": "ioc-worker", "sink": "ioc-sink", "alerter": "ioc-alerter", "setup": "ioc-admin",
+    }  # fmt: skip

@@ -90,6 +90,7 @@ def strong_secrets() -> dict[str, object]:
             "grafana_password",
             "prometheus_web_password",
             "alertmanager_web_password",
+            "kafka_password",
         )
     }
 
@@ -105,6 +106,15 @@ def test_prod_refuses_default_and_short_secrets_and_names_them() -> None:
     assert "IOC_POSTGRES_PASSWORD (shorter than 16 characters)" in message
     assert "IOC_CLICKHOUSE_PASSWORD" not in message
     assert "pw-tiny" not in message  # never the value itself
+
+
+def test_prod_refuses_kafka_in_clear_and_a_missing_kafka_password() -> None:
+    with pytest.raises(ValidationError, match="IOC_KAFKA_SECURITY_PROTOCOL=PLAINTEXT"):
+        Settings(environment="prod", kafka_security_protocol="PLAINTEXT", **strong_secrets())
+    secrets = strong_secrets()
+    del secrets["kafka_password"]
+    with pytest.raises(ValidationError, match=r"IOC_KAFKA_PASSWORD \(the default\)"):
+        Settings(environment="prod", **secrets)
 
 
 def test_an_invalid_setting_from_the_environment_does_not_echo_the_secrets(

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
@@ -38,7 +39,8 @@ LiveGeneration = Callable[[], Awaitable[int | None]]
 
 @dataclass(frozen=True, slots=True)
 class AlerterConfig:
-    bootstrap: str
+    kafka: Mapping[str, Any]
+    """Client options: bootstrap_servers and the security settings (TLS, SASL)."""
     topic: str
     repost_interval_s: float = 60.0
     resolved_horizon_s: float = 86_400.0
@@ -100,7 +102,7 @@ class Alerter:
 
     async def _connect(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.config.bootstrap,
+            **self.config.kafka,
             group_id=None,  # no commits: the topic itself is the state
             client_id=self.config.client_id,
             enable_auto_commit=False,

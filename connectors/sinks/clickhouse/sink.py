@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -46,7 +47,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class SinkConfig:
-    bootstrap: str
+    kafka: Mapping[str, Any]
+    """Client options: bootstrap_servers and the security settings (TLS, SASL)."""
     group_id: str
     batch_max_rows: int = 50_000
     batch_max_age_s: float = 1.0
@@ -117,7 +119,7 @@ class ClickHouseSink:
         """Connect and subscribe."""
         config = self.config
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=config.bootstrap,
+            **config.kafka,
             group_id=config.group_id,
             client_id=config.client_id,
             enable_auto_commit=False,

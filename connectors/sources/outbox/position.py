@@ -10,6 +10,7 @@ window a plain "position after ack" leaves open, without Kafka transactions.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,16 +93,18 @@ class Written:
 class KafkaTail:
     """End offsets of our topics, and a read-back of what came after stored offsets."""
 
-    def __init__(self, bootstrap: str, *, client_id: str, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, kafka: Mapping[str, Any], *, client_id: str, timeout_s: float = 60.0
+    ) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
+            **kafka,
             client_id=client_id,
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
         # The consumer only knows topics it subscribed to; the admin client describes any.
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id)
+        self._admin = AIOKafkaAdminClient(**kafka, client_id=client_id)
         self._timeout = timeout_s
         self._known: dict[str, list[TopicPartition]] = {}
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient
 
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.kafka_admin import ensure_topics
 from ioc.ops.replay import kafka_io
 from ioc.ops.replay.kafka_io import Message, Span
@@ -103,7 +104,7 @@ def execute(
     began = time.monotonic()
     summary = CopySummary()
     producer = KafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **kafka_client_options(settings),
         client_id="ioc-replay-copy",
         acks="all",
         enable_idempotence=True,

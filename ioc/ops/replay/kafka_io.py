@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, OffsetSpec, OffsetTimestamp
 
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.replay.times import ReplayUsageError
 from ioc.settings import Settings
 
@@ -97,7 +98,7 @@ def spans(admin: KafkaAdminClient, topic: str, start_ms: int | None, stop_ms: in
 def consumer(settings: Settings, client_id: str) -> KafkaConsumer:
     """A group-less consumer: reads assigned offsets, never commits."""
     return KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **kafka_client_options(settings),
         client_id=client_id,
         group_id=None,
         enable_auto_commit=False,

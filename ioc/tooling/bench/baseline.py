@@ -13,15 +13,19 @@ import argparse
 import asyncio
 import sys
 import time
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from ioc.kafka_client import kafka_client_options
+from ioc.settings import Settings
 
-async def consume(bootstrap: str, topics: list[str], expect: int) -> dict[str, float | int]:
+
+async def consume(kafka: dict[str, Any], topics: list[str], expect: int) -> dict[str, float | int]:
     """Read until ``expect`` records; seconds from ready to the last decode."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=8 * 1024 * 1024,
@@ -65,11 +69,12 @@ async def consume(bootstrap: str, topics: list[str], expect: int) -> dict[str, f
 def main(argv: list[str]) -> int:
     """Parse arguments, consume, print the JSON result."""
     parser = argparse.ArgumentParser(prog="ioc.tooling.bench.baseline")
-    parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--topics", required=True, help="comma-separated topic:partitions")
     parser.add_argument("--expect", type=int, required=True)
     args = parser.parse_args(argv[1:])
-    result = asyncio.run(consume(args.bootstrap, args.topics.split(","), args.expect))
+    result = asyncio.run(
+        consume(kafka_client_options(Settings()), args.topics.split(","), args.expect)
+    )
     sys.stdout.write(orjson.dumps(result).decode() + "\n")
     return 0
 

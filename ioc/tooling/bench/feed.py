@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ioc.tooling.bench.dataset import BenchRecord, restamp
 from streams.runtime.sender import BatchSender, OutRecord
@@ -53,7 +54,7 @@ def boundary_lead_ms(duration_ms: int, lateness_ms: int) -> int | None:
 
 
 async def feed(
-    bootstrap: str,
+    kafka: Mapping[str, Any],
     records: Sequence[BenchRecord],
     suffix: str,
     rate: float,
@@ -67,7 +68,7 @@ async def feed(
     see no window close, or only the first seconds' worth. Latencies are measured
     against the wall clock either way (the reader subtracts ``shift_ms``).
     """
-    sender = BatchSender(bootstrap, client_id="ioc-bench-feed", request_timeout_ms=30_000)
+    sender = BatchSender(kafka, client_id="ioc-bench-feed", request_timeout_ms=30_000)
     await sender.start()
     start_ms = time.time_ns() // 1_000_000
     shift = 0 if lead_ms is None else boundary_shift(start_ms, lead_ms)

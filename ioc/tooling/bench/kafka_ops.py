@@ -10,11 +10,13 @@ import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError
 
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.kafka_admin import admin_client
 from ioc.settings import Settings
 from ioc.tooling.bench.dataset import BenchRecord
@@ -76,8 +78,8 @@ def delete_run_topics(settings: Settings, tag: str) -> list[str]:
         admin.close()
 
 
-async def _load(bootstrap: str, records: Sequence[OutRecord]) -> None:
-    sender = BatchSender(bootstrap, client_id="ioc-bench-loader", request_timeout_ms=30_000)
+async def _load(kafka: dict[str, Any], records: Sequence[OutRecord]) -> None:
+    sender = BatchSender(kafka, client_id="ioc-bench-loader", request_timeout_ms=30_000)
     try:
         for i in range(0, len(records), LOAD_CHUNK):
             await sender.send(records[i : i + LOAD_CHUNK])
@@ -94,13 +96,13 @@ def out_records(records: Iterable[BenchRecord], suffix: str) -> list[OutRecord]:
 
 def load(settings: Settings, records: Sequence[OutRecord]) -> None:
     """Produce pre-encoded records (acks=all, idempotent, murmur2) and wait for all."""
-    asyncio.run(_load(settings.kafka_bootstrap, records))
+    asyncio.run(_load(kafka_client_options(settings), records))
 
 
-async def _ticks(bootstrap: str, partitions: dict[str, int], at_ms: int) -> None:
+async def _ticks(kafka: dict[str, Any], partitions: dict[str, int], at_ms: int) -> None:
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(**kafka, acks="all")
     await producer.start()
     try:
         for topic, count in partitions.items():
@@ -118,14 +120,15 @@ async def _ticks(bootstrap: str, partitions: dict[str, int], at_ms: int) -> None
 
 def send_ticks(settings: Settings, partitions: dict[str, int], at_ms: int) -> None:
     """One control tick per partition at ``at_ms``: what an idle worker produces."""
-    asyncio.run(_ticks(settings.kafka_bootstrap, partitions, at_ms))
+    asyncio.run(_ticks(kafka_client_options(settings), partitions, at_ms))
 
 
 class Offsets:
     """End offsets, committed offsets and group states, read with one consumer and admin."""
 
     def __init__(self, settings: Settings) -> None:
-        self.consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+        self.consumer = KafkaConsumer(**kafka_client_options(settings))
+        self.settings = settings
         self.admin = admin_client(settings)
 
     def close(self) -> None:
@@ -168,7 +171,7 @@ class Offsets:
         if not tps:
             return None
         reader = KafkaConsumer(
-            bootstrap_servers=self.consumer.config["bootstrap_servers"],
+            **kafka_client_options(self.settings),
             enable_auto_commit=False,
             consumer_timeout_ms=2_000,
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ioc.kafka_client import kafka_client_options
 from ioc.tooling.bench.feed import FeedResult, boundary_lead_ms, feed
 from ioc.tooling.bench.kafka_ops import Offsets
 from ioc.tooling.bench.pipeline import EVENT_TABLES, KPI_TABLES, PipelinePhase
@@ -96,7 +97,9 @@ def run_latency(
         phase.wait(lambda: offsets.stable_members(phase.names.sink_group) == 1, 60, "ready sink")
         lead = boundary_lead_ms(int(duration_s * 1000), lateness_s * 1000)
         result = asyncio.run(
-            feed(ctx.settings.kafka_bootstrap, records, phase.names.suffix, rate, lead_ms=lead)
+            feed(
+                kafka_client_options(ctx.settings), records, phase.names.suffix, rate, lead_ms=lead
+            )
         )
         phase.wait_done(offsets, timeout_s)
         phase.stop()

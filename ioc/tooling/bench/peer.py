@@ -10,6 +10,7 @@ the other, timed from the start of its load to the last record appended.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import orjson
 from aiokafka.partitioner import murmur2
 
+from ioc.kafka_client import librdkafka_options
 from ioc.tooling.bench.dataset import BenchRecord, restamp
 from ioc.tooling.bench.kafka_ops import Offsets, TopicPlan, create_topics, load
 from ioc.tooling.bench.pipeline import PipelinePhase
@@ -30,6 +32,8 @@ from streams.runtime.sender import OutRecord
 from streams.windows import DAY_MS, MINUTE_MS
 
 PEER_APP = Path(__file__).with_name("peer_app.py")
+PEER_KAFKA_ENV = "IOC_BENCH_PEER_KAFKA"
+"""The peer's librdkafka TLS and SASL settings, as JSON (not on its command line)."""
 
 
 def _closers(
@@ -120,11 +124,13 @@ def run_peer(ctx: RunContext, peer_python: Path, timeout_s: float) -> dict[str, 
         state = ctx.workdir / "peer" / "quix-state"
         argv = [
             str(peer_python), str(PEER_APP), "--broker", ctx.settings.kafka_bootstrap,
+            "--broker-config-env", PEER_KAFKA_ENV,
             "--input", peer_source, "--output", peer_output, "--group", group,
             "--state-dir", str(state), "--grace-ms", str(lateness_ms),
         ]  # fmt: skip
         peer_phase.timeline.spawned = time.time()
-        quix: Proc = spawn("peer-quix", argv, ctx.env(), ctx.workdir, ctx.logs)
+        env = {**ctx.env(), PEER_KAFKA_ENV: json.dumps(librdkafka_options(ctx.settings))}
+        quix: Proc = spawn("peer-quix", argv, env, ctx.workdir, ctx.logs)
         peer_phase.procs.append(quix)
         results["quix"] = _timed(
             ctx, peer_phase, lambda: offsets.stable_members(group) == 1,

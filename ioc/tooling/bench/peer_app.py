@@ -15,6 +15,8 @@ and our partitioner), so its keys land where ours do.
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from typing import Any
 
@@ -36,6 +38,20 @@ def _kpi(window: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _broker(address: str, config_env: str) -> Any:
+    """The broker address, or a ConnectionConfig from the TLS/SASL settings in ``config_env``.
+
+    The settings come through the environment, not argv, so ``ps`` shows no password.
+    """
+    from quixstreams.kafka.configuration import (  # type: ignore[import-not-found]
+        ConnectionConfig,
+    )
+
+    if not config_env or not os.environ.get(config_env):
+        return address
+    return ConnectionConfig.from_librdkafka_dict(json.loads(os.environ[config_env]))
+
+
 def main(argv: list[str]) -> int:
     """Build and run the application until SIGTERM."""
     from quixstreams import Application  # type: ignore[import-not-found]
@@ -52,10 +68,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--group", required=True)
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--grace-ms", type=int, default=120_000)
+    parser.add_argument(
+        "--broker-config-env", default="", help="variable holding librdkafka settings (JSON)"
+    )
     args = parser.parse_args(argv[1:])
 
     app = Application(
-        broker_address=args.broker,
+        broker_address=_broker(args.broker, args.broker_config_env),
         consumer_group=args.group,
         auto_offset_reset="earliest",
         commit_interval=0.5,

@@ -136,8 +136,6 @@ def run_baseline(ctx: RunContext, timeout_s: float) -> dict[str, Any]:
             python(),
             "-m",
             "ioc.tooling.bench.baseline",
-            "--bootstrap",
-            ctx.settings.kafka_bootstrap,
             "--topics",
             ",".join(f"{t}:{len(offsets.partitions(t))}" for t in phase.sources.values()),
             "--expect",

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
 from connectors.sinks.clickhouse.metrics import SinkMetrics
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.db.migrate import migrate
 from ioc.ops.kafka_admin import admin_client, ensure_topics
@@ -41,7 +42,7 @@ class SinkLoadResult:
 
 async def _produce(settings: Settings, topic: str, rows: int) -> float:
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **kafka_client_options(settings),
         acks="all",
         linger_ms=20,
         max_batch_size=1_048_576,
@@ -117,7 +118,7 @@ def run(settings: Settings, rows: int = 1_000_000) -> SinkLoadResult:
     migrate(executor, database)
     produce_s = asyncio.run(_produce(settings, spec.name, rows))
     bench_settings = settings.model_copy(
-        update={"clickhouse_database": database, "sink_group_id": f"bench-{tag}"}
+        update={"clickhouse_database": database, "sink_group_id": f"ioc-sink-bench-{tag}"}
     )
     try:
         sink_s = asyncio.run(_drain(bench_settings, spec.name, database, rows, executor))

@@ -33,12 +33,12 @@ class PhaseNames:
     @property
     def app_id(self) -> str:
         """Worker consumer group and changelog prefix."""
-        return f"ioc-bench-{self.tag}-{self.phase}"
+        return f"ioc-worker-bench-{self.tag}-{self.phase}"
 
     @property
     def sink_group(self) -> str:
         """The sink's consumer group."""
-        return f"ioc-bench-{self.tag}-{self.phase}-sink"
+        return f"ioc-sink-bench-{self.tag}-{self.phase}"
 
     @property
     def database(self) -> str:

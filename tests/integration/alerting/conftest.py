@@ -21,6 +21,7 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import PROJECT_ROOT, Settings
 from schemas.results import Anomaly
@@ -168,7 +169,7 @@ def anomalies_topic(settings: Settings, suffix: str) -> str:
 
 
 def produce(settings: Settings, topic: str, *values: Anomaly) -> None:
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(**kafka_client_options(settings), acks="all")
     for value in values:
         producer.send(
             topic,

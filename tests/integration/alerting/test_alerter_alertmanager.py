@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from kafka import KafkaProducer
 
+from ioc.kafka_client import kafka_client_options
 from ioc.settings import Settings
 from schemas.results import AnomalyState
 from schemas.timeutil import utcnow
@@ -47,7 +48,7 @@ def test_open_and_resolved_reach_the_webhook_through_routing(
     alerter.start()
     try:
         # Hostile records first: the alerter skips them and pages the next valid one.
-        producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+        producer = KafkaProducer(**kafka_client_options(settings), acks="all")
         for i, value in enumerate(
             (
                 # Not ASCII, so normalisation walks it: past Python's recursion before.

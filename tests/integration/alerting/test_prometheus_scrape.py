@@ -66,7 +66,7 @@ def test_prometheus_scrapes_the_sink_and_loads_the_rules(
     sink = spawn(
         {
             "IOC_CLICKHOUSE_DATABASE": database,
-            "IOC_SINK_GROUP_ID": f"sink-{marker}",
+            "IOC_SINK_GROUP_ID": f"ioc-sink-{marker}",
             "IOC_SINK_METRICS_PORT": str(sink_port),
             "IOC_SINK_BATCH_MAX_AGE_S": "0.2",
         },

@@ -20,6 +20,7 @@ from kafka.partitioner.default import murmur2
 
 from connectors.sources.edge import STREAMS, TopicRoutes
 from connectors.sources.mqtt.security import TEST_ACCOUNT, make_client
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
 from ioc.wiring import connectors as wire
@@ -79,7 +80,7 @@ def routes(kafka_ready: Settings, suffix: str) -> Iterator[TopicRoutes]:
 
 def count_records(settings: Settings, topic: str) -> int:
     """Records in a topic (end minus beginning offsets: no compaction, no transactions)."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = KafkaConsumer(**kafka_client_options(settings))
     try:
         tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         ends, starts = consumer.end_offsets(tps), consumer.beginning_offsets(tps)
@@ -96,7 +97,7 @@ def conn_settings(settings: Settings, suffix: str) -> Settings:
 
 def read_topic(settings: Settings, topic: str, timeout_s: float = 30) -> list[ConsumerRecord]:
     """Every record of a topic, from the beginning to the end offsets seen now."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka_client_options(settings), enable_auto_commit=False)
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]

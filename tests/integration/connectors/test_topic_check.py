@@ -11,6 +11,7 @@ import uuid
 import pytest
 from kafka import KafkaConsumer
 
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.kafka_admin import admin_client
 from ioc.settings import Settings
 from ioc.wiring.connectors import check_topics
@@ -34,7 +35,7 @@ def test_missing_topics_stop_the_command_and_can_be_created(kafka_ready: Setting
     settings = kafka_ready.model_copy(update={"connector_topic_suffix": suffix})
     check_topics(settings, create=True)
     check_topics(settings, create=False)  # now present: no error
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = KafkaConsumer(**kafka_client_options(settings))
     try:
         assert consumer.partitions_for_topic(f"ioc.qr.scans.v1{suffix}") == {0, 1, 2}
         assert consumer.partitions_for_topic(f"ioc.deadletter.v1{suffix}") == {0}

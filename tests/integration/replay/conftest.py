@@ -25,6 +25,7 @@ from kafka import KafkaProducer, TopicPartition
 from kafka.admin import OffsetSpec
 from kafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError
 
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.db.migrate import migrate
 from ioc.ops.kafka_admin import admin_client, ensure_topics
@@ -135,7 +136,7 @@ class Pipeline:
 
 
 def _ticks(pipe: Pipeline, at_ms: int) -> None:
-    producer = KafkaProducer(bootstrap_servers=pipe.settings.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(**kafka_client_options(pipe.settings), acks="all")
     try:
         for topic in (c.topic for c in CONTRACTS.values()):
             for p in producer.partitions_for(pipe.topic(topic)):
@@ -168,7 +169,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     unique = uuid.uuid4().hex[:10]
     overrides: dict[str, object] = {
         "stream_topic_suffix": f".rp-{unique}",
-        "stream_app_id": f"ioc-rp-{unique}",
+        "stream_app_id": f"ioc-worker-rp-{unique}",
         "clickhouse_database": f"ioc_rp_{unique}",
         "province_profile": PROFILE,
         "stream_metrics_port": 0,
@@ -187,7 +188,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
     work = tmp_path_factory.mktemp("replay")
     start = clock.local_midnight(clock.today() - timedelta(days=2)) + timedelta(hours=18)
     pipe = Pipeline(settings, _env(settings, overrides), start, start + timedelta(hours=8),
-                    f"sink-rp-{unique}", work)  # fmt: skip
+                    f"ioc-sink-rp-{unique}", work)  # fmt: skip
     executor = ClickHouseExecutor.from_settings(settings)
     migrate(executor, pipe.db)
     admin = admin_client(settings)

@@ -9,6 +9,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.kafka_admin import admin_client
 from schemas.topics import KPI, TRAFFIC_OBS
 from tests.integration.replay.conftest import KPI_TABLES, Pipeline, wait_for
@@ -104,7 +105,7 @@ def test_copy_keeps_count_keys_partitions_and_timestamps(pipeline: Pipeline) -> 
 
 def _read(p: Pipeline, topic: str) -> list[tuple]:
     """(partition, key, value, headers, timestamp) of every record of a topic."""
-    consumer = KafkaConsumer(bootstrap_servers=p.settings.kafka_bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka_client_options(p.settings), enable_auto_commit=False)
     try:
         tps = [TopicPartition(topic, n) for n in consumer.partitions_for_topic(topic) or ()]
         consumer.assign(tps)
@@ -140,7 +141,7 @@ def test_reset_group_to_a_time_then_rerun_leaves_clickhouse_unchanged(pipeline: 
     before = _views(pipeline, lo - timedelta(hours=4), hi + timedelta(hours=2))  # type: ignore[operator]
 
     # A member in the group: the reset refuses (its commits would undo ours).
-    member = KafkaConsumer(topic, bootstrap_servers=pipeline.settings.kafka_bootstrap,
+    member = KafkaConsumer(topic, **kafka_client_options(pipeline.settings),
                            group_id=group, enable_auto_commit=False, session_timeout_ms=6_000)  # fmt: skip
     try:
         wait_for(lambda: member.poll(timeout_ms=200) is not None and member.assignment(), 30,

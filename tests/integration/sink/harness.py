@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from connectors.sinks.clickhouse.metrics import SinkMetrics
 from connectors.sinks.clickhouse.sink import ClickHouseSink, SinkConfig
 from connectors.sinks.clickhouse.writer import TableWriter
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
 from schemas.base import Contract, Event
@@ -48,7 +49,7 @@ def record_key_and_time(value: Contract) -> tuple[bytes, int]:
 
 def produce(settings: Settings, topic: str, values: Iterable[Contract | bytes]) -> int:
     """Write records (contracts as JSON, or raw bytes as another tool would); return count."""
-    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5)
+    producer = KafkaProducer(**kafka_client_options(settings), acks="all", linger_ms=5)
     n = 0
     for value in values:
         if isinstance(value, bytes):
@@ -64,7 +65,7 @@ def produce(settings: Settings, topic: str, values: Iterable[Contract | bytes]) 
 
 def end_offsets(settings: Settings, topics: list[str]) -> dict[tuple[str, int], int]:
     """{(topic, partition): end offset} of every non-empty partition."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = KafkaConsumer(**kafka_client_options(settings))
     try:
         partitions = [
             TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
@@ -80,7 +81,7 @@ def group_offsets(
 ) -> dict[tuple[str, int], int]:
     """{(topic, partition): committed offset} of a consumer group, where it committed."""
     consumer = KafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
+        **kafka_client_options(settings), group_id=group, enable_auto_commit=False
     )
     try:
         found = {tp: consumer.committed(TopicPartition(*tp)) for tp in partitions}
@@ -106,7 +107,7 @@ def make_output(
         send_receive_timeout=10,
     )
     config = SinkConfig(
-        bootstrap=settings.kafka_bootstrap,
+        kafka=kafka_client_options(settings),
         group_id=group,
         batch_max_rows=max_rows,
         batch_max_age_s=max_age_s,

@@ -30,7 +30,7 @@ def test_ioc_sink_process(
     env = {
         **os.environ,
         "IOC_CLICKHOUSE_DATABASE": database,
-        "IOC_SINK_GROUP_ID": f"sink-cmd-{unique}",
+        "IOC_SINK_GROUP_ID": f"ioc-sink-cmd-{unique}",
         "IOC_SINK_METRICS_PORT": str(port),
         "IOC_SINK_BATCH_MAX_AGE_S": "0.2",
     }
@@ -74,7 +74,7 @@ def test_ioc_sink_sigkilled_mid_batch_loses_and_doubles_nothing(
     env = {
         **os.environ,
         "IOC_CLICKHOUSE_DATABASE": database,
-        "IOC_SINK_GROUP_ID": f"sink-kill-{unique}",
+        "IOC_SINK_GROUP_ID": f"ioc-sink-kill-{unique}",
         "IOC_SINK_METRICS_PORT": "0",
         "IOC_SINK_BATCH_MAX_ROWS": "200",  # many small batches: the kill lands mid-stream
         "IOC_SINK_BATCH_MAX_AGE_S": "0.05",

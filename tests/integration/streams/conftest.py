@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings, settings_for_tests
 from ioc.wiring.worker import worker_topics
@@ -173,7 +174,7 @@ class StreamStack:
 
         async def run() -> dict[int, list[tuple[int, Event]]]:
             producer = AIOKafkaProducer(
-                bootstrap_servers=self.settings.kafka_bootstrap, acks="all", enable_idempotence=True
+                **kafka_client_options(self.settings), acks="all", enable_idempotence=True
             )
             await producer.start()
             try:
@@ -200,7 +201,7 @@ class StreamStack:
         """Control ticks into every partition (what an idle worker would produce)."""
 
         async def run() -> None:
-            producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap, acks="all")
+            producer = AIOKafkaProducer(**kafka_client_options(self.settings), acks="all")
             await producer.start()
             try:
                 for p in range(partitions):
@@ -216,19 +217,18 @@ class StreamStack:
 
         asyncio.run(run())
 
-    def kcat(self, topic: str, payload: bytes, partition: int = 0) -> None:
-        """A record written by another tool (no key, produce time as timestamp)."""
-        subprocess.run(
-            ["kcat", "-P", "-b", self.settings.kafka_bootstrap, "-t", topic, "-p", str(partition)],
-            input=payload,
-            check=True,
-            timeout=30,
-        )
+    def foreign(self, topic: str, payload: bytes, partition: int = 0) -> None:
+        """A record written by another tool, kcat-style: no key, produce time as timestamp."""
+        producer = KafkaProducer(**kafka_client_options(self.settings), acks="all")
+        try:
+            producer.send(topic, payload, partition=partition).get(timeout=30)
+        finally:
+            producer.close()
 
     def read_all(self, topic: str) -> list[Any]:
         """Every record of a topic right now (kafka-python, no group)."""
         consumer = KafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            **kafka_client_options(self.settings),
             enable_auto_commit=False,
             consumer_timeout_ms=300,
         )
@@ -260,7 +260,7 @@ class StreamStack:
     def committed(self) -> dict[tuple[str, int], int]:
         """The worker group's committed offsets of the source topics."""
         consumer = KafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap,
+            **kafka_client_options(self.settings),
             group_id=self.settings.stream_app_id,
             enable_auto_commit=False,
         )
@@ -312,7 +312,7 @@ class StreamStack:
             admin.close()
 
     def end_offsets(self) -> dict[tuple[str, int], int]:
-        consumer = KafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap)
+        consumer = KafkaConsumer(**kafka_client_options(self.settings))
         try:
             tps = [
                 TopicPartition(self.source(d), p)
@@ -330,7 +330,7 @@ def open_stack(unique: str, log_dir: Path, **overrides: object) -> StreamStack:
     settings = settings_for_tests(
         **{
             "stream_topic_suffix": f".it-{unique}",
-            "stream_app_id": f"ioc-it-{unique}",
+            "stream_app_id": f"ioc-worker-it-{unique}",
             "stream_metrics_port": 0,
             "stream_batch_size": 50,
             "stream_batch_within_s": 0.05,

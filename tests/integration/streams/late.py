@@ -23,6 +23,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from connectors.sinks.clickhouse.rows import KPI_PARTS
+from ioc.kafka_client import kafka_client_options
 from schemas.events import TrafficObservation
 from schemas.province.profile import Profile
 from schemas.results import Domain
@@ -187,7 +188,7 @@ class LatePipeline:
         def written() -> bool:
             self.alive()
             consumer = KafkaConsumer(
-                bootstrap_servers=self.stack.settings.kafka_bootstrap,
+                **kafka_client_options(self.stack.settings),
                 group_id=self.sink_group,
                 enable_auto_commit=False,
             )

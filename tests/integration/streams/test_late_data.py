@@ -122,7 +122,7 @@ def write_jsonl(path: Path, events: list[TrafficObservation]) -> Path:
 
 
 def pipeline(database: str, stack: StreamStack, ch: ClickHouseExecutor) -> late.LatePipeline:
-    return late.LatePipeline(stack, database, ch.client, f"sink-{stack.settings.stream_app_id}")
+    return late.LatePipeline(stack, database, ch.client, f"ioc-sink-{stack.settings.stream_app_id}")
 
 
 def profile(stack: StreamStack) -> Profile:

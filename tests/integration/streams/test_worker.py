@@ -95,8 +95,8 @@ def test_worker_kpis_equal_the_reference_and_garbage_is_dead_lettered(
     stack = stream_stack
     logs = produce_scenario(stack, list(Domain), seed=21)
     traffic = stack.source(Domain.TRAFFIC)
-    stack.kcat(traffic, b"this is not json")  # what kafka-console-producer would send
-    stack.kcat(traffic, b'{"source": "kcat", "sensor_id": "TS-1"}')  # JSON, not an observation
+    stack.foreign(traffic, b"this is not json")  # what kafka-console-producer would send
+    stack.foreign(traffic, b'{"source": "kcat", "sensor_id": "TS-1"}')  # JSON, not an observation
     stack.env["IOC_STREAM_TICK_INTERVAL_S"] = "1"  # the worker closes windows itself
     stack.start_worker()
     # Its ticks follow the machine's clock, not the scenario's (tests/clock.py).

@@ -20,7 +20,8 @@ import pytest
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaConnectionError
 
-from ioc.settings import Settings
+from ioc.kafka_client import kafka_client_options
+from ioc.settings import Settings, settings_for_tests
 from schemas.results import Domain
 from schemas.timeutil import to_ms
 from tests import clock
@@ -56,6 +57,11 @@ class Cluster:
             "IOC_KAFKA_BROKERS": str(NODES),
         }
         self.bootstrap = ",".join(f"127.0.0.1:{BASE_PORT + 100 * i}" for i in range(NODES))
+        # kafka.sh makes the cluster's own CA in its data dir (TLS + SASL, like the stack's).
+        self.ca_file = str(data_dir / "pki" / "ca.pem")
+        self.settings = settings_for_tests(
+            kafka_port=BASE_PORT, kafka_brokers=NODES, tls_ca_file=self.ca_file
+        )
 
     def script(self, node: int) -> Path:
         return LOCAL / ("kafka.sh" if node == 1 else f"kafka-{node}.sh")
@@ -68,7 +74,7 @@ class Cluster:
         return int((self.data_dir / "run" / f"{name}.pid").read_text().strip())
 
     def admin(self) -> KafkaAdminClient:
-        return KafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=10_000)
+        return KafkaAdminClient(**kafka_client_options(self.settings), request_timeout_ms=10_000)
 
     def partitions(self, topics: list[str]) -> list[dict]:
         admin = self.admin()
@@ -118,6 +124,7 @@ def cluster_stack(cluster: Cluster, unique: str, tmp_path: Path) -> StreamStack:
         kafka_port=BASE_PORT,
         kafka_controller_port=CONTROLLER_PORT,
         kafka_brokers=NODES,
+        tls_ca_file=cluster.ca_file,
     )
     settings: Settings = stack.settings
     assert settings.kafka_bootstrap == cluster.bootstrap

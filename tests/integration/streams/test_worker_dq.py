@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from kafka import KafkaProducer
 
+from ioc.kafka_client import kafka_client_options
 from ioc.ops.db.executors import ClickHouseExecutor
 from schemas.results import DataQualityRecord, Domain
 from schemas.timeutil import to_ms
@@ -39,7 +40,7 @@ def two_segments() -> tuple[tuple[str, int], tuple[str, int]]:
 
 def send(stack: StreamStack, records: list[tuple[int, bytes | None, bytes, int]]) -> None:
     """(partition, key, value, record timestamp) in order, to the traffic source topic."""
-    producer = KafkaProducer(bootstrap_servers=stack.settings.kafka_bootstrap, acks="all")
+    producer = KafkaProducer(**kafka_client_options(stack.settings), acks="all")
     try:
         for partition, key, value, stamp in records:
             producer.send(

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from kafka import KafkaProducer
 
+from ioc.kafka_client import kafka_client_options
 from schemas.privacy import MAX_PAYLOAD
 from schemas.results import Domain
 from schemas.timeutil import to_ms
@@ -49,7 +50,7 @@ def test_hostile_records_in_every_source_topic_halt_nothing(stream_stack: Stream
         ),
     }
     producer = KafkaProducer(
-        bootstrap_servers=stack.settings.kafka_bootstrap,
+        **kafka_client_options(stack.settings),
         acks="all",
         max_request_size=2_000_000,
     )

@@ -46,7 +46,7 @@ class FakePoster:
 def alerter(poster: FakePoster) -> tuple[Alerter, AlerterMetrics]:
     book = AlertBook(Renderer(), live_generation=1, repost_interval=timedelta(seconds=60))
     metrics = AlerterMetrics(CollectorRegistry())
-    config = AlerterConfig(bootstrap="unused:9092", topic="t", backoff_initial_s=0.0)
+    config = AlerterConfig(kafka={"bootstrap_servers": "unused:9092"}, topic="t", backoff_initial_s=0.0)
     return Alerter(config, book, poster, metrics, clock=lambda: T0), metrics  # type: ignore[arg-type]
 
 
@@ -78,7 +78,7 @@ def test_backoff_doubles_up_to_the_limit() -> None:
     poster = FakePoster(down=10)
     service, _ = alerter(poster)
     service.config = AlerterConfig(
-        bootstrap="x", topic="t", backoff_initial_s=1.0, backoff_max_s=3.0
+        kafka={"bootstrap_servers": "x"}, topic="t", backoff_initial_s=1.0, backoff_max_s=3.0
     )
     service._backoff = 1.0
     service.book.apply(anomaly(severity="warning"), T0)

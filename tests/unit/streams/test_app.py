@@ -22,7 +22,7 @@ pytestmark = pytest.mark.unit
 def config(**kw: object) -> WorkerConfig:
     data: dict[str, object] = {
         "app_id": "ioc-unit",
-        "bootstrap": "127.0.0.1:1",
+        "kafka": {"bootstrap_servers": "127.0.0.1:1"},
         "sources": {d: SourceTopic(f"src.{d.value}", 3) for d in Domain},
         "outputs": OutputTopics("kpi", "anomalies", "deadletter", "dq"),
         "topology": Topology.from_profile(profile()),

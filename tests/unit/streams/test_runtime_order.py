@@ -249,7 +249,7 @@ def test_a_wedged_offset_probe_times_out_loudly_and_is_replaced(
     from streams.runtime import resume
 
     monkeypatch.setattr(resume, "PROBE_DEADLINE_S", 0.05)
-    probe = resume.LogProbe("127.0.0.1:1", client_id="t")
+    probe = resume.LogProbe({"bootstrap_servers": "127.0.0.1:1"}, client_id="t")
     calls: list[int] = []
 
     async def wedged(topic: str, partition: int, offset: int) -> int | None:

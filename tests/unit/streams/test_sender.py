@@ -13,7 +13,7 @@ pytestmark = pytest.mark.unit
 
 def test_a_record_over_the_broker_limit_is_an_error_not_a_retry() -> None:
     # No broker at this address: the check must fire before any connection.
-    sender = BatchSender("127.0.0.1:1", client_id="t", request_timeout_ms=1000)
+    sender = BatchSender({"bootstrap_servers": "127.0.0.1:1"}, client_id="t", request_timeout_ms=1000)
     big = OutRecord("changelog", b"0|sil|FD-1", b"x" * MAX_RECORD_BYTES)
     with pytest.raises(RecordTooLargeError, match="changelog"):
         asyncio.run(sender.send([big]))
@@ -43,7 +43,7 @@ def test_a_producer_that_never_starts_is_dropped_and_the_next_start_tries_anew(
             self.stopped = True
 
     monkeypatch.setattr(module, "AIOKafkaProducer", FakeProducer)
-    sender = BatchSender("127.0.0.1:1", client_id="t", request_timeout_ms=20)
+    sender = BatchSender({"bootstrap_servers": "127.0.0.1:1"}, client_id="t", request_timeout_ms=20)
 
     async def run() -> None:
         with pytest.raises(KafkaTimeoutError, match="not started within"):

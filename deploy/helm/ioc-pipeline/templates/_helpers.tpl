@@ -50,7 +50,7 @@ ioc_<name> in IOC_SECRETS_DIR. tests/unit/test_helm_chart.py checks this list ag
 the settings, so a new secret cannot land in the ConfigMap unnoticed.
 */}}
 {{- define "ioc.secretNames" -}}
-{{- list "clickhouse_password" "clickhouse_grafana_password" "postgres_password" "outbox_password" "pii_hmac_key" "pii_previous_keys" "alertmanager_smtp_password" "alertmanager_telegram_bot_token" "alertmanager_web_password" "prometheus_web_password" "grafana_password" "grafana_token" "notify_zalo_access_token" "notify_telegram_bot_token" "notify_smtp_password" "mqtt_password" "mqtt_device_secret" | toJson -}}
+{{- list "clickhouse_password" "clickhouse_grafana_password" "postgres_password" "outbox_password" "pii_hmac_key" "pii_previous_keys" "alertmanager_smtp_password" "alertmanager_telegram_bot_token" "alertmanager_web_password" "prometheus_web_password" "grafana_password" "grafana_token" "notify_zalo_access_token" "notify_telegram_bot_token" "notify_smtp_password" "mqtt_password" "mqtt_device_secret" "kafka_password" | toJson -}}
 {{- end -}}
 
 {{/* Is there a Secret to mount at /run/secrets? */}}
@@ -107,6 +107,8 @@ refused rather than silently overridden.
   "IOC_HTTP_HOST" "0.0.0.0"
   "IOC_KAFKA_BOOTSTRAP_SERVERS" (join "," $v.kafka.bootstrapServers)
   "IOC_REPLICATION_FACTOR" $v.kafka.replicationFactor
+  "IOC_KAFKA_SECURITY_PROTOCOL" $v.kafka.securityProtocol
+  "IOC_KAFKA_SASL_MECHANISM" $v.kafka.saslMechanism
   "IOC_CLICKHOUSE_HOST" (required "clickhouse.host: the ClickHouse server (native protocol)" $v.clickhouse.host)
   "IOC_CLICKHOUSE_PORT" $v.clickhouse.port
   "IOC_CLICKHOUSE_HTTP_PORT" $v.clickhouse.httpPort
@@ -226,7 +228,7 @@ spec:
           imagePullPolicy: {{ $root.Values.image.pullPolicy }}
           command:
             {{- toYaml .command | nindent 12 }}
-          {{- include "ioc.containerCommon" $root | nindent 10 }}
+          {{- include "ioc.containerCommon" (dict "root" $root "kafkaUser" (include "ioc.kafkaUser" .component)) | nindent 10 }}
           ports:
             - name: {{ .portName }}
               containerPort: {{ .port }}
@@ -280,16 +282,37 @@ spec:
       {{- end }}
 {{- end -}}
 
-{{/* What every pipeline container has: settings, secrets, security, HOME. */}}
+{{/* The Kafka user of a component (decision 0039); "" for one that does not use Kafka. */}}
+{{- define "ioc.kafkaUser" -}}
+{{- get (dict "http-gateway" "ioc-gateway" "mqtt-bridge" "ioc-bridge" "outbox-poller" "ioc-outbox"
+  "worker" "ioc-worker" "sink" "ioc-sink" "alerter" "ioc-alerter" "setup" "ioc-admin") . -}}
+{{- end -}}
+
+{{/*
+What every pipeline container has: settings, secrets, security, HOME; and its own Kafka
+user, whose password is in a Secret of that user's own (Strimzi's KafkaUser makes one
+named after the user, key "password"), so one pod cannot log in as another component.
+Called with (dict "root" $ "kafkaUser" "ioc-…").
+*/}}
 {{- define "ioc.containerCommon" -}}
+{{- $root := .root -}}
 envFrom:
   - configMapRef:
-      name: {{ include "ioc.fullname" . }}-settings
+      name: {{ include "ioc.fullname" $root }}-settings
 env:
   - name: HOME # the pod's UID has no passwd entry; HOME must be writable
     value: /tmp
+  {{- if and .kafkaUser (hasPrefix "SASL_" $root.Values.kafka.securityProtocol) }}
+  - name: IOC_KAFKA_USERNAME
+    value: {{ .kafkaUser }}
+  - name: IOC_KAFKA_PASSWORD
+    valueFrom:
+      secretKeyRef:
+        name: {{ printf $root.Values.kafka.userSecret .kafkaUser }}
+        key: {{ $root.Values.kafka.userSecretKey }}
+  {{- end }}
 securityContext:
-  {{- toYaml .Values.securityContext | nindent 2 }}
+  {{- toYaml $root.Values.securityContext | nindent 2 }}
 {{- end -}}
 
 {{- define "ioc.volumeMounts" -}}

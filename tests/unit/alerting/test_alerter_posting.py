@@ -46,7 +46,9 @@ class FakePoster:
 def alerter(poster: FakePoster) -> tuple[Alerter, AlerterMetrics]:
     book = AlertBook(Renderer(), live_generation=1, repost_interval=timedelta(seconds=60))
     metrics = AlerterMetrics(CollectorRegistry())
-    config = AlerterConfig(kafka={"bootstrap_servers": "unused:9092"}, topic="t", backoff_initial_s=0.0)
+    config = AlerterConfig(
+        kafka={"bootstrap_servers": "unused:9092"}, topic="t", backoff_initial_s=0.0
+    )
     return Alerter(config, book, poster, metrics, clock=lambda: T0), metrics  # type: ignore[arg-type]
 
 

@@ -286,6 +286,26 @@ def db_erase(
         executor.close()
 
 
+@db_app.command("panel-access")
+def db_panel_access(ctx: typer.Context) -> None:
+    """Panel views run with their definer's rights; print Grafana's GRANTs (decision 0037)."""
+    from ioc.ops.db.access import definer_views, grafana_grants
+    from ioc.ops.db.executors import ClickHouseExecutor
+
+    settings = _settings(ctx)
+    executor = ClickHouseExecutor.from_settings(settings)
+    try:
+        done = definer_views(executor, settings.clickhouse_database)
+    finally:
+        executor.close()
+    if done:
+        console.print(f"{len(done)} views now SQL SECURITY DEFINER")
+    else:
+        console.print("no SQL SECURITY on this server (18.16): Grafana's user reads the database")
+    for grant in grafana_grants(settings.clickhouse_database, settings.clickhouse_grafana_user):
+        print(f"{grant};")
+
+
 @bench_app.command("sink-load")
 def bench_sink_load(
     ctx: typer.Context,

@@ -29,7 +29,11 @@ def weak_secrets(settings: Settings) -> list[tuple[str, str]]:
     """(variable, why) of each secret a production deployment uses that is weak."""
     required: dict[str, int] = {
         "pii_hmac_key": MIN_HMAC_KEY_CHARS,
-        "clickhouse_password": MIN_SECRET_CHARS,
+        # ClickHouse's users per role (decision 0037).
+        "clickhouse_migrator_password": MIN_SECRET_CHARS,
+        "clickhouse_sink_password": MIN_SECRET_CHARS,
+        "clickhouse_replay_password": MIN_SECRET_CHARS,
+        "clickhouse_reader_password": MIN_SECRET_CHARS,
         "clickhouse_grafana_password": MIN_SECRET_CHARS,
         "postgres_password": MIN_SECRET_CHARS,
         "outbox_password": MIN_SECRET_CHARS,  # the outbox poller's role (decision 0035)

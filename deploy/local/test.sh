@@ -33,7 +33,10 @@ bash "$here/install-system.sh"
 "$VENV/bin/python" -m pytest -m unit -q -p no:cacheprovider
 set +e
 
-if ! bash "$here/up.sh"; then
+# The suite makes a database per test, and 18.16's <allow_databases> takes exact names: the
+# sink and reader users see every database in the stack the tests start (decision 0037;
+# tests/integration/clickhouse/ checks the confined users on a server of its own).
+if ! IOC_CLICKHOUSE_CONFINE_DATABASES=false bash "$here/up.sh"; then
   print_logs
   stop_stack
   exit 1

@@ -25,7 +25,7 @@ def clickhouse_exporter_command(ctx: typer.Context) -> None:
     # well within Prometheus's scrape timeout, not a scrape that times out.
     collector = ClickHouseCollector(
         lambda: ClickHouseExecutor(
-            clickhouse_client(settings, connect_timeout=2, send_receive_timeout=3)
+            clickhouse_client(settings, role="reader", connect_timeout=2, send_receive_timeout=3)
         )
     )
     registry = CollectorRegistry()

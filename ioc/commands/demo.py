@@ -214,7 +214,7 @@ def _probe(settings: Settings) -> Probe:
     from ioc.ops.db.executors import clickhouse_client
     from ioc.tooling.demo.probe import Probe
 
-    client = clickhouse_client(settings, connect_timeout=3, send_receive_timeout=10)
+    client = clickhouse_client(settings, role="reader", connect_timeout=3, send_receive_timeout=10)
     ports = {
         "worker": settings.stream_metrics_port,
         "sink": settings.sink_metrics_port,

@@ -214,7 +214,7 @@ def rebuild_command(
 def _clickhouse(settings: Settings) -> Client:
     from ioc.ops.db.executors import clickhouse_client
 
-    return clickhouse_client(settings, connect_timeout=5, send_receive_timeout=120)
+    return clickhouse_client(settings, role="replay", connect_timeout=5, send_receive_timeout=120)
 
 
 def _print_rebuild_plan(plan: RebuildPlan) -> None:

@@ -25,7 +25,9 @@ def clickhouse_live_generation(settings: Settings) -> LiveGeneration:
     from ioc.ops.db.executors import clickhouse_client
 
     def read() -> int | None:
-        client = clickhouse_client(settings, connect_timeout=3, send_receive_timeout=10)
+        client = clickhouse_client(
+            settings, role="reader", connect_timeout=3, send_receive_timeout=10
+        )
         try:
             rows = client.execute(
                 f"SELECT generation FROM {settings.clickhouse_database}.live_generation"

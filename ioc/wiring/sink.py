@@ -21,7 +21,7 @@ def build_sink(
     topics: Mapping[str, type[Contract]] | None = None,
 ) -> ClickHouseSink:
     """Every registry topic (named with ``topic_suffix``), or ``topics``, into ClickHouse."""
-    client = clickhouse_client(settings, connect_timeout=3, send_receive_timeout=30)
+    client = clickhouse_client(settings, role="sink", connect_timeout=3, send_receive_timeout=30)
     config = SinkConfig(
         kafka=kafka_client_options(settings),
         group_id=settings.sink_group_id,

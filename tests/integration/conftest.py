@@ -6,6 +6,8 @@ with the service's log so the cause is on screen.
 
 from __future__ import annotations
 
+import os
+import random
 import socket
 import subprocess
 import uuid
@@ -29,10 +31,23 @@ def _log_tail(settings: Settings, name: str, lines: int = 60) -> str:
 
 
 def free_port() -> int:
-    """A local port nothing listens on right now (for private instances and 'down' cases)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A local port nothing listens on right now (for private instances and 'down' cases).
+
+    ``IOC_TEST_PORTS=31000-31999``: one from that range (two people's runs on one machine).
+    """
+    span = os.environ.get("IOC_TEST_PORTS", "")
+    candidates = [0]
+    if span:
+        lo, hi = (int(p) for p in span.split("-"))
+        candidates = random.sample(range(lo, hi + 1), hi - lo + 1)
+    for port in candidates:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return int(sock.getsockname()[1])
+    raise RuntimeError(f"no free port in IOC_TEST_PORTS={span}")
 
 
 def run_script(script: Path, verb: str, env: dict[str, str], timeout_s: float = 90) -> None:

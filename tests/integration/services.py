@@ -9,14 +9,17 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+from clickhouse_driver import Client
 
+from ioc.ops.db.executors import clickhouse_client
 from ioc.ops.monitoring import Service, monitoring_client
 from ioc.settings import PROJECT_ROOT, Settings
+from ioc.settings_clickhouse import ClickHouseRole
 from tests.integration.conftest import free_port, run_script
 
 LOCAL = PROJECT_ROOT / "deploy" / "local"
@@ -42,13 +45,45 @@ class PrivateClickHouse:
     data_dir: Path
     port: int
     http_port: int
+    tls_port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ca_file(self) -> Path:
+        """The CA of its data dir (lib.sh ensure_pki), which signed its TLS certificate."""
+        return self.data_dir / "pki" / "ca.pem"
+
+    def client_env(self) -> dict[str, str]:
+        """What a pipeline process needs to reach this server: its ports and its CA."""
+        return {
+            "IOC_CLICKHOUSE_PORT": str(self.port),
+            "IOC_CLICKHOUSE_HTTP_PORT": str(self.http_port),
+            "IOC_CLICKHOUSE_TLS_PORT": str(self.tls_port),
+            "IOC_TLS_CA_FILE": str(self.ca_file),
+        }
+
+    def settings(self, settings: Settings) -> Settings:
+        """``settings`` pointed at this server (the same users and passwords)."""
+        return settings.model_copy(
+            update={
+                "clickhouse_port": self.port,
+                "clickhouse_http_port": self.http_port,
+                "clickhouse_tls_port": self.tls_port,
+                "tls_ca_file": str(self.ca_file),
+            }
+        )
+
+    def client(self, settings: Settings, role: ClickHouseRole, **kwargs: Any) -> Client:
+        """A client of this server as ``role``'s user, as the pipeline connects (TLS)."""
+        return clickhouse_client(self.settings(settings), role=role, **kwargs)
 
     def _run(self, verb: str) -> None:
         env = {
             **os.environ,
+            "IOC_LOCAL_SETTINGS_LOADED": "",
             "IOC_DATA_DIR": str(self.data_dir),
-            "IOC_CLICKHOUSE_PORT": str(self.port),
-            "IOC_CLICKHOUSE_HTTP_PORT": str(self.http_port),
+            **self.client_env(),
+            **self.extra_env,
         }
         run_script(LOCAL / "clickhouse.sh", verb, env)
 

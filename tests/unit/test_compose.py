@@ -27,6 +27,7 @@ COMPOSE_ONLY = {
     "IOC_GRAFANA_URL": "http://localhost:3000",  # the alert links users click
     "IOC_POSTGRES_SSLMODE": "prefer",  # the postgres image has no server certificate
     "IOC_MONITORING_TLS": "false",  # Prometheus and Alertmanager not yet behind TLS here
+    "IOC_CLICKHOUSE_TLS": "false",  # the clickhouse image has no server certificate
 }
 
 
@@ -98,13 +99,35 @@ def test_service_images_and_credentials_match_the_settings(defaults: dict[str, s
     ch = services["clickhouse"]
     version = tuple(int(x) for x in ch["image"].split(":")[1].split("."))
     assert version >= (21, 8), "Grafana's ClickHouse plugin needs 21.8 or later"
-    assert (
-        ch["environment"]["IOC_CLICKHOUSE_GRAFANA_PASSWORD"]
-        == (defaults["IOC_CLICKHOUSE_GRAFANA_PASSWORD"])
-    )
     users = (COMPOSE.parent / "compose" / "clickhouse-users.xml").read_text()
-    assert f"<{defaults['IOC_CLICKHOUSE_GRAFANA_USER']}>" in users
-    assert f"<database>{defaults['IOC_CLICKHOUSE_DATABASE']}</database>" in users
+    assert '<default remove="remove"/>' in users  # no passwordless user on a published port
+    for role in ("MIGRATOR", "SINK", "REPLAY", "READER", "GRAFANA"):
+        password = f"IOC_CLICKHOUSE_{role}_PASSWORD"
+        assert ch["environment"][password] == defaults[password], role
+        assert f"<{defaults[f'IOC_CLICKHOUSE_{role}_USER']}>" in users, role
+        assert f'<password from_env="{password}"/>' in users, role
+
+
+@pytest.mark.unit
+def test_compose_grafana_reads_only_what_the_panels_need(defaults: dict[str, str]) -> None:
+    """Its GRANTs are ioc/ops/db/access.py's, which cover every table a dashboard reads
+    and no raw column but written_at_ms (decision 0037)."""
+    from ioc.ops.db.access import FRESHNESS_TABLES, grafana_grants
+
+    users = (COMPOSE.parent / "compose" / "clickhouse-users.xml").read_text()
+    grafana = users[users.index("<grafana>") : users.index("</grafana>")]
+    grants = re.findall(r"<query>(.*?)</query>", grafana)
+    db, user = defaults["IOC_CLICKHOUSE_DATABASE"], defaults["IOC_CLICKHOUSE_GRAFANA_USER"]
+    assert grants == grafana_grants(db, user)
+    whole = {g.split(" ON ")[1].split(" TO ")[0] for g in grants if g.startswith("GRANT SELECT ON")}
+    columns_only = {f"{db}.{t}" for t in FRESHNESS_TABLES}
+    read: set[str] = set()
+    for path in (PROJECT_ROOT / "deploy" / "grafana" / "dashboards").rglob("*.json"):
+        read |= {
+            f"{db}.{t}" for t in re.findall(r"\b(?:FROM|JOIN)\s+([a-z_]+)\b", path.read_text())
+        }
+    assert read - whole <= columns_only, read - whole - columns_only
+    assert not whole & {f"{db}.events_qr", f"{db}.deadletter"}
 
 
 @pytest.mark.unit

@@ -244,7 +244,9 @@ def test_the_configmap_is_what_the_settings_read(
     for key, value in _settings_map(example).items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("IOC_SECRETS_DIR")  # the Secret's files are not here; given below
-    strong = {name: SecretStr("s" * 48) for name in ("pii_hmac_key", "clickhouse_password",
+    strong = {name: SecretStr("s" * 48) for name in ("pii_hmac_key",
+              "clickhouse_migrator_password", "clickhouse_sink_password",
+              "clickhouse_replay_password", "clickhouse_reader_password",
               "clickhouse_grafana_password", "postgres_password", "outbox_password", "grafana_token",
               "mqtt_password", "kafka_password",
               "prometheus_web_password", "alertmanager_web_password")}  # fmt: skip
@@ -288,7 +290,13 @@ def test_setup_job_migrates_and_creates_topics_before_the_release(results: list[
         assert set(hooks.split(",")) == {"pre-install", "pre-upgrade"}
         script = job["spec"]["template"]["spec"]["containers"][0]["command"][-1]
         setup = (PROJECT_ROOT / "deploy" / "compose" / "setup.sh").read_text()
-        for step in ("ioc db migrate", "ioc topics create", "ioc db load-entities"):
+        steps = (
+            "ioc db migrate",
+            "ioc db panel-access",
+            "ioc topics create",
+            "ioc db load-entities",
+        )
+        for step in steps:
             assert step in script, step
             assert step in setup, step
         (config,) = [m for m in _of(result.manifests, "ConfigMap")

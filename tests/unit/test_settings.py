@@ -82,7 +82,10 @@ def strong_secrets() -> dict[str, object]:
         name: SecretStr(f"{name}-{'x' * 40}")
         for name in (
             "pii_hmac_key",
-            "clickhouse_password",
+            "clickhouse_migrator_password",
+            "clickhouse_sink_password",
+            "clickhouse_replay_password",
+            "clickhouse_reader_password",
             "clickhouse_grafana_password",
             "postgres_password",
             "outbox_password",
@@ -104,7 +107,7 @@ def test_prod_refuses_default_and_short_secrets_and_names_them() -> None:
     message = str(raised.value)
     assert "IOC_PII_HMAC_KEY (the default)" in message
     assert "IOC_POSTGRES_PASSWORD (shorter than 16 characters)" in message
-    assert "IOC_CLICKHOUSE_PASSWORD" not in message
+    assert "IOC_CLICKHOUSE_SINK_PASSWORD" not in message
     assert "pw-tiny" not in message  # never the value itself
 
 

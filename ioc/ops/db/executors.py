@@ -16,21 +16,44 @@ import orjson
 from clickhouse_driver import Client
 
 from ioc.settings import Settings
+from ioc.settings_clickhouse import ClickHouseRole
+
+
+def clickhouse_connect_args(settings: Settings, role: ClickHouseRole) -> dict[str, Any]:
+    """Host, port, the role's user and password, and TLS for a clickhouse-driver client.
+
+    With ``clickhouse_tls`` (the default) the native protocol over TLS on
+    ``clickhouse_tls_port``, the server's certificate verified against ``settings.ca_file``
+    (a missing CA file fails at connect, never falls back to plain TCP).
+    """
+    user, password = settings.clickhouse_login(role)
+    args: dict[str, Any] = {
+        "host": settings.clickhouse_host,
+        "port": settings.clickhouse_port,
+        "user": user,
+        "password": password.get_secret_value(),
+    }
+    if settings.clickhouse_tls:
+        args |= {
+            "port": settings.clickhouse_tls_port,
+            "secure": True,
+            "verify": True,
+            "ca_certs": str(settings.ca_file),
+        }
+    return args
 
 
 def clickhouse_client(
     settings: Settings,
     *,
+    role: ClickHouseRole,
     database: str = "default",
     connect_timeout: float = 5,
     send_receive_timeout: float = 60,
 ) -> Client:
-    """A clickhouse-driver client for the configured server (native protocol)."""
+    """A clickhouse-driver client for the configured server as ``role``'s user."""
     return Client(
-        host=settings.clickhouse_host,
-        port=settings.clickhouse_port,
-        user=settings.clickhouse_user,
-        password=settings.clickhouse_password.get_secret_value(),
+        **clickhouse_connect_args(settings, role),
         database=database,
         connect_timeout=connect_timeout,
         send_receive_timeout=send_receive_timeout,
@@ -58,10 +81,17 @@ class ClickHouseExecutor:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, database: str | None = None
+        cls,
+        settings: Settings,
+        *,
+        database: str | None = None,
+        role: ClickHouseRole = "migrator",
     ) -> ClickHouseExecutor:
-        """A client for the configured server (no database: migrations create it)."""
-        return cls(clickhouse_client(settings, database=database or "default"))
+        """A client for the configured server (no database: migrations create it).
+
+        As the migrator by default: ``ioc db`` (migrate, retention, erase, entities).
+        """
+        return cls(clickhouse_client(settings, role=role, database=database or "default"))
 
     def execute(self, sql: str) -> list[tuple[Any, ...]]:
         """Run one statement; return its rows."""

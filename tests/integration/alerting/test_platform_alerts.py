@@ -97,8 +97,8 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
         exporter = subprocess.Popen(
             [sys.executable, "-m", "ioc", "clickhouse-exporter"],
             env=base
+            | clickhouse.client_env()
             | {
-                "IOC_CLICKHOUSE_PORT": str(clickhouse.port),
                 "IOC_CLICKHOUSE_METRICS_PORT": str(exporter_port),
             },
             stdout=subprocess.DEVNULL,

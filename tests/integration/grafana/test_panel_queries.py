@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 import pytest
 
+from ioc.ops.db.access import PANEL_VIEWS, definer_views
 from ioc.ops.db.executors import ChdbExecutor, ClickHouseExecutor
 from ioc.ops.db.maintenance import load_entities
 from ioc.ops.db.migrate import migrate
@@ -138,6 +139,9 @@ def loaded(
         )
         chdb = ChdbExecutor(Path(tmp_path_factory.mktemp("chdb")))
         migrate(chdb, "ioc")
+        # As compose and production run them: the panel views with their definer's rights,
+        # what lets Grafana's user read them with GRANTs on the views alone (decision 0037).
+        assert len(definer_views(chdb, "ioc")) == len(PANEL_VIEWS)
         for table in TABLES:
             copy_table(clickhouse, database, chdb, table)
         chdb.execute("USE ioc")

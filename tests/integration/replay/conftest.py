@@ -26,7 +26,7 @@ from kafka.admin import OffsetSpec
 from kafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError
 
 from ioc.kafka_client import kafka_client_options
-from ioc.ops.db.executors import ClickHouseExecutor
+from ioc.ops.db.executors import ClickHouseExecutor, clickhouse_client
 from ioc.ops.db.migrate import migrate
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings, settings_for_tests
@@ -72,7 +72,7 @@ class Pipeline:
         return name + self.settings.stream_topic_suffix
 
     def client(self) -> Client:
-        return Client(host="127.0.0.1", port=self.settings.clickhouse_port)
+        return clickhouse_client(self.settings, role="migrator")
 
     def ioc(
         self, *args: str, env: dict[str, str] | None = None

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from clickhouse_driver import Client
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from prometheus_client import CollectorRegistry
 
@@ -16,6 +15,7 @@ from connectors.sinks.clickhouse.metrics import SinkMetrics
 from connectors.sinks.clickhouse.sink import ClickHouseSink, SinkConfig
 from connectors.sinks.clickhouse.writer import TableWriter
 from ioc.kafka_client import kafka_client_options
+from ioc.ops.db.executors import clickhouse_client
 from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings
 from schemas.base import Contract, Event
@@ -96,16 +96,11 @@ def make_output(
     database: str,
     group: str,
     *,
-    port: int | None = None,
     max_rows: int = 5_000,
     max_age_s: float = 0.3,
 ) -> ClickHouseSink:
-    client = Client(
-        host="127.0.0.1",
-        port=port or settings.clickhouse_port,
-        connect_timeout=2,
-        send_receive_timeout=10,
-    )
+    """A sink as ``ioc sink`` wires it: the sink's user, over TLS (``settings`` says where)."""
+    client = clickhouse_client(settings, role="sink", connect_timeout=2, send_receive_timeout=10)
     config = SinkConfig(
         kafka=kafka_client_options(settings),
         group_id=group,

@@ -13,7 +13,7 @@ from clickhouse_driver.errors import ServerException
 from pydantic import SecretStr
 
 from connectors.sinks.clickhouse.rows import COLUMNS, Origin, rows_for
-from ioc.ops.db.executors import ClickHouseExecutor
+from ioc.ops.db.executors import ClickHouseExecutor, clickhouse_connect_args
 from ioc.ops.db.maintenance import drop_expired, erase_subject, expired_partitions, load_entities
 from ioc.settings import PROJECT_ROOT, Settings
 from schemas.privacy import PiiHasher
@@ -108,10 +108,11 @@ def test_grafana_user_is_read_only_and_confined_to_ioc(
 
     migrate(clickhouse, settings.clickhouse_database)
     grafana = Client(
-        host="127.0.0.1",
-        port=settings.clickhouse_port,
-        user=settings.clickhouse_grafana_user,
-        password=settings.clickhouse_grafana_password.get_secret_value(),
+        **clickhouse_connect_args(settings, "reader")
+        | {
+            "user": settings.clickhouse_grafana_user,
+            "password": settings.clickhouse_grafana_password.get_secret_value(),
+        }
     )
     db = settings.clickhouse_database
     assert grafana.execute(f"SELECT count() FROM {db}.kpi_traffic_live") is not None

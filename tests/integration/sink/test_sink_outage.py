@@ -11,7 +11,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from clickhouse_driver import Client
 
 from ioc.ops.db.executors import ClickHouseExecutor
 from ioc.ops.db.migrate import migrate
@@ -37,7 +36,7 @@ def private_clickhouse(tmp_path: Path) -> Iterator[PrivateClickHouse]:
 def test_outage_longer_than_poll_interval_loses_nothing_and_keeps_the_group(
     settings: Settings, private_clickhouse: PrivateClickHouse, unique: str, fault: str
 ) -> None:
-    executor = ClickHouseExecutor(Client(host="127.0.0.1", port=private_clickhouse.port))
+    executor = ClickHouseExecutor(private_clickhouse.client(settings, "migrator"))
     database = "ioc"
     migrate(executor, database)
     specs = unique_topics(settings, unique)
@@ -87,7 +86,7 @@ def test_outage_longer_than_poll_interval_loses_nothing_and_keeps_the_group(
             and count("kpi_traffic") == n_kpis
         )
 
-    sink = make_output(settings, specs, database, f"sink-{unique}", port=private_clickhouse.port)
+    sink = make_output(private_clickhouse.settings(settings), specs, database, f"sink-{unique}")
     controller = threading.Thread(target=outage, daemon=True)
     feeder.start()
     controller.start()

@@ -50,7 +50,7 @@ ioc_<name> in IOC_SECRETS_DIR. tests/unit/test_helm_chart.py checks this list ag
 the settings, so a new secret cannot land in the ConfigMap unnoticed.
 */}}
 {{- define "ioc.secretNames" -}}
-{{- list "clickhouse_password" "clickhouse_grafana_password" "postgres_password" "outbox_password" "pii_hmac_key" "pii_previous_keys" "alertmanager_smtp_password" "alertmanager_telegram_bot_token" "alertmanager_web_password" "prometheus_web_password" "grafana_password" "grafana_token" "notify_zalo_access_token" "notify_telegram_bot_token" "notify_smtp_password" "mqtt_password" "mqtt_device_secret" "kafka_password" | toJson -}}
+{{- list "clickhouse_migrator_password" "clickhouse_sink_password" "clickhouse_replay_password" "clickhouse_reader_password" "clickhouse_grafana_password" "postgres_password" "outbox_password" "pii_hmac_key" "pii_previous_keys" "alertmanager_smtp_password" "alertmanager_telegram_bot_token" "alertmanager_web_password" "prometheus_web_password" "grafana_password" "grafana_token" "notify_zalo_access_token" "notify_telegram_bot_token" "notify_smtp_password" "mqtt_password" "mqtt_device_secret" "kafka_password" | toJson -}}
 {{- end -}}
 
 {{/* Is there a Secret to mount at /run/secrets? */}}
@@ -113,7 +113,13 @@ refused rather than silently overridden.
   "IOC_CLICKHOUSE_PORT" $v.clickhouse.port
   "IOC_CLICKHOUSE_HTTP_PORT" $v.clickhouse.httpPort
   "IOC_CLICKHOUSE_DATABASE" $v.clickhouse.database
-  "IOC_CLICKHOUSE_USER" $v.clickhouse.user
+  "IOC_CLICKHOUSE_TLS" $v.clickhouse.tls
+  "IOC_CLICKHOUSE_TLS_PORT" $v.clickhouse.tlsPort
+  "IOC_CLICKHOUSE_MIGRATOR_USER" $v.clickhouse.users.migrator
+  "IOC_CLICKHOUSE_SINK_USER" $v.clickhouse.users.sink
+  "IOC_CLICKHOUSE_REPLAY_USER" $v.clickhouse.users.replay
+  "IOC_CLICKHOUSE_READER_USER" $v.clickhouse.users.reader
+  "IOC_CLICKHOUSE_GRAFANA_USER" $v.clickhouse.users.grafana
   "IOC_ALERTMANAGER_HOST" $v.alertmanager.host
   "IOC_ALERTMANAGER_PORT" $v.alertmanager.port
   "IOC_ALERTMANAGER_WEB_USER" $v.alertmanager.webUser

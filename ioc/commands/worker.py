@@ -24,7 +24,7 @@ def worker_command(
 
     from ioc import process
     from ioc.wiring.worker import build_config
-    from streams.runtime.app import Worker
+    from streams.runtime.app import DataDirError, Worker
     from streams.runtime.gctune import tune_gc
     from streams.runtime.metrics import StreamMetrics
 
@@ -36,6 +36,11 @@ def worker_command(
     metrics = StreamMetrics()
     process.expose_metrics(settings, settings.stream_metrics_port, metrics.registry)
     worker = Worker(config, metrics)
+    try:
+        worker.prepare_datadir()
+    except DataDirError as exc:  # a full disk: one clear line, a code of its own
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(exc.code) from None
     worker.install_guards()
     logging.getLogger(__name__).info(
         "worker %s: %s", config.app_id, {d.value: s.name for d, s in config.sources.items()}

@@ -7,6 +7,7 @@ the settings and the province profile); nothing here reads the environment.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -17,6 +18,7 @@ from typing import Any
 
 import faust
 
+from schemas.errors import IocError
 from schemas.results import Domain
 from schemas.topics import CONTROL_HEADER
 from streams.detect import DetectorParams, DetectorSuite
@@ -40,6 +42,15 @@ UNSTALL_INTERVAL_S = 1.0
 
 TABLE_SUFFIX = "-state"
 """Table ``<domain>-state``; its changelog is ``<app id>-<domain>-state-changelog``."""
+
+EXIT_DATA_DIR = 73
+"""EX_CANTCREAT: the worker could not create its data directories (disk full, permissions)."""
+
+
+class DataDirError(IocError):
+    """The worker's data directories could not be created (decision 0038)."""
+
+    code = EXIT_DATA_DIR
 
 
 @dataclass(frozen=True)
@@ -159,8 +170,6 @@ class Worker:
             raise ValueError(f"stream store {config.store!r} is not supported; use memory://")
         self.config = config
         self.metrics = metrics or StreamMetrics()
-        if "{" not in config.datadir:  # faust makes the directory, not its parents
-            Path(config.datadir).parent.mkdir(parents=True, exist_ok=True)
         self.app = make_app(config)
         self.suite = DetectorSuite(config.detector_params)
         self.sender = BatchSender(
@@ -175,6 +184,27 @@ class Worker:
             factory = EngineFactory(DOMAINS[domain], kpi, config.topology, source.partitions)
             self.runtimes[domain] = agents.register(self, factory, source)
         self._hooks()
+
+    def prepare_datadir(self) -> Path:
+        """Create faust's data, version and table directories, or raise DataDirError.
+
+        With the memory store these empty directories are all a worker writes to disk
+        (decision 0038). Left to faust, a failure (ENOSPC on a full disk) is a traceback
+        in the middle of its shutdown log and exit code 1; here it is one line and code 73,
+        before anything connects. Called once by ``ioc worker``, like the guards.
+        """
+        conf = self.app.conf
+        try:
+            for path in (conf.datadir, conf.appdir, conf.tabledir):
+                Path(path).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            name = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+            raise DataDirError(
+                f"cannot create the worker's data directory {exc.filename}: {exc.strerror} "
+                f"({name}). Free space on that filesystem (or fix its permissions) and "
+                "restart: the worker resumes from its changelogs and committed offsets"
+            ) from exc
+        return Path(conf.tabledir)
 
     def install_guards(self) -> None:
         """Make this process exit loudly on the failures faust only logs.

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+from pathlib import Path
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
@@ -10,7 +13,7 @@ from faust.transport.consumer import Fetcher
 
 from schemas.results import Domain
 from streams.murmur import partitioner
-from streams.runtime.app import SourceTopic, Worker, WorkerConfig
+from streams.runtime.app import EXIT_DATA_DIR, DataDirError, SourceTopic, Worker, WorkerConfig
 from streams.runtime.guards import GroupLeaveGuard, ServiceCrashGuard
 from streams.runtime.messages import OutputTopics
 from streams.topology import Topology
@@ -92,3 +95,27 @@ def test_a_crashed_faust_service_stops_the_process(stopping: bool, exits: list[i
     finally:
         logging.getLogger("faust").removeHandler(guard)
     assert exited == exits
+
+
+def test_the_data_directories_are_made_before_faust_starts(tmp_path: Path) -> None:
+    worker = Worker(config(datadir=str(tmp_path / "faust" / "ioc-unit")))
+    tables = worker.prepare_datadir()
+    assert tables == tmp_path / "faust" / "ioc-unit" / "v1" / "tables"
+    assert tables.is_dir()
+    assert worker.prepare_datadir() == tables  # a restart finds them: nothing to write
+
+
+def test_a_full_disk_is_one_clear_error_with_its_own_exit_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(self: Path, *args: object, **kw: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+
+    worker = Worker(config(datadir=str(tmp_path / "full")))
+    monkeypatch.setattr(Path, "mkdir", full)
+    with pytest.raises(DataDirError) as raised:
+        worker.prepare_datadir()
+    assert raised.value.code == EXIT_DATA_DIR == 73
+    message = str(raised.value)
+    assert f"{tmp_path / 'full'}: No space left on device (ENOSPC)" in message
+    assert "Free space" in message

@@ -59,13 +59,17 @@ Logs = dict[Domain, dict[int, list[tuple[str, Any]]]]
 
 
 @pytest.fixture(scope="module")
-def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """A private single broker, started and stopped by the project's script."""
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private single broker, started and stopped by the project's script; its CA file.
+
+    Secured like the stack's (TLS + SASL): kafka.sh makes a CA in the broker's data dir.
+    """
     taken = [p for p in (KAFKA_PORT, CONTROLLER_PORT, METRICS_PORT) if port_taken(p)]
     if taken:
         pytest.fail(f"the private broker's ports are taken: {taken}", pytrace=False)
+    data_dir = tmp_path_factory.mktemp("kafka")
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")} | {
-        "IOC_DATA_DIR": str(tmp_path_factory.mktemp("kafka")),
+        "IOC_DATA_DIR": str(data_dir),
         "IOC_KAFKA_PORT": str(KAFKA_PORT),
         "IOC_KAFKA_CONTROLLER_PORT": str(CONTROLLER_PORT),
         "IOC_KAFKA_METRICS_PORT": str(METRICS_PORT),
@@ -74,7 +78,7 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     script = PROJECT / "deploy" / "local" / "kafka.sh"
     try:
         run_script(script, "start", env, timeout_s=180)
-        yield
+        yield data_dir / "pki" / "ca.pem"
     finally:
         run_script(script, "stop", env, timeout_s=60)
 
@@ -215,7 +219,7 @@ def counted(stack: StreamStack) -> dict[tuple[Domain, int], int]:
 
 
 def test_a_full_data_dir_stops_the_worker_loudly_and_a_restart_resumes_when_space_returns(
-    kafka: None, small_disk: Path, unique: str, tmp_path: Path
+    kafka: Path, small_disk: Path, unique: str, tmp_path: Path
 ) -> None:
     stack = open_stack(
         unique,
@@ -223,6 +227,7 @@ def test_a_full_data_dir_stops_the_worker_loudly_and_a_restart_resumes_when_spac
         kafka_port=KAFKA_PORT,
         kafka_controller_port=CONTROLLER_PORT,
         data_dir=str(small_disk),
+        tls_ca_file=str(kafka),
     )
     assert stack.settings.kafka_bootstrap == f"127.0.0.1:{KAFKA_PORT}"
     try:

@@ -124,6 +124,8 @@ def run(settings: Settings, options: BenchOptions, console: Console) -> tuple[di
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()},
         "settings": {
             "kafka_version": settings.kafka_version,
+            # TLS + SASL or not (docs/performance.md compares the two, decision 0039)
+            "kafka_security_protocol": settings.kafka_security_protocol,
             "stream_batch_size": settings.stream_batch_size,
             "stream_batch_within_s": settings.stream_batch_within_s,
             "allowed_lateness_s": settings.allowed_lateness_s,

@@ -85,7 +85,8 @@ def grants() -> list[Grant]:
         table += _topics(user, (*streams, DEADLETTER), WRITE)
     table += _topics(principal_name("outbox"), (DOSSIER_STATUS,), ("READ",))
     worker = principal_name("worker")
-    table += _topics(worker, SOURCES, (*READ, "WRITE"))  # WRITE: the control ticks
+    # WRITE: the control ticks; CREATE: a worker declares its sources (faust) when missing.
+    table += _topics(worker, SOURCES, (*READ, "WRITE", "CREATE"))
     table += _topics(worker, RESULTS, (*WRITE, "READ"))
     table += [Grant(worker, "TOPIC", worker, ALL), Grant(worker, "GROUP", worker, ALL)]
     sink = principal_name("sink")

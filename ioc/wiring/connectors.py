@@ -24,6 +24,7 @@ from connectors.sources.producer import EventProducer
 from ioc.assets import postgres_dir
 from ioc.kafka_client import kafka_client_options
 from ioc.ops import kafka_admin
+from ioc.ops.kafka_acls import CONNECTOR_STREAMS
 from ioc.settings import Settings
 from schemas.privacy import PiiHasher, parse_key_ring
 from schemas.topics import DEADLETTER
@@ -229,12 +230,18 @@ def file_connector(
 
 
 def check_topics(settings: Settings, *, create: bool, extra: dict[str, str] | None = None) -> None:
-    """Check (or create) every topic the connectors write, suffix included.
+    """Check (or create) every topic this connector writes, suffix included.
 
     ``extra`` maps a topic name to the registry topic it copies (a file connector's --topic).
     """
     targets = routes(settings)
-    names = {targets.topic(s): spec.topic for s, spec in STREAMS.items()}
+    # Only the streams this connector's principal writes (an operator's run: all of them).
+    own = CONNECTOR_STREAMS.get(settings.kafka_component)
+    names = {
+        targets.topic(s): spec.topic
+        for s, spec in STREAMS.items()
+        if own is None or spec.topic in own
+    }
     names[targets.deadletter] = DEADLETTER
     names.update(extra or {})
     kafka_admin.check_topics(settings, names, create=create, missing_error=ConfigurationError)

@@ -121,6 +121,13 @@ def kafka_ready(settings: Settings) -> Settings:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def stack_ca() -> None:
+    """Every process a test starts trusts the stack's CA (IOC_TLS_CA_FILE), Kafka's included,
+    even one whose IOC_DATA_DIR is a folder of its own (where no CA is)."""
+    os.environ.setdefault("IOC_TLS_CA_FILE", str(Settings().ca_file))
+
+
+@pytest.fixture(scope="session", autouse=True)
 def registry_topics(settings: Settings) -> None:
     """Create the registry's topics before any test, as a deployment would.
 

@@ -5,6 +5,7 @@ hang without touching the session's stack."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -36,6 +37,17 @@ def ensure_pki(env: dict[str, str]) -> None:
     """The CA and certificate of a private stack's data dir, before its services start."""
     script = f"source {LOCAL / 'lib.sh'}; load_settings; ensure_pki"
     subprocess.run(["bash", "-c", script], env=env, check=True, capture_output=True, timeout=60)
+
+
+def share_stack_pki(data_dir: Path) -> None:
+    """Seed a private service's data dir with the local stack's CA and certificate.
+
+    lib.sh ensure_pki keeps what it finds, so the private service serves a certificate of
+    the stack's CA, which every client of the tests already trusts.
+    """
+    stack = Settings().data_dir / "pki"
+    if not (data_dir / "pki").exists() and (stack / "ca.pem").is_file():
+        shutil.copytree(stack, data_dir / "pki")
 
 
 @dataclass
@@ -78,6 +90,9 @@ class PrivateClickHouse:
         return clickhouse_client(self.settings(settings), role=role, **kwargs)
 
     def _run(self, verb: str) -> None:
+        # The stack's CA and certificate, not one of its own: the pipeline's clients trust
+        # one CA (IOC_TLS_CA_FILE) for every service, Kafka included.
+        share_stack_pki(self.data_dir)
         env = {
             **os.environ,
             "IOC_LOCAL_SETTINGS_LOADED": "",

@@ -34,7 +34,7 @@ def commands(
     return {
         "sink": (
             ["sink"],
-            {"IOC_SINK_METRICS_PORT": str(port), "IOC_SINK_GROUP_ID": f"sig-{unique}"},
+            {"IOC_SINK_METRICS_PORT": str(port), "IOC_SINK_GROUP_ID": f"ioc-sink-sig-{unique}"},
         ),
         "alerter": (["alerter"], {"IOC_ALERTER_METRICS_PORT": str(port)}),
         "mqtt": (
@@ -57,7 +57,7 @@ def commands(
             {
                 "IOC_STREAM_METRICS_PORT": str(port),
                 "IOC_STREAM_TOPIC_SUFFIX": suffix,
-                "IOC_STREAM_APP_ID": f"ioc-sig-{unique}",
+                "IOC_STREAM_APP_ID": f"ioc-worker-sig-{unique}",
                 "IOC_DATA_DIR": str(tmp / "data"),
             },
         ),

@@ -171,7 +171,7 @@ def _metrics(port: int) -> str:
 def test_worker_from_the_wheel_starts_and_stops_on_sigterm(
     installed: Path, elsewhere: Path, kafka_ready: Settings, unique: str
 ) -> None:
-    app_id, suffix, port = f"ioc-wheel-{unique}", f".wheel-{unique}", free_port()
+    app_id, suffix, port = f"ioc-worker-wheel-{unique}", f".wheel-{unique}", free_port()
     env = _clean_env(
         kafka_ready,
         IOC_STREAM_APP_ID=app_id,

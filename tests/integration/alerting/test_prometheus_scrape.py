@@ -105,7 +105,7 @@ def test_prometheus_scrapes_a_worker(
         {
             "IOC_ENVIRONMENT": "test",
             "IOC_DATA_DIR": str(tmp_path / "worker"),
-            "IOC_STREAM_APP_ID": f"worker-prom-{unique}",
+            "IOC_STREAM_APP_ID": f"ioc-worker-prom-{unique}",
             "IOC_STREAM_TOPIC_SUFFIX": f".t-{unique}",
             "IOC_STREAM_METRICS_PORT": str(worker_port),
         },

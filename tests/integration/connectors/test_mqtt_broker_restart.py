@@ -22,6 +22,7 @@ from ioc.wiring.connectors import device_login
 from tests.integration.conftest import free_port, run_script
 from tests.integration.connectors.conftest import LoopThread, read_topic, values, wait_until
 from tests.integration.connectors.mqtt_helpers import fiware_traffic, handled, publish, start
+from tests.integration.services import share_stack_pki
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +55,7 @@ def test_a_broker_restart_keeps_the_bridges_session_and_loses_nothing(
             client.loop_stop()
             client.disconnect()
 
+    share_stack_pki(data_dir)  # one CA for every service (Kafka's too): IOC_TLS_CA_FILE
     run_script(SCRIPT, "start", env)
     try:
         bridge = start(loop_thread, settings)

@@ -34,6 +34,7 @@ from tests.integration.connectors.conftest import (
     values,
     wait_until,
 )
+from tests.integration.services import share_stack_pki
 
 pytestmark = pytest.mark.integration
 
@@ -318,12 +319,13 @@ def test_postgres_restarted_mid_poll_loses_and_doubles_nothing(
         "IOC_POSTGRES_PORT": str(free_port()),
     }
     script = PROJECT_ROOT / "deploy" / "local" / "postgres.sh"
+    share_stack_pki(data_dir)  # one CA for every service (Kafka's too): IOC_TLS_CA_FILE
     run_script(script, "start", env)
     try:
         settings = pg_settings.model_copy(
             update={
                 "postgres_port": int(env["IOC_POSTGRES_PORT"]),
-                "tls_ca_file": str(data_dir / "pki" / "ca.pem"),  # that server's own CA
+                "tls_ca_file": str(data_dir / "pki" / "ca.pem"),  # the stack's, shared
                 "outbox_initial": "history",
                 "outbox_batch_size": 5,
             }

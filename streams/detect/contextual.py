@@ -69,6 +69,38 @@ def quantise(value: float, lo: float, hi: float, bits: int) -> tuple[int, float]
     return max(-MAX_BIN, min(MAX_BIN, math.floor(at))), width
 
 
+def next_range(
+    lo: float,
+    hi: float,
+    seen_lo: float,
+    seen_hi: float,
+    value: float,
+    *,
+    warming: bool,
+    params: ContextualParams,
+) -> tuple[float, float]:
+    """The quantisation range after ``value`` (``seen_*``: the extremes including it).
+
+    While ``warming``: the extremes seen, widened on each side by ``headroom`` × their
+    spread (floored at 0 when ``floor_zero`` and nothing negative was seen). After: the
+    range stays, unless ``value`` lies beyond it; then that side moves just past the
+    value, by ``growth`` × the new spread. A spike does not re-scale the bins the memory
+    learned its normal values in by more than it must.
+    """
+    floor = params.floor_zero and seen_lo >= 0.0
+    if warming:
+        spread = seen_hi - seen_lo
+        low = seen_lo - params.headroom * spread
+        return (max(low, 0.0) if floor else low), seen_hi + params.headroom * spread
+    if lo <= value <= hi:
+        return lo, hi
+    spread = max(hi, value) - min(lo, value)
+    if value > hi:
+        return lo, value + params.growth * spread
+    low = value - params.growth * spread
+    return (max(low, 0.0) if floor else low), hi
+
+
 def band(
     predicted: list[int], observed_bin: int, lo: float, width: float, bits: int
 ) -> tuple[float | None, float | None, float | None]:
@@ -109,10 +141,16 @@ def observe_contextual(
         state["lo"] = state["hi"] = value
     lo, hi = cast(float, state["lo"]), cast(float, state["hi"])
     bits = params.value_bits
-    # Judged against the range seen before it: a new extreme lands outside 0 … 2**bits − 1.
+    # Judged against the range before it: a value beyond lands outside 0 … 2**bits − 1.
     bin_, width = quantise(value, lo, hi, bits)
-    if value < lo or value > hi:
-        state["lo"], state["hi"] = min(lo, value), max(hi, value)
+    seen_lo = cast(float, state.get("mn", lo))
+    seen_hi = cast(float, state.get("mx", hi))
+    if value < seen_lo or value > seen_hi or value < lo or value > hi:
+        seen_lo, seen_hi = min(seen_lo, value), max(seen_hi, value)
+        state["mn"], state["mx"] = seen_lo, seen_hi
+        state["lo"], state["hi"] = next_range(
+            lo, hi, seen_lo, seen_hi, value, warming=n < params.warmup, params=params
+        )
     facts = sensor_facts(bin_, bits)
     predicted: list[int] = mem["p"]
     unexpected = any(f not in predicted for f in facts)

@@ -1,8 +1,9 @@
 """The contextual detector: CAD OSE (Smirnov & Burnaev) on one (entity, metric), streaming.
 
-Each point is quantised to ``value_bits`` bits over the range the series has shown so
-far (its running minimum and maximum: NAB hands the reference detector the whole
-file's minimum and maximum up front, which a stream cannot know), its bits become
+Each point is quantised to ``value_bits`` bits over the detector's range (NAB hands the
+reference detector the whole file's minimum and maximum up front, which a stream cannot
+know: here the extremes of a warm-up with headroom, then grown only to a value beyond
+it — :func:`next_range`, decision 0040), its bits become
 sensor facts, and the context memory (:mod:`streams.detect.context_memory`) learns
 which facts follow which. A point scores when one of its facts was not predicted:
 the mean of the share of judged contexts it failed to confirm and the share of new
@@ -18,8 +19,9 @@ nearest the observed one. Nothing predicted (a memory still learning) leaves bot
 empty.
 
 State (plain JSON): ``t`` last applied time, ``n`` points applied, ``lo``/``hi`` the
-range, ``h`` the step of the last high raw score, ``m`` the context memory, and the
-lifecycle's ``incident``, ``hot``, ``hot_since``, ``cool``, ``cool_since``.
+range, ``mn``/``mx`` the extremes seen, ``h`` the step of the last high raw score, ``m``
+the context memory, and the lifecycle's ``incident``, ``hot``, ``hot_since``, ``cool``,
+``cool_since``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The contextual detector: CAD OSE (Smirnov & Burnaev) on one (entity, metric), streaming.
 
-Each point is quantised to ``value_bits`` bits over the range the series has shown so
-far (its running minimum and maximum: NAB hands the reference detector the whole
-file's minimum and maximum up front, which a stream cannot know), its bits become
+Each point is quantised to ``value_bits`` bits over the detector's range (NAB hands the
+reference detector the whole file's minimum and maximum up front, which a stream cannot
+know: here the extremes of a warm-up with headroom, then grown only to a value beyond
+it — :func:`next_range`, decision 0040), its bits become
 sensor facts, and the context memory (:mod:`streams.detect.context_memory`) learns
 which facts follow which. A point scores when one of its facts was not predicted:
 the mean of the share of judged contexts it failed to confirm and the share of new
@@ -18,8 +19,9 @@ nearest the observed one. Nothing predicted (a memory still learning) leaves bot
 empty.
 
 State (plain JSON): ``t`` last applied time, ``n`` points applied, ``lo``/``hi`` the
-range, ``h`` the step of the last high raw score, ``m`` the context memory, and the
-lifecycle's ``incident``, ``hot``, ``hot_since``, ``cool``, ``cool_since``.
+range, ``mn``/``mx`` the extremes seen, ``h`` the step of the last high raw score, ``m``
+the context memory, and the lifecycle's ``incident``, ``hot``, ``hot_since``, ``cool``,
+``cool_since``.
 """
 
 from __future__ import annotations
@@ -69,6 +71,38 @@ def quantise(value: float, lo: float, hi: float, bits: int) -> tuple[int, float]
     return max(-MAX_BIN, min(MAX_BIN, math.floor(at))), width
 
 
+def next_range(
+    lo: float,
+    hi: float,
+    seen_lo: float,
+    seen_hi: float,
+    value: float,
+    *,
+    warming: bool,
+    params: ContextualParams,
+) -> tuple[float, float]:
+    """The quantisation range after ``value`` (``seen_*``: the extremes including it).
+
+    While ``warming``: the extremes seen, widened on each side by ``headroom`` × their
+    spread (floored at 0 when ``floor_zero`` and nothing negative was seen). After: the
+    range stays, unless ``value`` lies beyond it; then that side moves just past the
+    value, by ``growth`` × the new spread. A spike does not re-scale the bins the memory
+    learned its normal values in by more than it must.
+    """
+    floor = params.floor_zero and seen_lo >= 0.0
+    if warming:
+        spread = seen_hi - seen_lo
+        low = seen_lo - params.headroom * spread
+        return (max(low, 0.0) if floor else low), seen_hi + params.headroom * spread
+    if lo <= value <= hi:
+        return lo, hi
+    spread = max(hi, value) - min(lo, value)
+    if value > hi:
+        return lo, value + params.growth * spread
+    low = value - params.growth * spread
+    return (max(low, 0.0) if floor else low), hi
+
+
 def band(
     predicted: list[int], observed_bin: int, lo: float, width: float, bits: int
 ) -> tuple[float | None, float | None, float | None]:
@@ -109,10 +143,16 @@ def observe_contextual(
         state["lo"] = state["hi"] = value
     lo, hi = cast(float, state["lo"]), cast(float, state["hi"])
     bits = params.value_bits
-    # Judged against the range seen before it: a new extreme lands outside 0 … 2**bits − 1.
+    # Judged against the range before it: a value beyond lands outside 0 … 2**bits − 1.
     bin_, width = quantise(value, lo, hi, bits)
-    if value < lo or value > hi:
-        state["lo"], state["hi"] = min(lo, value), max(hi, value)
+    seen_lo = cast(float, state.get("mn", lo))
+    seen_hi = cast(float, state.get("mx", hi))
+    if value < seen_lo or value > seen_hi or value < lo or value > hi:
+        seen_lo, seen_hi = min(seen_lo, value), max(seen_hi, value)
+        state["mn"], state["mx"] = seen_lo, seen_hi
+        state["lo"], state["hi"] = next_range(
+            lo, hi, seen_lo, seen_hi, value, warming=n < params.warmup, params=params
+        )
     facts = sensor_facts(bin_, bits)
     predicted: list[int] = mem["p"]
     unexpected = any(f not in predicted for f in facts)

@@ -392,6 +392,8 @@ def _validate(params: DetectorParams) -> None:
         raise ParamsError("contextual: rest_period >= 0, value_bits 1..8, max_left/neurons >= 1")
     if c.max_contexts < 10:
         raise ParamsError("contextual: max_contexts must be >= 10")
+    if c.warmup < 0 or c.headroom < 0 or c.growth < 0:
+        raise ParamsError("contextual: warmup, headroom and growth must be >= 0")
     if params.default_detector not in (SEASONAL, CONTEXTUAL):
         raise ParamsError("default_detector must be 'seasonal' or 'contextual'")
     if params.silence_periods <= 0:

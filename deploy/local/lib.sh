@@ -26,10 +26,12 @@ export REPO_ROOT
 source "$LOCAL_DIR/monitoring-web.sh"  # Prometheus and Alertmanager's TLS and basic auth
 
 # All services, in start order (down.sh stops them in reverse order). kafka-2 and kafka-3
-# are the other nodes of a three-node Kafka cluster (IOC_KAFKA_BROKERS=3, kafka.sh).
-# notify (`ioc notify`) starts before Alertmanager, which may post to it, and stops after.
-ALL_SERVICES=(postgres clickhouse clickhouse-exporter node-exporter mosquitto alert-receiver notify
-  alertmanager prometheus kafka kafka-2 kafka-3)
+# are the other nodes of a three-node Kafka cluster (IOC_KAFKA_BROKERS=3, kafka.sh);
+# zookeeper and clickhouse-2 run only for a replicated ClickHouse (IOC_CLICKHOUSE_CLUSTER,
+# clickhouse.sh). notify (`ioc notify`) starts before Alertmanager, which may post to it,
+# and stops after.
+ALL_SERVICES=(postgres zookeeper clickhouse clickhouse-2 clickhouse-exporter node-exporter
+  mosquitto alert-receiver notify alertmanager prometheus kafka kafka-2 kafka-3)
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -66,6 +68,10 @@ load_settings() {
   : "${IOC_CLICKHOUSE_PORT:=9000}"
   : "${IOC_CLICKHOUSE_HTTP_PORT:=8123}"
   : "${IOC_CLICKHOUSE_METRICS_PORT:=9363}"
+  : "${IOC_CLICKHOUSE_CLUSTER:=}"
+  : "${IOC_CLICKHOUSE_REPLICAS:=2}"
+  : "${IOC_CLICKHOUSE_INTERSERVER_PORT:=9009}"
+  : "${IOC_ZOOKEEPER_PORT:=2181}"
   : "${IOC_NODE_EXPORTER_PORT:=9100}"
   : "${IOC_CLICKHOUSE_GRAFANA_USER:=grafana}"
   : "${IOC_CLICKHOUSE_GRAFANA_PASSWORD:=grafana-readonly}"
@@ -109,7 +115,8 @@ load_settings() {
     IOC_ALERTMANAGER_TELEGRAM_BOT_TOKEN IOC_ALERTMANAGER_TELEGRAM_CHAT_ID \
     IOC_NOTIFY_PORT IOC_NOTIFY_LANGUAGE IOC_NOTIFY_RUNBOOK_BASE_URL IOC_KAFKA_METRICS_PORT \
     IOC_METRICS_HOST IOC_CLICKHOUSE_METRICS_PORT IOC_NODE_EXPORTER_PORT IOC_OUTBOX_USER \
-    IOC_OUTBOX_PASSWORD
+    IOC_OUTBOX_PASSWORD IOC_CLICKHOUSE_CLUSTER IOC_CLICKHOUSE_REPLICAS \
+    IOC_CLICKHOUSE_INTERSERVER_PORT IOC_ZOOKEEPER_PORT
   export IOC_LOCAL_SETTINGS_LOADED=1
   RUN_DIR="$IOC_DATA_DIR/run"
   LOG_DIR="$IOC_DATA_DIR/logs"
@@ -413,11 +420,18 @@ select_services() {
   local s ok
   if [ $# -eq 0 ]; then
     load_settings
+    local replicas=$IOC_CLICKHOUSE_REPLICAS
+    [ -n "$IOC_CLICKHOUSE_CLUSTER" ] || replicas=0
     SERVICES=()
     for s in "${ALL_SERVICES[@]}"; do
       if [[ $s == kafka-[0-9] ]] && [ "${s#kafka-}" -gt "$IOC_KAFKA_BROKERS" ] &&
         [ ! -f "$IOC_DATA_DIR/run/$s.pid" ]; then
         continue
+      fi
+      # The same for ZooKeeper and ClickHouse's replicas beyond the first.
+      if { [[ $s == clickhouse-[0-9] ]] && [ "${s#clickhouse-}" -gt "$replicas" ]; } ||
+        { [ "$s" = zookeeper ] && [ "$replicas" = 0 ]; }; then
+        [ -f "$IOC_DATA_DIR/run/$s.pid" ] || continue
       fi
       SERVICES+=("$s")
     done

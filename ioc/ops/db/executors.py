@@ -25,7 +25,19 @@ def clickhouse_client(
     connect_timeout: float = 5,
     send_receive_timeout: float = 60,
 ) -> Client:
-    """A clickhouse-driver client for the configured server (native protocol)."""
+    """A clickhouse-driver client for the configured server (native protocol).
+
+    On a cluster (decision 0036) it fails over to ``clickhouse_alt_hosts`` when its server
+    does not answer, and an insert into a Distributed table returns only once a replica
+    holds the rows (``insert_distributed_sync``): what the sink commits to Kafka is stored,
+    its retries send the same block (de-duplicated by the replicated table), and its next
+    read sees its last write.
+    """
+    extra: dict[str, Any] = {}
+    if settings.clickhouse_alt_hosts:
+        extra["alt_hosts"] = settings.clickhouse_alt_hosts
+    if settings.clickhouse_cluster:
+        extra["settings"] = CLUSTER_CLIENT_SETTINGS
     return Client(
         host=settings.clickhouse_host,
         port=settings.clickhouse_port,
@@ -34,7 +46,12 @@ def clickhouse_client(
         database=database,
         connect_timeout=connect_timeout,
         send_receive_timeout=send_receive_timeout,
+        **extra,
     )
+
+
+CLUSTER_CLIENT_SETTINGS: dict[str, Any] = {"insert_distributed_sync": 1}
+"""Query settings of every client of a cluster (see :func:`clickhouse_client`)."""
 
 
 class SqlExecutor(Protocol):

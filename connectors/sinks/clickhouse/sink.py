@@ -305,7 +305,9 @@ class ClickHouseSink:
         return out
 
     def _write(self, batch: Batch) -> None:
-        written_at = _now_ms()
+        if batch.written_at_ms is None:
+            batch.written_at_ms = _now_ms()
+        written_at = batch.written_at_ms
         self.metrics.batch_rows.observe(batch.size)
         merged = self._merged(batch, written_at) if batch.corrections else {}
         for table in {*batch.rows, *merged}:
@@ -313,7 +315,7 @@ class ClickHouseSink:
             rows = batch.rows.get(table, []) + [row for row, _ in merged.get(table, [])]
             origins = batch.origins.get(table, []) + [o for _, o in merged.get(table, [])]
             started = time.perf_counter()
-            rejected = self.writer.write(table, rows)
+            rejected = self.writer.write(table, rows, written_at=written_at)
             self.metrics.insert_seconds.labels(table=table).observe(time.perf_counter() - started)
             self.metrics.rows_written.labels(table=table).inc(len(rows) - len(rejected))
             if table in EVENT_TABLES:
@@ -347,7 +349,7 @@ class ClickHouseSink:
             ident = f"{origin.topic}/{origin.partition}/{origin.offset}"
             rows.append(deadletter_row(letter, ident, written_at))
             self.metrics.dead_lettered.labels(reason="clickhouse_rejected").inc()
-        still_bad = self.writer.write("deadletter", rows)
+        still_bad = self.writer.write("deadletter", rows, written_at=written_at)
         if still_bad:
             raise OutageError(f"dead letters themselves were refused: {still_bad[0].error}")
 

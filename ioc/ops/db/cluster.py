@@ -9,17 +9,21 @@ may hold is rewritten, so the files stay the same for both layouts:
   '{replica}', args)`` (the same version column), plus ``db.t``, a ``Distributed`` table
   over it. Writers and readers keep using ``db.t``: the sink, the views and the panels'
   queries do not change.
-* ``ALTER TABLE db.t ...`` alters ``db.t_local`` on the cluster, then re-creates ``db.t``
-  so it has the new columns (18.16 refuses ALTER ... ON CLUSTER on a Distributed table
-  of a replicated shard; a Distributed table written synchronously holds no data).
+* ``ALTER TABLE db.t ...`` alters ``db.t_local`` where the migrator is connected, and the
+  replicated table carries the change to the shard's other replicas; then ``db.t`` is
+  re-created ON CLUSTER so it has the new columns. Not ``ALTER ... ON CLUSTER``: 18.16
+  refuses it on a Distributed table of a replicated shard, and on a replicated table its
+  DDL queue lets two replicas of the shard race to run it ("Node exists: .../executed")
+  and the query then hangs until its timeout. Hence one shard (:func:`check_one_shard`).
 * ``CREATE VIEW``, ``DROP TABLE`` (of views) and ``CREATE DATABASE`` run ``ON CLUSTER``;
   ``x IN (SELECT ...)`` becomes ``GLOBAL IN``, evaluated once where the query starts (a
   plain IN over two Distributed tables is refused on a cluster of several shards).
 * ``INSERT`` statements are left alone: they go through the Distributed table.
 
-Rows that replace each other must meet on one shard: the Distributed table shards by a
-hash of the table's sorting key without a last ``generation`` (the live views choose
-between the generations of one key) or ``event_id`` (a UUID, which 18.16 cannot hash).
+The Distributed tables still name a sharding key, so that the layout can grow shards
+once the ALTERs can: rows that replace each other must meet on one shard, so it is a hash
+of the table's sorting key without a last ``generation`` (the live views choose between
+the generations of one key) or ``event_id`` (a UUID, which 18.16 cannot hash).
 """
 
 from __future__ import annotations
@@ -109,7 +113,7 @@ def for_cluster(statements: list[str], cluster: str, keys: dict[str, str]) -> li
             name = f"{match['db']}.{match['table']}"
             if name not in keys:
                 raise MigrationError(f"ALTER of {name}, which no migration creates")
-            out.append(f"ALTER TABLE {name}{LOCAL_SUFFIX} ON CLUSTER {cluster} {match['action']}")
+            out.append(f"ALTER TABLE {name}{LOCAL_SUFFIX} {match['action']}")
             following = _ALTER.match(statements[i + 1].strip()) if i + 1 < len(statements) else None
             if not following or f"{following['db']}.{following['table']}" != name:
                 # After the last ALTER of a run on one table: re-created once.
@@ -130,6 +134,21 @@ def for_cluster(statements: list[str], cluster: str, keys: dict[str, str]) -> li
                 f"no cluster form for this statement (extend ioc.ops.db.cluster):\n{statement}"
             )
     return out
+
+
+def check_one_shard(rows: list[tuple[object, ...]], cluster: str) -> None:
+    """Refuse a cluster that is unknown or has several shards.
+
+    ``rows``: ``(shard_num, replica_num)`` of each of its hosts in ``system.clusters``.
+    """
+    if not rows:
+        raise MigrationError(f"the server has no cluster {cluster!r} in its remote_servers")
+    shards = {row[0] for row in rows}
+    if len(shards) > 1:
+        raise MigrationError(
+            f"cluster {cluster!r} has {len(shards)} shards; the migrations and `ioc db` chores "
+            "support one shard of any number of replicas (decision 0036)"
+        )
 
 
 def registry_ddl(database: str, cluster: str) -> list[str]:

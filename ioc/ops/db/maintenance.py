@@ -34,13 +34,11 @@ class LoadReport:
 def _altered(database: str, table: str, cluster: str) -> str:
     """What ``ALTER TABLE`` names for a mutation or a dropped partition.
 
-    The table, or on a cluster its replicated data table on every shard (decision 0036).
+    The table, or on a cluster its replicated data table where we are connected: the
+    replicated table carries the mutation to the shard's other replicas (not ON CLUSTER:
+    18.16's DDL queue lets two replicas race to run it; decision 0036).
     """
-    return (
-        f"{database}.{table}{LOCAL_SUFFIX} ON CLUSTER {cluster}"
-        if cluster
-        else f"{database}.{table}"
-    )
+    return f"{database}.{table}{LOCAL_SUFFIX}" if cluster else f"{database}.{table}"
 
 
 def _data_table(table: str, cluster: str) -> str:

@@ -114,6 +114,12 @@ def _ensure_registry(executor: SqlExecutor, database: str, cluster: str) -> None
             "(docs/decisions/0036-replicated-clickhouse.md: moving a database)"
         )
     if cluster:
+        layout.check_one_shard(
+            executor.execute(
+                f"SELECT shard_num, replica_num FROM system.clusters WHERE cluster = '{cluster}'"
+            ),
+            cluster,
+        )
         for statement in layout.registry_ddl(database, cluster):
             executor.execute(statement)
         return

@@ -118,7 +118,9 @@ XML
 # A replica's part of the config, merged by the server from config.d/ beside config.xml;
 # removed for one server. Every replica of the shard is listed (internal_replication:
 # a Distributed table writes to one replica, the Replicated table copies the rest); the
-# macros name this replica for Replicated*MergeTree's ZooKeeper paths.
+# macros name this replica for Replicated*MergeTree's ZooKeeper paths. A 10 s ZooKeeper
+# session (ClickHouse's default is 30 s): a killed replica's old session, which keeps it
+# "already active" and its tables read-only after a restart, expires sooner.
 render_cluster_config() {
   local file="$SVC_DIR/config.d/cluster.xml" n replicas=""
   if [ -z "$CLUSTER" ]; then rm -f "$file"; return 0; fi
@@ -134,7 +136,7 @@ render_cluster_config() {
   <interserver_http_port>$INTERSERVER_PORT</interserver_http_port>
   <zookeeper>
     <node><host>127.0.0.1</host><port>$IOC_ZOOKEEPER_PORT</port></node>
-    <session_timeout_ms>30000</session_timeout_ms>
+    <session_timeout_ms>10000</session_timeout_ms>
   </zookeeper>
   <macros>
     <cluster>$CLUSTER</cluster>

@@ -31,7 +31,8 @@ def clickhouse_client(
     does not answer, and an insert into a Distributed table returns only once a replica
     holds the rows (``insert_distributed_sync``): what the sink commits to Kafka is stored,
     its retries send the same block (de-duplicated by the replicated table), and its next
-    read sees its last write.
+    read sees its last write. The setting travels with every query: a user whose profile
+    has ``readonly=1`` refuses it on 18.16 (such a user needs ``readonly=2`` on a cluster).
     """
     extra: dict[str, Any] = {}
     if settings.clickhouse_alt_hosts:

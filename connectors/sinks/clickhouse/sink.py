@@ -319,9 +319,11 @@ class ClickHouseSink:
             self.metrics.insert_seconds.labels(table=table).observe(time.perf_counter() - started)
             self.metrics.rows_written.labels(table=table).inc(len(rows) - len(rejected))
             if table in EVENT_TABLES:
-                time_col = EVENT_TABLES[table]
+                # Measured when this attempt landed, not at the batch's stamp: after an
+                # outage the latency includes it (IocSinkFallingBehind sees it).
+                time_col, landed = EVENT_TABLES[table], _now_ms()
                 for row in rows:
-                    self.metrics.lag_seconds.observe((written_at - row[time_col]) / 1_000)
+                    self.metrics.lag_seconds.observe((landed - row[time_col]) / 1_000)
             if rejected:
                 self._dead_letter_rejected(table, rows, origins, rejected, written_at)
 

@@ -155,7 +155,10 @@ def db_migrate(
     executor = ChdbExecutor(chdb_path) if chdb_path else ClickHouseExecutor.from_settings(settings)
     try:
         newly = migrate(
-            executor, settings.clickhouse_database, raw_retention_days=settings.raw_retention_days
+            executor,
+            settings.clickhouse_database,
+            raw_retention_days=settings.raw_retention_days,
+            cluster="" if chdb_path else settings.clickhouse_cluster,
         )
     finally:
         executor.close()
@@ -211,7 +214,9 @@ def db_load_entities(
     settings = _settings(ctx)
     executor = ClickHouseExecutor.from_settings(settings)
     try:
-        report = load_entities(executor, settings.clickhouse_database, chosen)
+        report = load_entities(
+            executor, settings.clickhouse_database, chosen, cluster=settings.clickhouse_cluster
+        )
     finally:
         executor.close()
     console.print(
@@ -235,9 +240,9 @@ def db_retention(
     db, days = settings.clickhouse_database, settings.raw_retention_days
     try:
         gone = (
-            expired_partitions(executor, db, days, today)
+            expired_partitions(executor, db, days, today, cluster=settings.clickhouse_cluster)
             if dry_run
-            else drop_expired(executor, db, days, today)
+            else drop_expired(executor, db, days, today, cluster=settings.clickhouse_cluster)
         )
     finally:
         executor.close()
@@ -279,7 +284,9 @@ def db_erase(
     executor = ClickHouseExecutor.from_settings(settings)
     try:
         for key_id, digest in targets:
-            found = erase_subject(executor, settings.clickhouse_database, digest)
+            found = erase_subject(
+                executor, settings.clickhouse_database, digest, cluster=settings.clickhouse_cluster
+            )
             for table, n in found.items():
                 console.print(f"{table}: {n} rows erased (key {key_id})")
     finally:

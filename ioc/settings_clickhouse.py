@@ -55,6 +55,24 @@ class ClickHouseSettings(BaseSettings):
     clickhouse_grafana_user: str = Field(default="grafana", pattern=_USER)
     clickhouse_grafana_password: SecretStr = SecretStr("grafana-readonly")
 
+    # --- a replicated ClickHouse (docs/decisions/0036-replicated-clickhouse.md) ----
+    clickhouse_cluster: str = Field(
+        default="",
+        pattern=r"^([A-Za-z_][A-Za-z0-9_]*)?$",
+        description="Cluster name of remote_servers; empty = one server (no replication)",
+    )
+    clickhouse_alt_hosts: str = Field(
+        default="",
+        description="Other replicas as host:port,host:port; clients fail over to them",
+    )
+    clickhouse_replicas: int = Field(
+        default=2, ge=1, le=2, description="Local stack: replicas of the local cluster's shard"
+    )
+    clickhouse_interserver_port: int = Field(
+        default=9009, description="Local stack: replicas fetch parts from each other here"
+    )
+    zookeeper_port: int = Field(default=2181, description="Local stack: ZooKeeper's client port")
+
     # --- ClickHouse sink ---------------------------------------------------------
     sink_group_id: str = "ioc-sink"
     sink_batch_max_rows: int = 50_000

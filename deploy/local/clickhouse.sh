@@ -1,23 +1,45 @@
 #!/usr/bin/env bash
 # ClickHouse (Debian's clickhouse-server 18.16) with a config generated into
-# $IOC_DATA_DIR/clickhouse. Usage: clickhouse.sh start|stop|status
+# $IOC_DATA_DIR/clickhouse. One server, or, with IOC_CLICKHOUSE_CLUSTER set, replica
+# IOC_CLICKHOUSE_NODE (1..IOC_CLICKHOUSE_REPLICAS) of that cluster's one shard, beside
+# ZooKeeper (zookeeper.sh; clickhouse-2.sh runs this script for replica 2). Replica n
+# listens on each port setting + 10·(n-1) (decision 0036).
+# Usage: clickhouse.sh start|stop|status
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+NODE=${IOC_CLICKHOUSE_NODE:-1}
 SVC=clickhouse
+[ "$NODE" = 1 ] || SVC=clickhouse-$NODE
+VERB=${1:-}
 READY_TIMEOUT=30
 
 svc_vars() {
-  SVC_PORTS="$IOC_CLICKHOUSE_PORT $IOC_CLICKHOUSE_HTTP_PORT $IOC_CLICKHOUSE_TLS_PORT"
-  SVC_LOGS="$LOG_DIR/clickhouse.err.log $LOG_DIR/clickhouse.log $OUT_LOG"
+  CLUSTER=$IOC_CLICKHOUSE_CLUSTER
+  [ -n "$CLUSTER" ] || [ "$NODE" = 1 ] || [ "$VERB" != start ] ||
+    die "$SVC: replica $NODE, but IOC_CLICKHOUSE_CLUSTER is empty (one server)"
+  [ "$NODE" -le "$IOC_CLICKHOUSE_REPLICAS" ] || [ -z "$CLUSTER" ] || [ "$VERB" != start ] ||
+    die "$SVC: replica $NODE, but IOC_CLICKHOUSE_REPLICAS=$IOC_CLICKHOUSE_REPLICAS"
+  TCP_PORT=$((IOC_CLICKHOUSE_PORT + 10 * (NODE - 1)))
+  HTTP_PORT=$((IOC_CLICKHOUSE_HTTP_PORT + 10 * (NODE - 1)))
+  TLS_PORT=$((IOC_CLICKHOUSE_TLS_PORT + 10 * (NODE - 1)))
+  INTERSERVER_PORT=$((IOC_CLICKHOUSE_INTERSERVER_PORT + 10 * (NODE - 1)))
+  SVC_PORTS="$TCP_PORT $HTTP_PORT $TLS_PORT"
+  [ -z "$CLUSTER" ] || SVC_PORTS+=" $INTERSERVER_PORT"
+  SVC_LOGS="$LOG_DIR/$SVC.err.log $LOG_DIR/$SVC.log $OUT_LOG"
+  # One server or a cluster's replica: separate folders, so that switching never mixes
+  # plain tables with replicated ones (each layout finds its own databases).
+  DATA_DIR="$SVC_DIR/data"
+  [ -z "$CLUSTER" ] || DATA_DIR="$SVC_DIR/data-cluster-$CLUSTER"
 }
 
 svc_prepare() {
-  mkdir -p "$SVC_DIR"/{data,tmp,user_files,format_schemas}
+  mkdir -p "$SVC_DIR"/{tmp,user_files,format_schemas} "$DATA_DIR"
   ensure_pki  # the native protocol over TLS presents the local CA's server certificate
+  render_cluster_config
   # Rewritten on each start so port and password settings always apply.
-  # 18.16 notes: the root tag is <yandex>; no <interserver_http_port>, so it
-  # opens only the two ports below; cache sizes lowered from the 5-8 GB of the
+  # 18.16 notes: the root tag is <yandex>; no <interserver_http_port>, so one
+  # server opens only the two ports below (a replica adds config.d/cluster.xml); cache sizes lowered from the 5-8 GB of the
   # packaged config; server time zone pinned to UTC so DateTime text does not
   # depend on the machine's zone. tcp_port_secure: the native protocol over TLS (1.2+),
   # what the pipeline's clients use (IOC_CLICKHOUSE_TLS); the plain ports stay on
@@ -28,15 +50,15 @@ svc_prepare() {
 <yandex>
   <logger>
     <level>information</level>
-    <log>$LOG_DIR/clickhouse.log</log>
-    <errorlog>$LOG_DIR/clickhouse.err.log</errorlog>
+    <log>$LOG_DIR/$SVC.log</log>
+    <errorlog>$LOG_DIR/$SVC.err.log</errorlog>
     <size>100M</size>
     <count>3</count>
   </logger>
   <listen_host>127.0.0.1</listen_host>
-  <tcp_port>$IOC_CLICKHOUSE_PORT</tcp_port>
-  <http_port>$IOC_CLICKHOUSE_HTTP_PORT</http_port>
-  <tcp_port_secure>$IOC_CLICKHOUSE_TLS_PORT</tcp_port_secure>
+  <tcp_port>$TCP_PORT</tcp_port>
+  <http_port>$HTTP_PORT</http_port>
+  <tcp_port_secure>$TLS_PORT</tcp_port_secure>
   <openSSL>
     <server>
       <certificateFile>$PKI_CERT</certificateFile>
@@ -48,7 +70,7 @@ svc_prepare() {
       <preferServerCiphers>true</preferServerCiphers>
     </server>
   </openSSL>
-  <path>$SVC_DIR/data/</path>
+  <path>$DATA_DIR/</path>
   <tmp_path>$SVC_DIR/tmp/</tmp_path>
   <user_files_path>$SVC_DIR/user_files/</user_files_path>
   <format_schema_path>$SVC_DIR/format_schemas/</format_schema_path>
@@ -129,19 +151,61 @@ XML
   printf '  </users>\n</yandex>\n'
 }
 
+# A replica's part of the config, merged by the server from config.d/ beside config.xml;
+# removed for one server. Every replica of the shard is listed (internal_replication:
+# a Distributed table writes to one replica, the Replicated table copies the rest); the
+# macros name this replica for Replicated*MergeTree's ZooKeeper paths. A 10 s ZooKeeper
+# session (ClickHouse's default is 30 s): a killed replica's old session, which keeps it
+# "already active" and its tables read-only after a restart, expires sooner.
+render_cluster_config() {
+  local file="$SVC_DIR/config.d/cluster.xml" n replicas=""
+  if [ -z "$CLUSTER" ]; then rm -f "$file"; return 0; fi
+  mkdir -p "$SVC_DIR/config.d"
+  for ((n = 1; n <= IOC_CLICKHOUSE_REPLICAS; n++)); do
+    # Replicas query each other (a Distributed table's reads and writes) as the migrator:
+    # every other user is confined or read-only, and 'default' has a password nobody has.
+    replicas+="<replica><host>127.0.0.1</host><port>$((IOC_CLICKHOUSE_PORT + 10 * (n - 1)))</port>"
+    replicas+="<user>$IOC_CLICKHOUSE_MIGRATOR_USER</user><password>$IOC_CLICKHOUSE_MIGRATOR_PASSWORD</password></replica>"
+  done
+  (umask 077 && cat >"$file" <<XML
+<?xml version="1.0"?>
+<!-- Generated by deploy/local/clickhouse.sh on each start; edit the script. -->
+<yandex>
+  <interserver_http_host>127.0.0.1</interserver_http_host>
+  <interserver_http_port>$INTERSERVER_PORT</interserver_http_port>
+  <zookeeper>
+    <node><host>127.0.0.1</host><port>$IOC_ZOOKEEPER_PORT</port></node>
+    <session_timeout_ms>10000</session_timeout_ms>
+  </zookeeper>
+  <macros>
+    <cluster>$CLUSTER</cluster>
+    <shard>01</shard>
+    <replica>r$NODE</replica>
+  </macros>
+  <remote_servers>
+    <$CLUSTER>
+      <shard><internal_replication>true</internal_replication>$replicas</shard>
+    </$CLUSTER>
+  </remote_servers>
+  <distributed_ddl><path>/clickhouse/task_queue/ddl</path></distributed_ddl>
+</yandex>
+XML
+  )
+}
+
 # 18.16 stays in the foreground unless --daemon is given, so the PID is ours.
 svc_launch() { spawn clickhouse-server --config-file="$SVC_DIR/config.xml"; }
 
 # HTTP ping, then a query as the reader (credentials on curl's stdin, never in ps), then
 # the TLS port's handshake with the local CA's certificate.
 svc_ready() {
-  [ "$(curl -s --max-time 2 "http://127.0.0.1:$IOC_CLICKHOUSE_HTTP_PORT/ping")" = "Ok." ] || return 1
+  [ "$(curl -s --max-time 2 "http://127.0.0.1:$HTTP_PORT/ping")" = "Ok." ] || return 1
   local password=${IOC_CLICKHOUSE_READER_PASSWORD//\\/\\\\}  # curl's config quoting
   password=${password//\"/\\\"}
   [ "$(printf 'user = "%s:%s"\n' "$IOC_CLICKHOUSE_READER_USER" "$password" |
-    curl -s --max-time 2 -K - "http://127.0.0.1:$IOC_CLICKHOUSE_HTTP_PORT/?query=SELECT%201")" = 1 ] ||
+    curl -s --max-time 2 -K - "http://127.0.0.1:$HTTP_PORT/?query=SELECT%201")" = 1 ] ||
     return 1
-  openssl s_client -connect "127.0.0.1:$IOC_CLICKHOUSE_TLS_PORT" -CAfile "$IOC_DATA_DIR/pki/ca.pem" \
+  openssl s_client -connect "127.0.0.1:$TLS_PORT" -CAfile "$IOC_DATA_DIR/pki/ca.pem" \
     -verify_return_error </dev/null >/dev/null 2>&1
 }
 

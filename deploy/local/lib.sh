@@ -26,10 +26,12 @@ export REPO_ROOT
 source "$LOCAL_DIR/monitoring-web.sh"  # Prometheus and Alertmanager's TLS and basic auth
 
 # All services, in start order (down.sh stops them in reverse order). kafka-2 and kafka-3
-# are the other nodes of a three-node Kafka cluster (IOC_KAFKA_BROKERS=3, kafka.sh).
-# notify (`ioc notify`) starts before Alertmanager, which may post to it, and stops after.
-ALL_SERVICES=(postgres clickhouse clickhouse-exporter node-exporter mosquitto alert-receiver notify
-  alertmanager prometheus kafka kafka-2 kafka-3)
+# are the other nodes of a three-node Kafka cluster (IOC_KAFKA_BROKERS=3, kafka.sh);
+# zookeeper and clickhouse-2 run only for a replicated ClickHouse (IOC_CLICKHOUSE_CLUSTER,
+# clickhouse.sh). notify (`ioc notify`) starts before Alertmanager, which may post to it,
+# and stops after.
+ALL_SERVICES=(postgres zookeeper clickhouse clickhouse-2 clickhouse-exporter node-exporter
+  mosquitto alert-receiver notify alertmanager prometheus kafka kafka-2 kafka-3)
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -67,6 +69,10 @@ load_settings() {
   : "${IOC_CLICKHOUSE_PORT:=9000}"
   : "${IOC_CLICKHOUSE_HTTP_PORT:=8123}"
   : "${IOC_CLICKHOUSE_METRICS_PORT:=9363}"
+  : "${IOC_CLICKHOUSE_CLUSTER:=}"
+  : "${IOC_CLICKHOUSE_REPLICAS:=2}"
+  : "${IOC_CLICKHOUSE_INTERSERVER_PORT:=9009}"
+  : "${IOC_ZOOKEEPER_PORT:=2181}"
   : "${IOC_NODE_EXPORTER_PORT:=9100}"
   : "${IOC_CLICKHOUSE_TLS_PORT:=9440}"
   : "${IOC_CLICKHOUSE_DATABASE:=ioc}"
@@ -125,7 +131,8 @@ load_settings() {
     IOC_OUTBOX_PASSWORD IOC_CLICKHOUSE_TLS_PORT IOC_CLICKHOUSE_DATABASE \
     IOC_CLICKHOUSE_CONFINE_DATABASES IOC_CLICKHOUSE_MIGRATOR_USER IOC_CLICKHOUSE_MIGRATOR_PASSWORD \
     IOC_CLICKHOUSE_SINK_USER IOC_CLICKHOUSE_SINK_PASSWORD IOC_CLICKHOUSE_REPLAY_USER \
-    IOC_CLICKHOUSE_REPLAY_PASSWORD IOC_CLICKHOUSE_READER_USER IOC_CLICKHOUSE_READER_PASSWORD
+    IOC_CLICKHOUSE_REPLAY_PASSWORD IOC_CLICKHOUSE_READER_USER IOC_CLICKHOUSE_READER_PASSWORD \
+    IOC_CLICKHOUSE_CLUSTER IOC_CLICKHOUSE_REPLICAS IOC_CLICKHOUSE_INTERSERVER_PORT IOC_ZOOKEEPER_PORT
   export IOC_LOCAL_SETTINGS_LOADED=1
   RUN_DIR="$IOC_DATA_DIR/run"
   LOG_DIR="$IOC_DATA_DIR/logs"
@@ -429,11 +436,18 @@ select_services() {
   local s ok
   if [ $# -eq 0 ]; then
     load_settings
+    local replicas=$IOC_CLICKHOUSE_REPLICAS
+    [ -n "$IOC_CLICKHOUSE_CLUSTER" ] || replicas=0
     SERVICES=()
     for s in "${ALL_SERVICES[@]}"; do
       if [[ $s == kafka-[0-9] ]] && [ "${s#kafka-}" -gt "$IOC_KAFKA_BROKERS" ] &&
         [ ! -f "$IOC_DATA_DIR/run/$s.pid" ]; then
         continue
+      fi
+      # The same for ZooKeeper and ClickHouse's replicas beyond the first.
+      if { [[ $s == clickhouse-[0-9] ]] && [ "${s#clickhouse-}" -gt "$replicas" ]; } ||
+        { [ "$s" = zookeeper ] && [ "$replicas" = 0 ]; }; then
+        [ -f "$IOC_DATA_DIR/run/$s.pid" ] || continue
       fi
       SERVICES+=("$s")
     done

@@ -31,6 +31,9 @@ class Batch:
     """The newest KPI record of each window buffered: what a correction merges into."""
     event_times_ms: list[int] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    written_at_ms: int | None = None
+    """Stamped on the first write attempt and kept by every retry, so a retried insert
+    sends the same block, which a replicated table de-duplicates (decision 0036)."""
 
     @property
     def size(self) -> int:

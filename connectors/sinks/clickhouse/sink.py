@@ -307,7 +307,9 @@ class ClickHouseSink:
         return out
 
     def _write(self, batch: Batch) -> None:
-        written_at = _now_ms()
+        if batch.written_at_ms is None:
+            batch.written_at_ms = _now_ms()
+        written_at = batch.written_at_ms
         self.metrics.batch_rows.observe(batch.size)
         merged = self._merged(batch, written_at) if batch.corrections else {}
         for table in {*batch.rows, *merged}:
@@ -315,13 +317,15 @@ class ClickHouseSink:
             rows = batch.rows.get(table, []) + [row for row, _ in merged.get(table, [])]
             origins = batch.origins.get(table, []) + [o for _, o in merged.get(table, [])]
             started = time.perf_counter()
-            rejected = self.writer.write(table, rows)
+            rejected = self.writer.write(table, rows, written_at=written_at)
             self.metrics.insert_seconds.labels(table=table).observe(time.perf_counter() - started)
             self.metrics.rows_written.labels(table=table).inc(len(rows) - len(rejected))
             if table in EVENT_TABLES:
-                time_col = EVENT_TABLES[table]
+                # Measured when this attempt landed, not at the batch's stamp: after an
+                # outage the latency includes it (IocSinkFallingBehind sees it).
+                time_col, landed = EVENT_TABLES[table], _now_ms()
                 for row in rows:
-                    self.metrics.lag_seconds.observe((written_at - row[time_col]) / 1_000)
+                    self.metrics.lag_seconds.observe((landed - row[time_col]) / 1_000)
             if rejected:
                 self._dead_letter_rejected(table, rows, origins, rejected, written_at)
 
@@ -349,7 +353,7 @@ class ClickHouseSink:
             ident = f"{origin.topic}/{origin.partition}/{origin.offset}"
             rows.append(deadletter_row(letter, ident, written_at))
             self.metrics.dead_lettered.labels(reason="clickhouse_rejected").inc()
-        still_bad = self.writer.write("deadletter", rows)
+        still_bad = self.writer.write("deadletter", rows, written_at=written_at)
         if still_bad:
             raise OutageError(f"dead letters themselves were refused: {still_bad[0].error}")
 

@@ -82,30 +82,34 @@ class TableWriter:
         self.database = database
         self.clock = clock
 
-    def _insert(self, table: str, rows: Sequence[Row]) -> None:
+    def _insert(self, table: str, rows: Sequence[Row], written_at: int | None) -> None:
         columns = COLUMNS[table]
         data = [list(col) for col in zip(*rows, strict=True)]
         if columns[-1] == WRITTEN_AT:
             # Stamped as the insert leaves, not when the record was buffered: the column
             # is the event-to-queryable latency, and a row waits in the batch for up to
-            # sink_batch_max_age_s before this.
-            data[-1] = [self.clock()] * len(rows)
+            # sink_batch_max_age_s before this. A retry passes its first attempt's stamp:
+            # the same rows make the same block, which replicated tables de-duplicate.
+            data[-1] = [self.clock() if written_at is None else written_at] * len(rows)
         self.client.execute(
             f"INSERT INTO {self.database}.{table} ({', '.join(columns)}) VALUES",
             data,
             columnar=True,
         )
 
-    def write(self, table: str, rows: Sequence[Row], start: int = 0) -> list[Rejected]:
+    def write(
+        self, table: str, rows: Sequence[Row], start: int = 0, *, written_at: int | None = None
+    ) -> list[Rejected]:
         """Insert rows; return the ones refused as poison. Raise OutageError otherwise.
 
         Halves are written independently: re-writing a half that already landed is
-        harmless, since every table de-duplicates by key.
+        harmless, since every table de-duplicates by key. ``written_at``: the stamp of
+        ``written_at_ms`` (default: now).
         """
         if not rows:
             return []
         try:
-            self._insert(table, rows)
+            self._insert(table, rows, written_at)
             return []
         except Exception as exc:
             if not is_poison(exc):
@@ -114,6 +118,6 @@ class TableWriter:
                 # It becomes a dead letter's error: cut at the same limit as every other.
                 return [Rejected(start, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])]
             middle = len(rows) // 2
-            return self.write(table, rows[:middle], start) + self.write(
-                table, rows[middle:], start + middle
+            return self.write(table, rows[:middle], start, written_at=written_at) + self.write(
+                table, rows[middle:], start + middle, written_at=written_at
             )

@@ -51,13 +51,31 @@ def clickhouse_client(
     connect_timeout: float = 5,
     send_receive_timeout: float = 60,
 ) -> Client:
-    """A clickhouse-driver client for the configured server as ``role``'s user."""
+    """A clickhouse-driver client for the configured server (native protocol).
+
+    On a cluster (decision 0036) it fails over to ``clickhouse_alt_hosts`` when its server
+    does not answer, and an insert into a Distributed table returns only once a replica
+    holds the rows (``insert_distributed_sync``): what the sink commits to Kafka is stored,
+    its retries send the same block (de-duplicated by the replicated table), and its next
+    read sees its last write. The setting travels with every query: a user whose profile
+    has ``readonly=1`` refuses it on 18.16 (such a user needs ``readonly=2`` on a cluster).
+    """
+    extra: dict[str, Any] = {}
+    if settings.clickhouse_alt_hosts:
+        extra["alt_hosts"] = settings.clickhouse_alt_hosts
+    if settings.clickhouse_cluster:
+        extra["settings"] = CLUSTER_CLIENT_SETTINGS
     return Client(
         **clickhouse_connect_args(settings, role),
         database=database,
         connect_timeout=connect_timeout,
         send_receive_timeout=send_receive_timeout,
+        **extra,
     )
+
+
+CLUSTER_CLIENT_SETTINGS: dict[str, Any] = {"insert_distributed_sync": 1}
+"""Query settings of every client of a cluster (see :func:`clickhouse_client`)."""
 
 
 class SqlExecutor(Protocol):

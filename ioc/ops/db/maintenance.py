@@ -14,6 +14,7 @@ from datetime import date, datetime
 import orjson
 
 from ioc.errors import MigrationError
+from ioc.ops.db.cluster import LOCAL_SUFFIX
 from ioc.ops.db.executors import SqlExecutor
 from schemas.province.entities import EntityKind
 from schemas.province.profile import Profile
@@ -30,7 +31,24 @@ class LoadReport:
     entities: int
 
 
-def load_entities(executor: SqlExecutor, database: str, profile: Profile) -> LoadReport:
+def _altered(database: str, table: str, cluster: str) -> str:
+    """What ``ALTER TABLE`` names for a mutation or a dropped partition.
+
+    The table, or on a cluster its replicated data table where we are connected: the
+    replicated table carries the mutation to the shard's other replicas (not ON CLUSTER:
+    18.16's DDL queue lets two replicas race to run it; decision 0036).
+    """
+    return f"{database}.{table}{LOCAL_SUFFIX}" if cluster else f"{database}.{table}"
+
+
+def _data_table(table: str, cluster: str) -> str:
+    """The name the data parts and mutations of ``table`` are listed under."""
+    return table + LOCAL_SUFFIX if cluster else table
+
+
+def load_entities(
+    executor: SqlExecutor, database: str, profile: Profile, *, cluster: str = ""
+) -> LoadReport:
     """Write the profile's areas (with every ancestor path) and entities.
 
     Rows of this profile are replaced by newer loads (ReplacingMergeTree on
@@ -42,8 +60,10 @@ def load_entities(executor: SqlExecutor, database: str, profile: Profile) -> Loa
     loaded_at = time.time_ns() // 1_000_000
     name = profile.name
     for table in ("areas", "area_paths", "entities"):
-        executor.execute(f"ALTER TABLE {database}.{table} DELETE WHERE profile != '{name}'")
-        wait_for_mutations(executor, database, table)
+        executor.execute(
+            f"ALTER TABLE {_altered(database, table, cluster)} DELETE WHERE profile != '{name}'"
+        )
+        wait_for_mutations(executor, database, _data_table(table, cluster))
     depth = {level: i for i, level in enumerate(profile.areas.levels)}
     areas = [
         (name, a.code, a.name, a.level, depth[a.level], a.parent_code or "", a.latitude,
@@ -87,23 +107,25 @@ def load_entities(executor: SqlExecutor, database: str, profile: Profile) -> Loa
     )  # fmt: skip
     for table in ("areas", "area_paths", "entities"):
         executor.execute(
-            f"ALTER TABLE {database}.{table} DELETE "
+            f"ALTER TABLE {_altered(database, table, cluster)} DELETE "
             f"WHERE profile = '{name}' AND loaded_at_ms < {loaded_at}"
         )
-        wait_for_mutations(executor, database, table)
+        wait_for_mutations(executor, database, _data_table(table, cluster))
     return LoadReport(len(areas), len(paths), len(entities))
 
 
 def expired_partitions(
-    executor: SqlExecutor, database: str, retention_days: int, today: date
+    executor: SqlExecutor, database: str, retention_days: int, today: date, *, cluster: str = ""
 ) -> list[tuple[str, str]]:
     """(table, partition) of raw-event months that ended more than retention_days ago."""
+    names = {_data_table(t, cluster): t for t in RAW_TABLES}
     rows = executor.execute(
         f"SELECT DISTINCT table, partition FROM system.parts WHERE database = '{database}' "
-        f"AND active AND table IN ({', '.join(repr(t) for t in RAW_TABLES)})"
+        f"AND active AND table IN ({', '.join(repr(t) for t in names)})"
     )
     expired = []
-    for table, partition in rows:
+    for data_table, partition in rows:
+        table = names[str(data_table)]
         month = str(partition).strip("'")
         year, mon = int(month[:4]), int(month[4:6])
         # The first day of the next month: everything in the partition is older.
@@ -114,16 +136,18 @@ def expired_partitions(
 
 
 def drop_expired(
-    executor: SqlExecutor, database: str, retention_days: int, today: date
+    executor: SqlExecutor, database: str, retention_days: int, today: date, *, cluster: str = ""
 ) -> list[tuple[str, str]]:
     """Drop whole expired partitions (for servers without TTL, like 18.16)."""
-    dropped = expired_partitions(executor, database, retention_days, today)
+    dropped = expired_partitions(executor, database, retention_days, today, cluster=cluster)
     for table, month in dropped:
-        executor.execute(f"ALTER TABLE {database}.{table} DROP PARTITION {month}")
+        executor.execute(f"ALTER TABLE {_altered(database, table, cluster)} DROP PARTITION {month}")
     return dropped
 
 
-def erase_subject(executor: SqlExecutor, database: str, subject_hash: str) -> dict[str, int]:
+def erase_subject(
+    executor: SqlExecutor, database: str, subject_hash: str, *, cluster: str = ""
+) -> dict[str, int]:
     """Delete one person's raw events (and dead letters naming the hash); return counts found."""
     if not _HASH.match(subject_hash):
         raise MigrationError("a subject hash is 64 lowercase hex characters")
@@ -138,8 +162,10 @@ def erase_subject(executor: SqlExecutor, database: str, subject_hash: str) -> di
             executor.execute(f"SELECT count() FROM {database}.{table} WHERE {condition}")[0][0]
         )
         if found[table]:
-            executor.execute(f"ALTER TABLE {database}.{table} DELETE WHERE {condition}")
-            wait_for_mutations(executor, database, table)
+            executor.execute(
+                f"ALTER TABLE {_altered(database, table, cluster)} DELETE WHERE {condition}"
+            )
+            wait_for_mutations(executor, database, _data_table(table, cluster))
     return found
 
 

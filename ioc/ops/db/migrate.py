@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ioc import assets
 from ioc.errors import MigrationError
+from ioc.ops.db import cluster as layout
 from ioc.ops.db.executors import SqlExecutor
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -99,7 +100,29 @@ def render(text: str, features: ServerFeatures, params: dict[str, object]) -> li
     return [stmt.strip() for stmt in body.split(";") if stmt.strip()]
 
 
-def _ensure_registry(executor: SqlExecutor, database: str) -> None:
+def _ensure_registry(executor: SqlExecutor, database: str, cluster: str) -> None:
+    # A database is migrated for one layout for good: the other's DDL would not fit it.
+    rows = executor.execute(
+        "SELECT engine FROM system.tables "
+        f"WHERE database = '{database}' AND name = 'schema_migrations'"
+    )
+    if rows and str(rows[0][0]).startswith("Replicated") != bool(cluster):
+        was = "a cluster" if str(rows[0][0]).startswith("Replicated") else "one server"
+        now = f"cluster {cluster!r}" if cluster else "one server (clickhouse_cluster empty)"
+        raise MigrationError(
+            f"database {database} was migrated for {was}; the settings now say {now} "
+            "(docs/decisions/0036-replicated-clickhouse.md: moving a database)"
+        )
+    if cluster:
+        layout.check_one_shard(
+            executor.execute(
+                f"SELECT shard_num, replica_num FROM system.clusters WHERE cluster = '{cluster}'"
+            ),
+            cluster,
+        )
+        for statement in layout.registry_ddl(database, cluster):
+            executor.execute(statement)
+        return
     executor.execute(f"CREATE DATABASE IF NOT EXISTS {database}")
     executor.execute(
         f"CREATE TABLE IF NOT EXISTS {database}.schema_migrations "
@@ -120,17 +143,29 @@ def migrate(
     *,
     raw_retention_days: int = 90,
     migrations: list[Migration] | None = None,
+    cluster: str = "",
 ) -> list[Migration]:
-    """Apply every migration not yet recorded; return those applied (empty the second time)."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", database):
-        raise MigrationError(f"invalid database name {database!r}")
+    """Apply every migration not yet recorded; return those applied (empty the second time).
+
+    ``cluster``: empty for one server; a cluster's name renders every statement for it
+    (:mod:`ioc.ops.db.cluster`, run once, ON CLUSTER, from any node).
+    """
+    for name in (database, cluster or "_"):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise MigrationError(f"invalid database or cluster name {name!r}")
     version_rows = executor.execute("SELECT version()")
     features = ServerFeatures.from_version(str(version_rows[0][0]))
-    _ensure_registry(executor, database)
+    _ensure_registry(executor, database, cluster)
     done = applied(executor, database)
     params: dict[str, object] = {"db": database, "raw_retention_days": raw_retention_days}
+    migrations = migrations if migrations is not None else load()
+    keys = (
+        layout.shard_keys(s for m in migrations for s in render(m.text, features, params))
+        if cluster
+        else {}
+    )
     newly: list[Migration] = []
-    for migration in migrations if migrations is not None else load():
+    for migration in migrations:
         if migration.number in done:
             if done[migration.number] != migration.checksum:
                 raise MigrationError(
@@ -138,7 +173,10 @@ def migrate(
                     "applied; add a new migration instead"
                 )
             continue
-        for statement in render(migration.text, features, params):
+        statements = render(migration.text, features, params)
+        if cluster:
+            statements = layout.for_cluster(statements, cluster, keys)
+        for statement in statements:
             try:
                 executor.execute(statement)
             except Exception as exc:

@@ -372,7 +372,12 @@ def _prepare_database(client: Client, settings: Settings, database: str) -> None
     from ioc.ops.db.executors import ClickHouseExecutor
     from ioc.ops.db.migrate import migrate
 
-    migrate(ClickHouseExecutor(client), database, raw_retention_days=settings.raw_retention_days)
+    migrate(
+        ClickHouseExecutor(client),
+        database,
+        raw_retention_days=settings.raw_retention_days,
+        cluster=settings.clickhouse_cluster,
+    )
     src = settings.clickhouse_database
     for table in ("areas", "entities", "area_paths"):
         client.execute(f"INSERT INTO {database}.{table} SELECT * FROM {src}.{table} FINAL")

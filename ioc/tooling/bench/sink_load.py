@@ -115,7 +115,7 @@ def run(settings: Settings, rows: int = 1_000_000) -> SinkLoadResult:
     finally:
         admin.close()
     executor = ClickHouseExecutor.from_settings(settings)
-    migrate(executor, database)
+    migrate(executor, database, cluster=settings.clickhouse_cluster)
     produce_s = asyncio.run(_produce(settings, spec.name, rows))
     bench_settings = settings.model_copy(
         update={"clickhouse_database": database, "sink_group_id": f"ioc-sink-bench-{tag}"}

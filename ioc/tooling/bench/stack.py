@@ -78,7 +78,12 @@ class RunContext:
         """A fresh database with every migration applied."""
         executor = self.executor()
         try:
-            migrate(executor, database, raw_retention_days=self.settings.raw_retention_days)
+            migrate(
+                executor,
+                database,
+                raw_retention_days=self.settings.raw_retention_days,
+                cluster=self.settings.clickhouse_cluster,
+            )
         finally:
             executor.close()
 

@@ -45,11 +45,17 @@ def prepare(settings: Settings, work: Path) -> dict[str, str]:
     executor = ClickHouseExecutor.from_settings(settings)
     try:
         newly = migrate(
-            executor, settings.clickhouse_database, raw_retention_days=settings.raw_retention_days
+            executor,
+            settings.clickhouse_database,
+            raw_retention_days=settings.raw_retention_days,
+            cluster=settings.clickhouse_cluster,
         )
         done["migrations"] = f"{len(newly)} applied" if newly else "up to date"
         report = load_entities(
-            executor, settings.clickhouse_database, load_profile(settings.province_profile)
+            executor,
+            settings.clickhouse_database,
+            load_profile(settings.province_profile),
+            cluster=settings.clickhouse_cluster,
         )
         done["profile"] = f"{settings.province_profile}: {report.entities} entities"
     finally:

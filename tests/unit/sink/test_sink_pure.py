@@ -122,3 +122,17 @@ def test_written_at_is_stamped_at_insert_not_at_buffering() -> None:
     assert writer.write("events_traffic", rows) == []
     (_, data) = client.inserts[0]
     assert data[COLUMNS["events_traffic"].index("written_at_ms")] == [5_000]
+
+
+def test_a_retry_sends_the_same_block_as_its_first_attempt() -> None:
+    """The stamp of the first attempt is kept: the same rows make the same block, which a
+    replicated table de-duplicates (decision 0036)."""
+    client = _Recording()
+    ticks = iter(range(5_000, 6_000))
+    writer = TableWriter(client, "db", clock=lambda: next(ticks))
+    rows = [row for _, row in rows_for(traffic(), ORIGIN, 123)]
+    writer.write("events_traffic", rows, written_at=4_242)
+    writer.write("events_traffic", rows, written_at=4_242)
+    first, retry = client.inserts
+    assert first == retry
+    assert first[1][COLUMNS["events_traffic"].index("written_at_ms")] == [4_242]

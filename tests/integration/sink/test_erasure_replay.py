@@ -75,72 +75,74 @@ def read_all(settings: Settings, topic: str) -> list[bytes]:
 def test_an_erased_person_does_not_come_back_with_a_replay(
     settings: Settings, clickhouse: ClickHouseExecutor, database: str, unique: str
 ) -> None:
-    specs = unique_topics(settings, unique)
-    person, other = subject_hash(f"erase-{unique}-a"), subject_hash(f"erase-{unique}-b")
-    start = (clock.now() - timedelta(hours=3)).replace(microsecond=0)
-    minute = timedelta(minutes=1)
-    scans = [
-        qr_scan(subject_hash=who, scanned_at=start + i * minute, device_id=f"DEV-{i}")
-        for i in range(3)
-        for who in (person, other)
-    ]
-    changes = [
-        dossier(dossier_id=f"D-{unique}-{i}", outbox_id=i + 1, applicant_hash=who,
-                changed_at=start + i * minute, received_at=start)
-        for i, who in enumerate((person, other))
-    ]  # fmt: skip
-    letters = [
-        dead_letter(offset=i, failed_at=start, payload=f'{{"subject_hash": "{who}", "x": 1')
-        for i, who in enumerate((person, other))
-    ]
-    produce(settings, specs[QR_SCANS].name, scans)
-    produce(settings, specs[DOSSIER_STATUS].name, changes)
-    produce(settings, specs[DEADLETTER].name, letters)
-    topics = [specs[n].name for n in (QR_SCANS, DOSSIER_STATUS, DEADLETTER)]
-    ends = end_offsets(settings, topics)
-    wanted = {"events_qr": 3, "events_dossier": 1, "deadletter": 1}
-
-    def caught_up(sink: ClickHouseSink) -> bool:
-        return all(sink.committed.get(tp, 0) >= offset for tp, offset in ends.items())
-
-    live = make_output(settings, specs, database, f"ioc-sink-erase-{unique}")
-    assert drive(live, lambda: caught_up(live), timeout_s=60)
-    assert counts(clickhouse, database, person) == wanted
-
-    erased = ioc(settings, database, "db", "erase", "--subject-hash", person,
-                 "--reason", f"request {unique}")  # fmt: skip
-    assert erased.returncode == 0, erased.stdout + erased.stderr
-    assert "events_qr: 3 rows erased (key given)" in erased.stdout
-    assert counts(clickhouse, database, person) == dict.fromkeys(TABLES, 0)
-    assert counts(clickhouse, database, other) == wanted
-    register = clickhouse.execute(
-        f"SELECT subject_hash, key_id, reason, until_ms - erased_at_ms "
-        f"FROM {database}.erased_subjects"
-    )
-    assert register == [(person, "given", f"request {unique}", settings.max_clock_skew_s * 1000)]
-
-    # The stored rows are lost (a restore from an empty table), and the same Kafka
-    # records are read again from the start by a new group: a rebuild from Kafka.
-    for table in TABLES:
-        clickhouse.execute(f"ALTER TABLE {database}.{table} DELETE WHERE 1")
-        wait_for_mutations(clickhouse, database, table)
-    for table in TABLES:
-        assert int(clickhouse.execute(f"SELECT count() FROM {database}.{table}")[0][0]) == 0
-    replay = make_output(settings, specs, database, f"ioc-sink-erase-replay-{unique}")
-    assert drive(replay, lambda: caught_up(replay), timeout_s=60)
-    assert counts(clickhouse, database, other) == wanted  # everyone else came back
-    assert counts(clickhouse, database, person) == dict.fromkeys(TABLES, 0)  # not them
-    dropped = {t: replay.metrics.erased_dropped.labels(table=t)._value.get() for t in TABLES}
-    assert dropped == {"events_qr": 3, "events_dossier": 1, "deadletter": 1}
-    # Their dossier's status stays (it names no one): the backlog panels still count it.
-    state = clickhouse.execute(
-        f"SELECT count() FROM {database}.dossier_state FINAL WHERE dossier_id = 'D-{unique}-0'"
-    )
-    assert state == [(1,)]
-
-    # A replay copy leaves the erased person out and keeps everyone else.
-    into = f"{specs[QR_SCANS].name}.replay.erase"
     try:
+        specs = unique_topics(settings, unique)
+        person, other = subject_hash(f"erase-{unique}-a"), subject_hash(f"erase-{unique}-b")
+        start = (clock.now() - timedelta(hours=3)).replace(microsecond=0)
+        minute = timedelta(minutes=1)
+        scans = [
+            qr_scan(subject_hash=who, scanned_at=start + i * minute, device_id=f"DEV-{i}")
+            for i in range(3)
+            for who in (person, other)
+        ]
+        changes = [
+            dossier(dossier_id=f"D-{unique}-{i}", outbox_id=i + 1, applicant_hash=who,
+                    changed_at=start + i * minute, received_at=start)
+            for i, who in enumerate((person, other))
+        ]  # fmt: skip
+        letters = [
+            dead_letter(offset=i, failed_at=start, payload=f'{{"subject_hash": "{who}", "x": 1')
+            for i, who in enumerate((person, other))
+        ]
+        produce(settings, specs[QR_SCANS].name, scans)
+        produce(settings, specs[DOSSIER_STATUS].name, changes)
+        produce(settings, specs[DEADLETTER].name, letters)
+        topics = [specs[n].name for n in (QR_SCANS, DOSSIER_STATUS, DEADLETTER)]
+        ends = end_offsets(settings, topics)
+        wanted = {"events_qr": 3, "events_dossier": 1, "deadletter": 1}
+
+        def caught_up(sink: ClickHouseSink) -> bool:
+            return all(sink.committed.get(tp, 0) >= offset for tp, offset in ends.items())
+
+        live = make_output(settings, specs, database, f"ioc-sink-erase-{unique}")
+        assert drive(live, lambda: caught_up(live), timeout_s=60)
+        assert counts(clickhouse, database, person) == wanted
+
+        erased = ioc(settings, database, "db", "erase", "--subject-hash", person,
+                     "--reason", f"request {unique}")  # fmt: skip
+        assert erased.returncode == 0, erased.stdout + erased.stderr
+        assert "events_qr: 3 rows erased (key given)" in erased.stdout
+        assert counts(clickhouse, database, person) == dict.fromkeys(TABLES, 0)
+        assert counts(clickhouse, database, other) == wanted
+        register = clickhouse.execute(
+            f"SELECT subject_hash, key_id, reason, until_ms - erased_at_ms "
+            f"FROM {database}.erased_subjects"
+        )
+        assert register == [
+            (person, "given", f"request {unique}", settings.max_clock_skew_s * 1000)
+        ]
+
+        # The stored rows are lost (a restore from an empty table), and the same Kafka
+        # records are read again from the start by a new group: a rebuild from Kafka.
+        for table in TABLES:
+            clickhouse.execute(f"ALTER TABLE {database}.{table} DELETE WHERE 1")
+            wait_for_mutations(clickhouse, database, table)
+        for table in TABLES:
+            assert int(clickhouse.execute(f"SELECT count() FROM {database}.{table}")[0][0]) == 0
+        replay = make_output(settings, specs, database, f"ioc-sink-erase-replay-{unique}")
+        assert drive(replay, lambda: caught_up(replay), timeout_s=60)
+        assert counts(clickhouse, database, other) == wanted  # everyone else came back
+        assert counts(clickhouse, database, person) == dict.fromkeys(TABLES, 0)  # not them
+        dropped = {t: replay.metrics.erased_dropped.labels(table=t)._value.get() for t in TABLES}
+        assert dropped == {"events_qr": 3, "events_dossier": 1, "deadletter": 1}
+        # Their dossier's status stays (it names no one): the backlog panels still count it.
+        state = clickhouse.execute(
+            f"SELECT count() FROM {database}.dossier_state FINAL WHERE dossier_id = 'D-{unique}-0'"
+        )
+        assert state == [(1,)]
+
+        # A replay copy leaves the erased person out and keeps everyone else.
+        into = f"{specs[QR_SCANS].name}.replay.erase"
         copied = ioc(settings, database, "replay", "copy", "--topic", specs[QR_SCANS].name,
                      "--from", (start - minute).isoformat(), "--to", clock.now().isoformat(),
                      "--into", into, "--execute")  # fmt: skip
@@ -153,5 +155,8 @@ def test_an_erased_person_does_not_come_back_with_a_replay(
         admin = admin_client(settings)
         try:
             admin.delete_topics([t for t in admin.list_topics() if unique in t])
+            groups = [g["group_id"] for g in admin.list_groups() if unique in g["group_id"]]
+            if groups:
+                admin.delete_groups(groups)
         finally:
             admin.close()

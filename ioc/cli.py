@@ -256,6 +256,9 @@ def db_retention(
 @db_app.command("erase")
 def db_erase(
     ctx: typer.Context,
+    reason: Annotated[
+        str, typer.Option(help="Why: the request's reference (stored; never the identifier)")
+    ],
     subject_hash: Annotated[
         str | None, typer.Option("--subject-hash", help="HMAC of the person's id, as stored")
     ] = None,
@@ -268,29 +271,31 @@ def db_erase(
         ),
     ] = None,
 ) -> None:
-    """Remove one person's raw events (right to erasure); prints what was found."""
+    """Erase one person: recorded in the erasure register, then their rows deleted."""
+    from ioc.ops.db.erasure import Erasure, clean_reason, erase
     from ioc.ops.db.executors import ClickHouseExecutor
-    from ioc.ops.db.maintenance import erase_subject
     from ioc.wiring.connectors import hasher_ring
 
     if (subject_hash is None) == (identifier is None):
         raise typer.BadParameter("give exactly one of --subject-hash and --identifier")
     settings = _settings(ctx)
+    why = clean_reason(reason, identifier)
     if identifier is not None:
-        targets = [(h.key_id, h.hash(identifier)) for h in hasher_ring(settings)]
+        targets = [Erasure(h.hash(identifier), h.key_id, why) for h in hasher_ring(settings)]
     else:
-        assert subject_hash is not None
-        targets = [("given", subject_hash)]
+        targets = [Erasure(str(subject_hash), "given", why)]
     executor = ClickHouseExecutor.from_settings(settings)
     try:
-        for key_id, digest in targets:
-            found = erase_subject(
-                executor, settings.clickhouse_database, digest, cluster=settings.clickhouse_cluster
-            )
-            for table, n in found.items():
-                console.print(f"{table}: {n} rows erased (key {key_id})")
+        found = erase(
+            executor, settings.clickhouse_database, targets, skew_s=settings.max_clock_skew_s,
+            settle_s=settings.erase_settle_s, report=console.print,
+            cluster=settings.clickhouse_cluster,
+        )  # fmt: skip
     finally:
         executor.close()
+    for key_id, tables in found.items():
+        for table, n in tables.items():
+            console.print(f"{table}: {n} rows erased (key {key_id})")
 
 
 @db_app.command("panel-access")

@@ -237,6 +237,23 @@ class Settings(KafkaSettings, ClickHouseSettings, NotifySettings, PostgresSettin
     grafana_prometheus_url: str = Field(
         default="https://127.0.0.1:9090", description="Prometheus as Grafana reaches it"
     )
+    # Grafana's ClickHouse data source (deploy/grafana/provisioning): the native protocol
+    # over TLS, verified against our CA, as every other client of ClickHouse.
+    grafana_clickhouse_tls: bool = Field(
+        default=True,
+        description="Grafana's ClickHouse data source uses TLS, verifying the server against "
+        "IOC_GRAFANA_CLICKHOUSE_CA_CERT (compose, in one namespace: false)",
+    )
+    grafana_clickhouse_port: int = Field(
+        default=9440,
+        description="ClickHouse's native port as Grafana reaches it: the TLS port, or the "
+        "plain one (9000) without TLS",
+    )
+    grafana_clickhouse_ca_cert: str = Field(
+        default="",
+        description="PEM text of the CA that signed ClickHouse's certificate (the province's "
+        "CA; locally $IOC_DATA_DIR/pki/ca.pem); empty: Grafana's system trust store",
+    )
     grafana_user: str = "admin"
     grafana_password: SecretStr = SecretStr("admin")
     grafana_token: SecretStr = Field(

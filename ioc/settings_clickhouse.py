@@ -79,6 +79,12 @@ class ClickHouseSettings(BaseSettings):
     sink_batch_max_age_s: float = 1.0
     sink_backoff_max_s: float = 10.0
     sink_metrics_port: int = 9310
+    erase_settle_s: float = Field(
+        default=35.0,
+        ge=0,
+        description="ioc db erase: after the delete, wait this long (more than the sink's 30 s "
+        "insert timeout) and delete again what a sink write begun before the register landed",
+    )
 
     def clickhouse_login(self, role: ClickHouseRole) -> tuple[str, SecretStr]:
         """The (user, password) of a component's role."""

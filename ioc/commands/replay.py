@@ -153,9 +153,10 @@ def copy_command(
         if not run:
             console.print("dry run: nothing copied (use --execute)")
             return
+        erased = copy.erased_subjects(settings)
         with _progress(plan.records, "copying") as bar:
             summary = copy.execute(
-                admin, settings, plan, rate=rate,
+                admin, settings, plan, erased=erased, rate=rate,
                 progress=lambda n: bar.advance(bar.task_ids[0], n),
             )  # fmt: skip
     out = Table("partition", "messages", title="copied")
@@ -164,7 +165,8 @@ def copy_command(
     console.print(out)
     console.print(
         f"{summary.messages:,} messages, {summary.bytes:,} bytes in {summary.seconds:.1f} s; "
-        f"{summary.skipped_outside:,} read but outside the time range"
+        f"{summary.skipped_outside:,} read but outside the time range; "
+        f"{summary.skipped_erased:,} left out: erased subjects ({len(erased):,} in the register)"
     )
 
 

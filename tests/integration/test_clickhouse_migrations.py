@@ -18,6 +18,7 @@ pytestmark = pytest.mark.integration
 
 EXPECTED_TABLES = {
     "schema_migrations",
+    "erased_subjects",
     "events_qr",
     "events_traffic",
     "events_energy",

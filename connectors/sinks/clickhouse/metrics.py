@@ -54,3 +54,9 @@ class SinkMetrics:
             ["outcome"],
             registry=reg,
         )
+        self.erased_dropped = Counter(
+            "ioc_sink_erased_rows_dropped_total",
+            "Rows not written because their subject is in the erasure register (ioc db erase)",
+            ["table"],
+            registry=reg,
+        )

@@ -24,6 +24,7 @@ from aiokafka.abc import ConsumerRebalanceListener
 
 from connectors.sinks.clickhouse.batch import Batch
 from connectors.sinks.clickhouse.corrections import StoredRows, key_of, resolve
+from connectors.sinks.clickhouse.erasure import ErasureRegister, keep
 from connectors.sinks.clickhouse.metrics import SinkMetrics
 from connectors.sinks.clickhouse.rows import (
     EVENT_TABLES,
@@ -92,6 +93,7 @@ class ClickHouseSink:
         self.config = config
         self.writer = writer
         self.stored = StoredRows(writer.client, writer.database)
+        self.register = ErasureRegister(writer.client, writer.database)
         self.topics = dict(topics)
         self.metrics = metrics
         self.batch = Batch()
@@ -312,10 +314,17 @@ class ClickHouseSink:
         written_at = batch.written_at_ms
         self.metrics.batch_rows.observe(batch.size)
         merged = self._merged(batch, written_at) if batch.corrections else {}
+        try:  # before every write, retries too: an erasure made meanwhile is honoured
+            erased = self.register.refresh()
+        except Exception as exc:  # never write without knowing who was erased
+            raise OutageError(f"reading the erasure register: {exc}") from exc
         for table in {*batch.rows, *merged}:
             # A merged row goes after the rows of its table: its version is higher anyway.
             rows = batch.rows.get(table, []) + [row for row, _ in merged.get(table, [])]
             origins = batch.origins.get(table, []) + [o for _, o in merged.get(table, [])]
+            rows, origins, dropped = keep(erased, table, rows, origins)
+            if dropped:
+                self.metrics.erased_dropped.labels(table=table).inc(dropped)
             started = time.perf_counter()
             rejected = self.writer.write(table, rows, written_at=written_at)
             self.metrics.insert_seconds.labels(table=table).observe(time.perf_counter() - started)

@@ -41,16 +41,23 @@ def datasources() -> list[dict[str, Any]]:
             "editable": False,
             "jsonData": {
                 "host": "${IOC_CLICKHOUSE_HOST}",
-                "port": "${IOC_CLICKHOUSE_PORT}",
+                "port": "${IOC_GRAFANA_CLICKHOUSE_PORT}",
                 "protocol": "native",
-                "secure": False,
+                # TLS verified against our CA (decision 0037): the plugin parses these
+                # strings as booleans, and with an empty CA it uses the system store.
+                "secure": "${IOC_GRAFANA_CLICKHOUSE_TLS}",
+                "tlsAuthWithCACert": "${IOC_GRAFANA_CLICKHOUSE_TLS}",
+                "tlsSkipVerify": False,
                 # The least-privilege, read-only user (deploy/local/clickhouse.sh makes it).
                 "username": "${IOC_CLICKHOUSE_GRAFANA_USER}",
                 "defaultDatabase": "${IOC_CLICKHOUSE_DATABASE}",
                 "dialTimeout": "10",
                 "queryTimeout": "60",
             },
-            "secureJsonData": {"password": "${IOC_CLICKHOUSE_GRAFANA_PASSWORD}"},
+            "secureJsonData": {
+                "password": "${IOC_CLICKHOUSE_GRAFANA_PASSWORD}",
+                "tlsCACert": "${IOC_GRAFANA_CLICKHOUSE_CA_CERT}",
+            },
         },
         {
             "name": "IOC Prometheus",
@@ -100,6 +107,8 @@ def fill(value: Any, settings: Settings) -> Any:
         if name not in env:
             raise KeyError(f"no setting for ${{{match.group(1)}}}")
         setting = getattr(settings, name)
+        if isinstance(setting, bool):  # as an environment variable says it
+            return "true" if setting else "false"
         return str(setting.get_secret_value() if hasattr(setting, "get_secret_value") else setting)
 
     return _PLACEHOLDER.sub(one, value)

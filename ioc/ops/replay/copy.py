@@ -5,6 +5,9 @@ from, so keys stay on their partitions and a worker reading the copy sees each k
 records in the original order. The target is created from the source's registry
 entry (or the source's own partition count) with unlimited retention: the copied
 records carry old timestamps, which a time-based retention would delete at once.
+
+Records naming an erased subject (the erasure register, decision 0041) are not copied:
+a copy must not keep for good what ``ioc db erase`` took out.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ioc.ops.replay.kafka_io import Message, Span
 from ioc.ops.replay.times import ReplayUsageError
 from ioc.settings import Settings
 from schemas.base import Event
+from schemas.erasure import ErasedSet
 from schemas.topics import TopicSpec, registry, replay_topic
 
 
@@ -47,6 +51,8 @@ class CopySummary:
     bytes: int = 0
     skipped_outside: int = 0
     """Records inside the offset spans whose timestamp is outside [from, to)."""
+    skipped_erased: int = 0
+    """Records naming a subject of the erasure register (not copied)."""
     per_partition: dict[int, int] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -96,10 +102,11 @@ def execute(
     settings: Settings,
     plan_: CopyPlan,
     *,
+    erased: ErasedSet,
     rate: float | None = None,
     progress: Callable[[int], None] = lambda n: None,
 ) -> CopySummary:
-    """Copy; ``progress`` gets the number of records read since its last call."""
+    """Copy all but ``erased`` subjects; ``progress`` gets the records read since its last call."""
     _create(admin, settings, plan_)
     began = time.monotonic()
     summary = CopySummary()
@@ -118,6 +125,9 @@ def execute(
             for message in batch:
                 if not plan_.from_ms <= message.timestamp_ms < plan_.to_ms:
                     summary.skipped_outside += 1
+                    continue
+                if erased.names_in_record(message.value, message.timestamp_ms):
+                    summary.skipped_erased += 1
                     continue
                 _send(producer, plan_.target.name, message, summary)
                 if rate:
@@ -150,3 +160,21 @@ def _pace(began: float, sent: int, rate: float) -> None:
     ahead = sent / rate - (time.monotonic() - began)
     if ahead > 0:
         time.sleep(ahead)
+
+
+def erased_subjects(settings: Settings) -> ErasedSet:
+    """The erasure register of ``IOC_CLICKHOUSE_DATABASE``; refuses to copy without it."""
+    from ioc.ops.db.erasure import load
+    from ioc.ops.db.executors import ClickHouseExecutor
+
+    try:
+        executor = ClickHouseExecutor.from_settings(settings, role="replay")
+        try:
+            return load(executor, settings.clickhouse_database)
+        finally:
+            executor.close()
+    except Exception as exc:
+        raise ReplayUsageError(
+            f"cannot read the erasure register ({settings.clickhouse_database}.erased_subjects), "
+            f"so erased subjects cannot be left out of the copy: {exc}"
+        ) from exc

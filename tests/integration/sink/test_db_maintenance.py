@@ -154,10 +154,11 @@ def test_erase_by_identifier_reaches_rows_hashed_before_a_key_rotation(
             "pii_hmac_key": SecretStr(new_key),
             "pii_key_id": "k1",
             "pii_previous_keys": SecretStr(f"k0:{old_key}"),
+            "erase_settle_s": 0.0,
         }
     ).env_vars()
     done = subprocess.run(
-        [sys.executable, "-m", "ioc", "db", "erase", "--identifier", person],
+        [sys.executable, "-m", "ioc", "db", "erase", "--identifier", person, "--reason", "req 1"],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
@@ -166,3 +167,8 @@ def test_erase_by_identifier_reaches_rows_hashed_before_a_key_rotation(
     assert old_key not in done.stdout + done.stderr
     remaining = clickhouse.execute(f"SELECT subject_hash FROM {database}.events_qr")
     assert remaining == [(after.hash(other),)]
+    # Both hashes are in the erasure register (decision 0041); the identifier is not.
+    register = clickhouse.execute(
+        f"SELECT key_id, subject_hash, reason FROM {database}.erased_subjects ORDER BY key_id"
+    )
+    assert register == [("k0", before.hash(person), "req 1"), ("k1", after.hash(person), "req 1")]

@@ -107,5 +107,27 @@ def test_provisioning_uses_the_read_only_user_and_only_settings() -> None:
     settings = Settings(clickhouse_grafana_user="viewer", clickhouse_grafana_password="s3cret")
     clickhouse = fill(datasources()[0], settings)
     assert clickhouse["jsonData"]["username"] == "viewer"
-    assert clickhouse["secureJsonData"] == {"password": "s3cret"}
+    assert clickhouse["secureJsonData"]["password"] == "s3cret"
     assert clickhouse["jsonData"]["defaultDatabase"] == settings.clickhouse_database
+
+
+def test_grafana_reaches_clickhouse_over_tls_with_our_ca() -> None:
+    """The data source as Grafana reads it, filled from settings (what the plugin parses)."""
+    ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+    source = datasources()[0]
+    assert source["jsonData"]["tlsSkipVerify"] is False  # never: a server not ours is refused
+    secure = fill(source, Settings(grafana_clickhouse_ca_cert=ca))
+    assert secure["jsonData"]["secure"] == "true"
+    assert secure["jsonData"]["tlsAuthWithCACert"] == "true"
+    assert secure["jsonData"]["port"] == str(Settings().clickhouse_tls_port) == "9440"
+    assert secure["secureJsonData"]["tlsCACert"] == ca  # the PEM, line breaks and all
+    plain = fill(source, Settings(grafana_clickhouse_tls=False, grafana_clickhouse_port=9000))
+    assert (plain["jsonData"]["secure"], plain["jsonData"]["port"]) == ("false", "9000")
+    assert plain["secureJsonData"]["tlsCACert"] == ""
+    # The file on disk is what the code renders (ioc grafana build keeps them in step).
+    text = (PROVISIONING_DIR / "datasources" / "ioc.yaml").read_text()
+    for line in ('secure: "${IOC_GRAFANA_CLICKHOUSE_TLS}"',
+                 'tlsAuthWithCACert: "${IOC_GRAFANA_CLICKHOUSE_TLS}"',
+                 'port: "${IOC_GRAFANA_CLICKHOUSE_PORT}"',
+                 'tlsCACert: "${IOC_GRAFANA_CLICKHOUSE_CA_CERT}"'):  # fmt: skip
+        assert line in text, line

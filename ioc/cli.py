@@ -21,12 +21,12 @@ from ioc.commands.quality import quality_command
 from ioc.commands.replay import app as replay_app
 from ioc.commands.simulate import simulate_command
 from ioc.commands.sink import sink_command
+from ioc.commands.topics import app as topics_app
 from ioc.commands.worker import worker_command
 from ioc.settings import Settings
 from schemas.errors import IocError
 
 app = typer.Typer(help="IOC streaming pipeline: Kafka → faust → ClickHouse.", no_args_is_help=True)
-topics_app = typer.Typer(help="Kafka topics from the registry.", no_args_is_help=True)
 db_app = typer.Typer(help="ClickHouse schema.", no_args_is_help=True)
 config_app = typer.Typer(help="Settings.", no_args_is_help=True)
 schemas_app = typer.Typer(help="Event and result contracts.", no_args_is_help=True)
@@ -90,53 +90,6 @@ def config_show(ctx: typer.Context) -> None:
     for name, value in _settings(ctx).model_dump().items():
         table.add_row(f"IOC_{name.upper()}", str(value))
     console.print(table)
-
-
-@topics_app.command("create")
-def topics_create(ctx: typer.Context) -> None:
-    """Create missing topics and align retention/cleanup with the registry (idempotent)."""
-    from ioc.ops.kafka_admin import admin_client, ensure_topics
-    from schemas.topics import registry
-
-    settings = _settings(ctx)
-    admin = admin_client(settings)
-    try:
-        results = ensure_topics(
-            admin,
-            registry(settings.replay_horizon_days),
-            profile=settings.partition_profile,
-            replication_factor=settings.replication_factor,
-        )
-    finally:
-        admin.close()
-    table = Table("topic", "action", "detail")
-    for result in results:
-        table.add_row(result.name, result.action, result.detail)
-    console.print(table)
-    if any(r.action == "partition-mismatch" for r in results):
-        raise typer.Exit(1)
-
-
-@topics_app.command("acls")
-def topics_acls(
-    ctx: typer.Context,
-    dry_run: Annotated[bool, typer.Option(help="Print the table, change nothing")] = False,
-) -> None:
-    """Grant each component's principal its job on Kafka, nothing more (idempotent)."""
-    from ioc.ops.kafka_acls import apply_grants, grants
-    from ioc.ops.kafka_admin import admin_client
-
-    table = Table("principal", "resource", "prefix", "operations")
-    for grant in grants():
-        table.add_row(grant.principal, grant.resource, grant.prefix, " ".join(grant.operations))
-    console.print(table)
-    if dry_run:
-        return
-    admin = admin_client(_settings(ctx))
-    try:
-        console.print(f"{apply_grants(admin, grants())} ACLs in place")
-    finally:
-        admin.close()
 
 
 @db_app.command("migrate")

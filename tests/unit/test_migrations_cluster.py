@@ -129,13 +129,14 @@ def test_the_registry_is_one_copy_on_every_node() -> None:
 
 
 def test_cluster_clients_fail_over_and_insert_synchronously() -> None:
-    one = clickhouse_client(settings_for_tests())
-    assert list(one.connection.hosts) == [("127.0.0.1", 9000)]
+    one = clickhouse_client(settings_for_tests(), role="migrator")
+    assert list(one.connection.hosts) == [("127.0.0.1", 9440)]  # TLS (decision 0037)
     assert "insert_distributed_sync" not in one.settings
     cluster = clickhouse_client(
-        settings_for_tests(clickhouse_cluster="c1", clickhouse_alt_hosts="127.0.0.1:9010")
+        settings_for_tests(clickhouse_cluster="c1", clickhouse_alt_hosts="127.0.0.1:9450"),
+        role="sink",
     )
-    assert list(cluster.connection.hosts) == [("127.0.0.1", 9000), ("127.0.0.1", 9010)]
+    assert list(cluster.connection.hosts) == [("127.0.0.1", 9440), ("127.0.0.1", 9450)]
     assert cluster.settings == CLUSTER_CLIENT_SETTINGS
 
 

@@ -70,10 +70,12 @@ def test_pipeline_settings_are_the_settings_defaults(defaults: dict[str, str]) -
 def test_published_ports_are_the_settings_ports(defaults: dict[str, str]) -> None:
     services = _compose()["services"]
     published = {int(p.split(":")[-1]): p for p in services["net"]["ports"]}
-    # Kafka runs without users here (decision 0039): never published.
-    assert int(defaults["IOC_KAFKA_PORT"]) not in published
+    # No published port without authentication: Kafka (no users in the image, decision
+    # 0039), Prometheus and Alertmanager (no web config here, decision 0034) stay inside.
+    for name in ("KAFKA_PORT", "PROMETHEUS_PORT", "ALERTMANAGER_PORT"):
+        assert int(defaults[f"IOC_{name}"]) not in published, name
     for name in ("CLICKHOUSE_PORT", "CLICKHOUSE_HTTP_PORT", "POSTGRES_PORT",
-                 "MOSQUITTO_PORT", "PROMETHEUS_PORT", "ALERTMANAGER_PORT", "HTTP_PORT"):  # fmt: skip
+                 "MOSQUITTO_PORT", "HTTP_PORT"):  # fmt: skip
         port = int(defaults[f"IOC_{name}"])
         assert published.get(port) == f"127.0.0.1:{port}:{port}", name
     assert 3000 in published  # Grafana, where ioc demo and the README send users

@@ -25,7 +25,15 @@ def clickhouse_exporter_command(ctx: typer.Context) -> None:
     # well within Prometheus's scrape timeout, not a scrape that times out.
     collector = ClickHouseCollector(
         lambda: ClickHouseExecutor(
-            clickhouse_client(settings, role="reader", connect_timeout=2, send_receive_timeout=3)
+            # "system": all it reads, and open to a confined user whether or not the
+            # pipeline's database exists yet.
+            clickhouse_client(
+                settings,
+                role="reader",
+                database="system",
+                connect_timeout=2,
+                send_receive_timeout=3,
+            )
         )
     )
     registry = CollectorRegistry()

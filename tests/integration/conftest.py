@@ -19,7 +19,7 @@ import pytest
 from ioc.ops.db.executors import ChdbExecutor, ClickHouseExecutor
 from ioc.ops.db.migrate import migrate
 from ioc.ops.kafka_admin import admin_client, ensure_topics
-from ioc.settings import Settings
+from ioc.settings import Settings, settings_for_tests
 from schemas.topics import registry
 
 
@@ -125,6 +125,12 @@ def stack_ca() -> None:
     """Every process a test starts trusts the stack's CA (IOC_TLS_CA_FILE), Kafka's included,
     even one whose IOC_DATA_DIR is a folder of its own (where no CA is)."""
     os.environ.setdefault("IOC_TLS_CA_FILE", str(Settings().ca_file))
+
+
+@pytest.fixture(scope="session")
+def settings(stack_ca: None) -> Settings:
+    """The session's settings, read after ``stack_ca``: their env_vars() carry the CA too."""
+    return settings_for_tests()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -47,7 +47,7 @@ def clickhouse_client(
     settings: Settings,
     *,
     role: ClickHouseRole,
-    database: str = "default",
+    database: str | None = None,
     connect_timeout: float = 5,
     send_receive_timeout: float = 60,
 ) -> Client:
@@ -60,6 +60,11 @@ def clickhouse_client(
     read sees its last write. The setting travels with every query: a user whose profile
     has ``readonly=1`` refuses it on 18.16 (such a user needs ``readonly=2`` on a cluster).
     """
+    if database is None:
+        # A confined user (sink, reader, Grafana: decision 0037) may not even open a session
+        # in "default": it connects to its own database. The migrator and replay create
+        # databases, so theirs may not exist yet.
+        database = "default" if role in ("migrator", "replay") else settings.clickhouse_database
     extra: dict[str, Any] = {}
     if settings.clickhouse_alt_hosts:
         extra["alt_hosts"] = settings.clickhouse_alt_hosts

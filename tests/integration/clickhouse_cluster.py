@@ -154,7 +154,8 @@ def outcome(executor: ClickHouseExecutor, sql: str) -> tuple[str, Any]:
 def sink_of(settings: Settings, database: str) -> ClickHouseSink:
     """The sink's write path alone (never started: no Kafka), on the settings' client."""
     config = SinkConfig(kafka={"bootstrap_servers": "127.0.0.1:9"}, group_id="unused")
-    writer = TableWriter(clickhouse_client(settings, role="sink", connect_timeout=2), database)
+    client = clickhouse_client(settings, role="sink", database=database, connect_timeout=2)
+    writer = TableWriter(client, database)
     return ClickHouseSink(config, writer, {}, SinkMetrics(CollectorRegistry()))
 
 

@@ -161,27 +161,18 @@ PROPS
   fi
 }
 
-# Download the jars once per Kafka version. The marker holds a hash of the pom,
-# so editing kafka-pom.xml (e.g. the logging backend) triggers a clean refetch.
+# Kafka's jars once per version (lib.sh fetch_maven_deps).
 fetch_jars() {
-  local libs="$KAFKA_HOME/libs" marker="$KAFKA_HOME/libs/.complete" want
-  want="$IOC_KAFKA_VERSION $(sha256sum "$LOCAL_DIR/kafka-pom.xml" | cut -d' ' -f1)"
-  [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ] && return 0
-  echo "kafka: downloading Kafka $IOC_KAFKA_VERSION jars with Maven into $libs"
-  rm -rf "$libs"
-  # Plugin version pinned: Maven 3.8.7's default dependency plugin is too old.
-  # Output to a file: Maven 3.8 prints stray colour codes even with -q -B.
-  local mvn_log="$LOG_DIR/kafka-maven.out"
-  mvn -q -B -f "$LOCAL_DIR/kafka-pom.xml" -Dkafka.version="$IOC_KAFKA_VERSION" \
-    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-    -DoutputDirectory="$libs" >"$mvn_log" 2>&1 ||
-    { tail -n 80 "$mvn_log" >&2; die "kafka: Maven download of Kafka $IOC_KAFKA_VERSION failed (log: $mvn_log)"; }
-  # Two slf4j bindings would make logging pick one at random.
+  fetch_maven_deps kafka "$LOCAL_DIR/kafka-pom.xml" kafka.version "$IOC_KAFKA_VERSION" \
+    "$KAFKA_HOME/libs" check_kafka_jars
+}
+
+# Two slf4j bindings would make logging pick one at random.
+check_kafka_jars() {
   local bindings
-  bindings=$(find "$libs" -maxdepth 1 \( -name 'log4j-slf4j*-impl-*.jar' -o -name 'slf4j-reload4j-*.jar' \
+  bindings=$(find "$1" -maxdepth 1 \( -name 'log4j-slf4j*-impl-*.jar' -o -name 'slf4j-reload4j-*.jar' \
     -o -name 'slf4j-log4j12-*.jar' -o -name 'slf4j-simple-*.jar' -o -name 'logback-classic-*.jar' \) | wc -l)
-  [ "$bindings" = 1 ] || die "kafka: expected exactly one slf4j binding in $libs, found $bindings"
-  echo "$want" >"$marker"
+  [ "$bindings" = 1 ] || die "kafka: expected exactly one slf4j binding in $1, found $bindings"
 }
 
 # The agent apart from Kafka's libs: it is a shaded jar of its own, not for the classpath.

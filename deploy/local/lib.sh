@@ -199,6 +199,27 @@ ensure_pki() {
   echo "pki: created a local CA and a server certificate in $PKI_DIR"
 }
 
+# --- jars from Maven Central ------------------------------------------------
+# Copy a pom's dependencies into LIBS once: the marker holds the version and a hash of
+# the pom, so editing the pom (e.g. the logging backend) triggers a clean refetch. CHECK
+# (a function given LIBS) vets the jars before the marker is written. Kafka and ZooKeeper.
+fetch_maven_deps() {
+  local name=$1 pom=$2 property=$3 version=$4 libs=$5 check=$6
+  local marker="$libs/.complete" want mvn_log="$LOG_DIR/$name-maven.out"
+  want="$version $(sha256sum "$pom" | cut -d' ' -f1)"
+  [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ] && return 0
+  echo "$name: downloading $version jars with Maven into $libs"
+  rm -rf "$libs"
+  # Plugin version pinned: Maven 3.8.7's default dependency plugin is too old.
+  # Output to a file: Maven 3.8 prints stray colour codes even with -q -B.
+  mvn -q -B -f "$pom" -D"$property=$version" \
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+    -DoutputDirectory="$libs" >"$mvn_log" 2>&1 ||
+    { tail -n 80 "$mvn_log" >&2; die "$name: Maven download of $version failed (log: $mvn_log)"; }
+  "$check" "$libs"
+  echo "$want" >"$marker"
+}
+
 # --- templates --------------------------------------------------------------
 # Copy a template replacing every ${NAME} by the value of environment variable
 # NAME (IOC_* settings, REPO_ROOT, ...). Pure bash, so values need no escaping.

@@ -38,20 +38,14 @@ autopurge.purgeInterval=1
 CFG
 }
 
-# Once per version; the marker holds a hash of the pom, so editing it refetches.
+# ZooKeeper's jars once per version (lib.sh fetch_maven_deps).
 fetch_zookeeper_jars() {
-  local libs="$ZK_HOME/libs" marker="$ZK_HOME/libs/.complete" want
-  want="$ZOOKEEPER_VERSION $(sha256sum "$LOCAL_DIR/zookeeper-pom.xml" | cut -d' ' -f1)"
-  [ -f "$marker" ] && [ "$(cat "$marker")" = "$want" ] && return 0
-  echo "zookeeper: downloading ZooKeeper $ZOOKEEPER_VERSION jars with Maven into $libs"
-  rm -rf "$libs"
-  local mvn_log="$LOG_DIR/zookeeper-maven.out"
-  mvn -q -B -f "$LOCAL_DIR/zookeeper-pom.xml" -Dzookeeper.version="$ZOOKEEPER_VERSION" \
-    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-    -DoutputDirectory="$libs" >"$mvn_log" 2>&1 ||
-    { tail -n 80 "$mvn_log" >&2; die "zookeeper: Maven download of ZooKeeper $ZOOKEEPER_VERSION failed (log: $mvn_log)"; }
-  [ -f "$libs/zookeeper-$ZOOKEEPER_VERSION.jar" ] || die "zookeeper: no zookeeper-$ZOOKEEPER_VERSION.jar in $libs"
-  echo "$want" >"$marker"
+  fetch_maven_deps zookeeper "$LOCAL_DIR/zookeeper-pom.xml" zookeeper.version \
+    "$ZOOKEEPER_VERSION" "$ZK_HOME/libs" check_zookeeper_jars
+}
+
+check_zookeeper_jars() {
+  [ -f "$1/zookeeper-$ZOOKEEPER_VERSION.jar" ] || die "zookeeper: no zookeeper-$ZOOKEEPER_VERSION.jar in $1"
 }
 
 svc_launch() {

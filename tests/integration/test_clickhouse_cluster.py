@@ -240,6 +240,7 @@ def test_a_sink_retry_does_not_double_rows_on_replicated_tables(loaded: Loaded) 
     )
 
 
+@pytest.mark.faults
 def test_one_replica_down_reads_and_writes_go_on(loaded: Loaded) -> None:
     """Replica 2 stopped: replica 1 answers and takes writes; back, it catches up. Replica 1
     killed: the sink's client fails over to replica 2 (clickhouse_alt_hosts), its retry of a

@@ -255,6 +255,9 @@ def test_the_configmap_is_what_the_settings_read(
     assert settings.partition_profile == "prod"
     assert len(settings.kafka_bootstrap.split(",")) == 3
     assert settings.clickhouse_host.startswith("clickhouse-")
+    # The operator's installation is one shard of two replicas (decision 0036).
+    assert settings.clickhouse_cluster == "ioc"
+    assert len(settings.clickhouse_alt_hosts.split(",")) == 2
 
 
 def test_secrets_are_files_in_run_secrets(helm: Path, results: list[Rendered]) -> None:

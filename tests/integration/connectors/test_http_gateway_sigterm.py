@@ -26,7 +26,7 @@ from tests.integration.conftest import free_port
 from tests.integration.connectors.conftest import read_topic, values, wait_until
 from tests.integration.connectors.test_http_gateway import qr
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 CLIENTS = 4
 BATCH = 20

@@ -24,7 +24,7 @@ from tests.integration.connectors.conftest import LoopThread, read_topic, values
 from tests.integration.connectors.mqtt_helpers import fiware_traffic, handled, publish, start
 from tests.integration.services import share_stack_pki
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 SCRIPT = PROJECT_ROOT / "deploy" / "local" / "mosquitto.sh"
 

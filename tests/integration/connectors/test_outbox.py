@@ -199,6 +199,7 @@ def fail_nth_position_write(settings: Settings, n: int) -> None:
         )
 
 
+@pytest.mark.faults
 def test_crash_after_kafka_before_position_writes_nothing_twice(
     loop_thread: LoopThread, pg_settings: Settings, routes: TopicRoutes
 ) -> None:
@@ -231,6 +232,7 @@ def test_crash_after_kafka_before_position_writes_nothing_twice(
     assert len({r["event_id"] for r in records}) == rows + moves
 
 
+@pytest.mark.faults
 def test_sigkill_mid_stream_and_an_out_of_order_commit(
     pg_settings: Settings, routes: TopicRoutes, tmp_path: Path
 ) -> None:
@@ -306,6 +308,7 @@ def test_sigkill_mid_stream_and_an_out_of_order_commit(
     assert late_id in main
 
 
+@pytest.mark.faults
 def test_postgres_restarted_mid_poll_loses_and_doubles_nothing(
     loop_thread: LoopThread, pg_settings: Settings, routes: TopicRoutes, tmp_path: Path
 ) -> None:

@@ -60,6 +60,7 @@ def test_ioc_sink_process(
     assert proc.returncode == 0, out.decode()
 
 
+@pytest.mark.faults
 def test_ioc_sink_sigkilled_mid_batch_loses_and_doubles_nothing(
     settings: Settings, clickhouse: ClickHouseExecutor, database: str, unique: str
 ) -> None:

@@ -21,7 +21,7 @@ from tests.integration.conftest import free_port
 from tests.integration.services import PrivateClickHouse
 from tests.integration.sink.harness import drive, make_output, produce, unique_topics
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 
 @pytest.fixture

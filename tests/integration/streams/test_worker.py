@@ -127,6 +127,7 @@ FAULTS = Path(__file__).parent / "faults"
 
 
 @pytest.mark.parametrize("slow_seek_s", [0.0, 0.3], ids=["as-is", "slow-recovery-seek"])
+@pytest.mark.faults
 def test_sigkill_mid_stream_loses_and_doubles_nothing(
     stream_stack: StreamStack, slow_seek_s: float
 ) -> None:

@@ -35,7 +35,7 @@ from tests.integration.streams.test_worker import (
 )
 from tests.unit.streams import harness
 
-pytestmark = [pytest.mark.integration, pytest.mark.scenario_date]
+pytestmark = [pytest.mark.integration, pytest.mark.scenario_date, pytest.mark.faults]
 
 BASE_PORT = 29092
 CONTROLLER_PORT = 29093

@@ -44,7 +44,7 @@ from tests.integration.streams.test_worker import (
 from tests.integration.streams.test_worker_dq import dq_records
 from tests.unit.streams import harness, reference, reference_base, scenario
 
-pytestmark = [pytest.mark.integration, pytest.mark.scenario_date]
+pytestmark = [pytest.mark.integration, pytest.mark.scenario_date, pytest.mark.faults]
 
 KAFKA_PORT = 32092
 CONTROLLER_PORT = 32093

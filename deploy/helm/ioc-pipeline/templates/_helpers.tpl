@@ -115,6 +115,8 @@ refused rather than silently overridden.
   "IOC_CLICKHOUSE_DATABASE" $v.clickhouse.database
   "IOC_CLICKHOUSE_TLS" $v.clickhouse.tls
   "IOC_CLICKHOUSE_TLS_PORT" $v.clickhouse.tlsPort
+  "IOC_CLICKHOUSE_CLUSTER" ($v.clickhouse.cluster | default "")
+  "IOC_CLICKHOUSE_ALT_HOSTS" (join "," ($v.clickhouse.altHosts | default list))
   "IOC_CLICKHOUSE_MIGRATOR_USER" $v.clickhouse.users.migrator
   "IOC_CLICKHOUSE_SINK_USER" $v.clickhouse.users.sink
   "IOC_CLICKHOUSE_REPLAY_USER" $v.clickhouse.users.replay

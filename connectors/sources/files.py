@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
+from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
 from connectors.sources.base import ConfigurationError, Connector, ConnectorError
@@ -29,6 +31,7 @@ from schemas.errors import ContractError
 from schemas.results import DeadLetter
 
 FileFormat = Literal["jsonl", "csv"]
+log = logging.getLogger(__name__)
 SOURCE = "file"
 
 
@@ -143,6 +146,11 @@ class FileConnector(Connector):
     """Replays files into Kafka; one run per call of :meth:`run`."""
 
     name = "file"
+    write_attempts = 6
+    """Tries of one batch before the run fails: 0.5 + 1 + 2 + 4 + 8 s of waits, plus a
+    request timeout each (a KRaft failover takes about the broker session timeout, 9 s)."""
+    retry_min_s = 0.5
+    retry_max_s = 8.0
 
     def __init__(
         self,
@@ -226,12 +234,26 @@ class FileConnector(Connector):
         )
 
     async def _write(self, r: _Replay) -> None:
-        producer = self.link.producer
-        with self.metrics.produce_seconds.time():
-            if r.events:
-                await producer.send_events(r.topic, r.events)
-            if r.letters:
-                await producer.send_dead_letters(r.letters, self._routes.deadletter)
+        # A broker failover (a leader gone until the controller fences it) outlasts one
+        # request timeout: the batch is sent again rather than the file abandoned halfway.
+        # A record the failed attempt did write comes twice; its event_id lets the
+        # worker and the sink keep one.
+        delay = self.retry_min_s
+        for attempt in range(1, self.write_attempts + 1):
+            try:
+                await self._send(r)
+                break
+            except KafkaError as exc:
+                if attempt == self.write_attempts:
+                    raise ConnectorError(
+                        f"{r.job.path.name}: Kafka refused a batch {attempt} times, last: "
+                        f"{type(exc).__name__}: {exc}; {r.report.accepted} events were "
+                        "written before it (a re-run writes them again, once each downstream)"
+                    ) from exc
+                log.warning("a batch failed (%s: %s); sending it again in %.1f s",
+                            type(exc).__name__, exc, delay)  # fmt: skip
+                await asyncio.sleep(delay)
+                delay = min(self.retry_max_s, delay * 2)
         r.report.accepted += len(r.events)
         r.report.rejected += len(r.letters)
         stream = r.spec.name
@@ -239,3 +261,11 @@ class FileConnector(Connector):
         self.metrics.count(stream, "rejected", len(r.letters))
         for letter in r.letters:
             self.metrics.dead_lettered(stream, letter.reason)
+
+    async def _send(self, r: _Replay) -> None:
+        producer = self.link.producer
+        with self.metrics.produce_seconds.time():
+            if r.events:
+                await producer.send_events(r.topic, r.events)
+            if r.letters:
+                await producer.send_dead_letters(r.letters, self._routes.deadletter)

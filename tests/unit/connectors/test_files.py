@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
+from aiokafka.errors import KafkaTimeoutError
 
-from connectors.sources.base import ConfigurationError
+from connectors.sources.base import ConfigurationError, ConnectorError
+from connectors.sources.edge import EdgeValidator, TimePolicy, TopicRoutes
 from connectors.sources.files import (
+    FileConnector,
+    FileJob,
+    FileReport,
     _Pacer,
     apply_mapping,
     detect_format,
@@ -16,8 +24,14 @@ from connectors.sources.files import (
     read_records,
 )
 from schemas.errors import ContractError
+from schemas.privacy import PiiHasher
 
 pytestmark = pytest.mark.unit
+
+NOW = datetime.now(tz=UTC)
+VALIDATOR = EdgeValidator(
+    PiiHasher(b"unit-key", "k9"), TimePolicy(timedelta(minutes=5), timedelta(days=30))
+)
 
 
 def test_parse_mapping() -> None:
@@ -61,3 +75,48 @@ def test_pacer_speedup_and_rate() -> None:
     rated = _Pacer(rate=10.0, speedup=None)
     dues = [rated.due(None) for _ in range(3)]
     assert dues[2] - dues[0] == pytest.approx(0.2, abs=0.01)
+
+
+class FlakyProducer:
+    """Refuses the first ``failures`` batches the way a broker failover does."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.events: list[Any] = []
+
+    async def send_events(self, topic: str, events: list[Any]) -> list[Any]:
+        if self.failures:
+            self.failures -= 1
+            raise KafkaTimeoutError()
+        self.events += events
+        return []
+
+    async def send_dead_letters(self, letters: list[Any], topic: str) -> list[Any]:
+        return []
+
+
+def _replay_with(producer: FlakyProducer, tmp_path: Path) -> FileReport:
+    connector = FileConnector(
+        validator=VALIDATOR, routes=TopicRoutes.default(), producer_factory=lambda: producer
+    )
+    connector.retry_min_s = connector.retry_max_s = 0.0  # no waiting in a unit test
+    connector.link._producer = producer  # type: ignore[assignment]  # no broker here
+    path = tmp_path / "in.jsonl"
+    rows = [{"sensor_id": f"TS-{i}", "segment_id": "QL13-01", "observed_at": NOW.isoformat(),
+             "period_s": 60, "intensity": i} for i in range(5)]  # fmt: skip
+    path.write_bytes(b"\n".join(orjson.dumps(r) for r in rows))
+    return asyncio.run(connector.run(FileJob(path=path, stream="traffic", batch_size=2)))
+
+
+def test_a_batch_refused_during_a_failover_is_sent_again(tmp_path: Path) -> None:
+    producer = FlakyProducer(failures=2)
+    report = _replay_with(producer, tmp_path)
+    assert report.accepted == len(producer.events) == 5
+    assert report.rejected == 0
+
+
+def test_kafka_refusing_every_try_fails_the_run_loudly(tmp_path: Path) -> None:
+    producer = FlakyProducer(failures=100)
+    with pytest.raises(ConnectorError, match=r"refused a batch 6 times.*KafkaTimeoutError"):
+        _replay_with(producer, tmp_path)
+    assert producer.events == []

@@ -303,7 +303,7 @@ def bench_run(
     lateness: Annotated[
         int | None, typer.Option(help="Allowed lateness in the latency phase, s")
     ] = None,
-    workers: Annotated[str | None, typer.Option(help="Worker counts, e.g. 1,2")] = None,
+    workers: Annotated[str | None, typer.Option(help="Worker counts, e.g. 1,2,3")] = None,
     no_peer: Annotated[bool, typer.Option("--no-peer", help="Skip the Quix Streams peer")] = False,
     phases: Annotated[
         str | None, typer.Option(help="Only these: baseline,saturation,latency,peer")

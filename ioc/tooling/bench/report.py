@@ -165,11 +165,23 @@ def tables(result: dict[str, Any]) -> list[Table]:
             mem.add_row(f"peer-{name}", _fmt(peer[name]["peak_rss_mb"], 1),
                         _fmt(peer[name]["cpu_s"], 1))  # fmt: skip
 
+    scale = Table(
+        "workers", "events/s", "events per worker CPU-s", "× 1 worker (events/s)",
+        "× 1 worker (per CPU-s)",
+        title=f"Scaling at saturation ({_get(result, 'settings', 'partitions_per_source_topic')} "
+        "partitions per source topic: at most that many workers own some)",
+    )  # fmt: skip
+    for row in result.get("scaling") or []:
+        scale.add_row(
+            _fmt(row["workers"]), _fmt(row["events_per_s"]), _fmt(row["events_per_worker_cpu_s"]),
+            _fmt(row["speedup"], 2), _fmt(row["cpu_efficiency"], 2),
+        )  # fmt: skip
+
     goals = Table("target", "value", "wanted", "met", title="Targets (issue 8)")
     for v in verdicts(result):
         met = "—" if v.met is None else ("yes" if v.met else "no")
         goals.add_row(v.name, _fmt(v.value, 2), v.target, met)
-    return [speed, lat, mem, goals]
+    return [speed, scale, lat, mem, goals]
 
 
 def show(result: dict[str, Any], console: Console) -> None:

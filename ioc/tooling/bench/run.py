@@ -31,8 +31,10 @@ from ioc.tooling.bench.kafka_ops import delete_run_topics
 from ioc.tooling.bench.latency import run_latency
 from ioc.tooling.bench.peer import run_peer
 from ioc.tooling.bench.saturation import run_baseline, run_engine_only, run_saturation
+from ioc.tooling.bench.scaling import scaling
 from ioc.tooling.bench.stack import RunContext
 from schemas.privacy import PiiHasher
+from schemas.topics import EVENT_TOPICS, registry
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,8 @@ class BenchOptions:
     duration_s: float = 60.0
     lateness_s: int = 10
     """Allowed lateness of the fixed-rate phase (a KPI row waits for it; see docs)."""
-    workers: tuple[int, ...] = (1, 2)
+    workers: tuple[int, ...] = (1, 2, 3)
+    """Saturation worker counts: up to one per partition of a source topic (3 in dev)."""
     latency_workers: tuple[int, ...] = (1, 2)
     phases: tuple[str, ...] = ("baseline", "saturation", "latency", "peer")
     """Which phases run ("baseline" includes the engines alone)."""
@@ -131,7 +134,10 @@ def run(settings: Settings, options: BenchOptions, console: Console) -> tuple[di
             "allowed_lateness_s": settings.allowed_lateness_s,
             "sink_batch_max_rows": settings.sink_batch_max_rows,
             "sink_batch_max_age_s": settings.sink_batch_max_age_s,
-            "partitions_per_source_topic": 3,
+            # The bench creates its topics with the registry's dev counts (kafka_ops).
+            "partitions_per_source_topic": max(
+                s.partitions("dev") for s in registry() if s.name in EVENT_TOPICS
+            ),
         },
     }
     console.print(f"generating the data set ({options.events:,} events, ×{options.copies}) …")
@@ -186,6 +192,7 @@ def run(settings: Settings, options: BenchOptions, console: Console) -> tuple[di
                 result[key] = value
     finally:
         delete_run_topics(settings, tag)  # whatever a failed phase left
+    result["scaling"] = scaling(result["saturation"])
     result["load_after"] = machine.load_average()
     result["finished_at"] = datetime.now(tz=UTC).isoformat()
     return result, report.write(result, options.out_dir, started)

@@ -94,3 +94,18 @@ def test_profile_summary_counts_self_and_inclusive_time() -> None:
     assert by_name["main (a.py)"].self_share == 0.1
     assert by_name["main (a.py)"].inclusive_share == 1.0
     assert hottest[0].function == "process (streams/engine.py)"
+
+
+def test_the_scaling_table_is_printed() -> None:
+    full = result()
+    full["scaling"] = [
+        {"workers": 1, "events_per_s": 2_000.0, "events_per_worker_cpu_s": 3_000.0,
+         "speedup": 1.0, "cpu_efficiency": 1.0},
+        {"workers": 3, "events_per_s": 2_600.0, "events_per_worker_cpu_s": 2_700.0,
+         "speedup": 1.3, "cpu_efficiency": 0.9},
+    ]  # fmt: skip
+    console = Console(record=True, width=250)
+    show(full, console)
+    text = console.export_text()
+    assert "Scaling at saturation" in text
+    assert "1.30" in text

@@ -2,9 +2,10 @@
 
 Order: data set → (a) baseline, and the worker's engines alone (no Kafka) → (b)
 saturation with each worker count → (c) fixed rate with each worker count → (d) the
-Quix Streams peer. Phases run one after the other, never side by side (two cores). A
-phase that fails is recorded with its error and the run goes on; everything the run
-created is deleted at the end of each phase.
+Quix Streams peer → (f) recovery, on a data set of its own (≈ 100,000 entities). Phases
+run one after the other, never side by side (two cores). A phase that fails is recorded
+with its error and the run goes on; everything the run created is deleted at the end of
+each phase.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ioc.tooling.bench import dataset, machine, report
 from ioc.tooling.bench.kafka_ops import delete_run_topics
 from ioc.tooling.bench.latency import run_latency
 from ioc.tooling.bench.peer import run_peer
+from ioc.tooling.bench.recovery import run_recovery
 from ioc.tooling.bench.saturation import run_baseline, run_engine_only, run_saturation
 from ioc.tooling.bench.scaling import scaling
 from ioc.tooling.bench.stack import RunContext
@@ -60,8 +62,12 @@ class BenchOptions:
     workers: tuple[int, ...] = (1, 2, 3)
     """Saturation worker counts: up to one per partition of a source topic (3 in dev)."""
     latency_workers: tuple[int, ...] = (1, 2)
-    phases: tuple[str, ...] = ("baseline", "saturation", "latency", "peer")
+    phases: tuple[str, ...] = ("baseline", "saturation", "latency", "peer", "recovery")
     """Which phases run ("baseline" includes the engines alone)."""
+    recovery_copies: int = 310
+    """The recovery phase's own data set: ×310 ≈ 100,000 entities (issue 17)."""
+    recovery_events: int = 150_000
+    """≈ 1.5 events per entity: every sensor, meter and check-point has state."""
     peer: bool = True
     profile: bool = False
     out_dir: Path = CHECKOUT_ROOT / "bench-results"
@@ -76,7 +82,16 @@ QUICK = BenchOptions(
     lateness_s=3,
     workers=(1,),
     latency_workers=(1,),
+    # Not the recovery phase: a restart after SIGKILL alone waits out the killed member's
+    # session (30 s) — it cannot fit in a quick run.
+    phases=("baseline", "saturation", "latency", "peer"),
 )
+
+Phases = list[tuple[str, str, Callable[[], Any]]]
+"""(label, result key, job) in the order they run."""
+
+DATASET_PHASES = frozenset({"baseline", "saturation", "latency", "peer"})
+"""Phases that read the run's main data set (the recovery phase makes its own)."""
 
 
 def _start(profile_zone: str) -> datetime:
@@ -140,48 +155,20 @@ def run(settings: Settings, options: BenchOptions, console: Console) -> tuple[di
             ),
         },
     }
-    console.print(f"generating the data set ({options.events:,} events, ×{options.copies}) …")
-    data = dataset.generate(
-        base_profile=settings.province_profile,
-        copies=options.copies,
-        events=options.events,
-        seed=options.seed,
-        start=_start(settings.display_timezone),
-        hasher=hasher,
-        directory=workdir,
-    )
-    result["dataset"] = {
-        "events": len(data.records),
-        "by_topic": data.by_topic(),
-        "entities": data.entities,
-        "copies": data.copies,
-        "seed": data.seed,
-        "start": data.start.isoformat(),
-        "event_time_span_s": (data.last_ms - data.first_ms) / 1000,
-        "generate_s": round(data.generate_s, 1),
-    }
-    ctx = RunContext(settings, tag, workdir, data)
-    timeout = max(300.0, len(data.records) / 200)  # far beyond any plausible run
-    phases: list[tuple[str, str, Callable[[], Any]]] = []
+    make = partial(_data, settings, options, hasher)
+    phases: Phases = []
     wanted = set(options.phases)
-    if "baseline" in wanted:
-        phases.append(("baseline", "baseline", partial(run_baseline, ctx, timeout)))
-        phases.append(
-            ("engines without Kafka", "engine_only", partial(run_engine_only, ctx, timeout))
-        )
-    for n in options.workers if "saturation" in wanted else ():
-        spy = options.out_dir / f"profile-{tag}-worker.txt" if options.profile and n == 1 else None
-        phases.append(
-            (f"saturation {n}w", "saturation", partial(run_saturation, ctx, n, timeout, spy))
-        )
-    for n in options.latency_workers if "latency" in wanted else ():
-        live = partial(
-            run_latency, ctx, n, rate=options.rate, duration_s=options.duration_s,
-            lateness_s=options.lateness_s, timeout_s=timeout,
+    if wanted & DATASET_PHASES:
+        console.print(f"generating the data set ({options.events:,} events, ×{options.copies}) …")
+        data = make(options.copies, options.events, workdir)
+        result["dataset"] = _describe(data)
+        phases += _main_phases(RunContext(settings, tag, workdir, data), options)
+    if "recovery" in wanted:
+        recovery = partial(
+            _recovery, settings, tag, workdir, make, options.recovery_copies,
+            options.recovery_events,
         )  # fmt: skip
-        phases.append((f"latency {n}w", "latency", live))
-    if options.peer and "peer" in wanted:
-        phases.append(("peer", "peer", partial(run_peer, ctx, options.peer_python, timeout)))
+        phases.append(("recovery", "recovery", recovery))
     result["saturation"], result["latency"] = [], []
     try:
         for label, key, job in phases:
@@ -196,6 +183,80 @@ def run(settings: Settings, options: BenchOptions, console: Console) -> tuple[di
     result["load_after"] = machine.load_average()
     result["finished_at"] = datetime.now(tz=UTC).isoformat()
     return result, report.write(result, options.out_dir, started)
+
+
+def _data(
+    settings: Settings, options: BenchOptions, hasher: PiiHasher, copies: int, events: int,
+    directory: Path,
+) -> dataset.Dataset:  # fmt: skip
+    return dataset.generate(
+        base_profile=settings.province_profile,
+        copies=copies,
+        events=events,
+        seed=options.seed,
+        start=_start(settings.display_timezone),
+        hasher=hasher,
+        directory=directory,
+    )
+
+
+def _describe(data: dataset.Dataset) -> dict[str, Any]:
+    return {
+        "events": len(data.records),
+        "by_topic": data.by_topic(),
+        "entities": data.entities,
+        "copies": data.copies,
+        "seed": data.seed,
+        "start": data.start.isoformat(),
+        "event_time_span_s": (data.last_ms - data.first_ms) / 1000,
+        "generate_s": round(data.generate_s, 1),
+    }
+
+
+def _timeout(data: dataset.Dataset) -> float:
+    return max(300.0, len(data.records) / 200)  # far beyond any plausible run
+
+
+def _main_phases(ctx: RunContext, options: BenchOptions) -> Phases:
+    """Baseline … peer, on the run's main data set."""
+    timeout = _timeout(ctx.dataset)
+    wanted = set(options.phases)
+    phases: Phases = []
+    if "baseline" in wanted:
+        phases.append(("baseline", "baseline", partial(run_baseline, ctx, timeout)))
+        phases.append(
+            ("engines without Kafka", "engine_only", partial(run_engine_only, ctx, timeout))
+        )
+    for n in options.workers if "saturation" in wanted else ():
+        spy = None
+        if options.profile and n == 1:
+            spy = options.out_dir / f"profile-{ctx.tag}-worker.txt"
+        phases.append(
+            (f"saturation {n}w", "saturation", partial(run_saturation, ctx, n, timeout, spy))
+        )
+    for n in options.latency_workers if "latency" in wanted else ():
+        live = partial(
+            run_latency, ctx, n, rate=options.rate, duration_s=options.duration_s,
+            lateness_s=options.lateness_s, timeout_s=timeout,
+        )  # fmt: skip
+        phases.append((f"latency {n}w", "latency", live))
+    if options.peer and "peer" in wanted:
+        phases.append(("peer", "peer", partial(run_peer, ctx, options.peer_python, timeout)))
+    return phases
+
+
+def _recovery(
+    settings: Settings,
+    tag: str,
+    workdir: Path,
+    make: Callable[[int, int, Path], dataset.Dataset],
+    copies: int,
+    events: int,
+) -> dict[str, Any]:
+    # Generated inside the phase (its time and memory belong to it, not to the others).
+    data = make(copies, events, workdir / "recovery")
+    ctx = RunContext(settings, tag, workdir, data)
+    return {**run_recovery(ctx, _timeout(data)), "dataset": _describe(data)}
 
 
 def quick(**overrides: Any) -> BenchOptions:

@@ -303,17 +303,23 @@ def bench_run(
     lateness: Annotated[
         int | None, typer.Option(help="Allowed lateness in the latency phase, s")
     ] = None,
-    workers: Annotated[str | None, typer.Option(help="Worker counts, e.g. 1,2")] = None,
+    workers: Annotated[str | None, typer.Option(help="Worker counts, e.g. 1,2,3")] = None,
     no_peer: Annotated[bool, typer.Option("--no-peer", help="Skip the Quix Streams peer")] = False,
     phases: Annotated[
-        str | None, typer.Option(help="Only these: baseline,saturation,latency,peer")
+        str | None, typer.Option(help="Only these: baseline,saturation,latency,peer,recovery")
+    ] = None,
+    recovery_copies: Annotated[
+        int | None, typer.Option(help="Profile clones of the recovery phase (310 ≈ 100,000)")
+    ] = None,
+    recovery_events: Annotated[
+        int | None, typer.Option(help="Events of the recovery phase's data set")
     ] = None,
     profile: Annotated[
         bool, typer.Option("--profile", help="py-spy the 1-worker saturation")
     ] = False,
     out: Annotated[Path | None, typer.Option(help="Result directory (bench-results/)")] = None,
 ) -> None:
-    """Baseline, pipeline at saturation, fixed-rate latency, Quix peer: one run, one JSON."""
+    """Baseline, saturation, fixed-rate latency, Quix peer, recovery: one run, one JSON."""
     from dataclasses import replace
 
     from ioc.tooling.bench.report import show
@@ -324,7 +330,8 @@ def bench_run(
     changes: dict[str, object] = {
         k: v
         for k, v in {"events": events, "copies": copies, "rate": rate, "duration_s": duration,
-                     "lateness_s": lateness, "out_dir": out}.items()
+                     "lateness_s": lateness, "out_dir": out, "recovery_copies": recovery_copies,
+                     "recovery_events": recovery_events}.items()
         if v is not None
     }  # fmt: skip
     if phases:

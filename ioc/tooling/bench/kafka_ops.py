@@ -147,6 +147,30 @@ class Offsets:
         ends: dict[TopicPartition, int] = self.consumer.end_offsets(tps)
         return ends
 
+    def beginnings(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
+        """First offsets of every partition of ``topics`` (above 0 once retention deleted)."""
+        tps = [tp for t in topics for tp in self.partitions(t)]
+        found: dict[TopicPartition, int] = self.consumer.beginning_offsets(tps)
+        return found
+
+    def topics_starting(self, prefix: str) -> list[str]:
+        """Topics whose name starts with ``prefix`` (a worker's changelogs: its app id)."""
+        return sorted(t for t in self.admin.list_topics() if t.startswith(prefix))
+
+    def sizes(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
+        """Bytes on the broker's disks per partition of ``topics`` (the log segments)."""
+        wanted = set(topics)
+        found: dict[TopicPartition, int] = {}
+        for broker in self.admin.describe_log_dirs():
+            for log_dir in broker.get("log_dirs", []):
+                for topic in log_dir.get("topics", []):
+                    if topic["name"] not in wanted:
+                        continue
+                    for part in topic["partitions"]:
+                        tp = TopicPartition(topic["name"], part["partition_index"])
+                        found[tp] = found.get(tp, 0) + int(part["partition_size"])
+        return found
+
     def committed(self, group: str) -> dict[TopicPartition, int]:
         """A group's committed offsets (a missing partition has none)."""
         found = self.admin.list_group_offsets(group).get(group, {})

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ioc.tooling.bench.kafka_ops import Offsets, TopicPlan, create_topics, delete_run_topics
 from ioc.tooling.bench.procs import Proc, sample_all, spawn, stop_all
@@ -74,8 +75,8 @@ class PipelinePhase:
 
     # --- processes -----------------------------------------------------------------------
 
-    def worker_env(self) -> dict[str, str]:
-        """Settings of the phase's workers."""
+    def worker_env(self, index: int = 0) -> dict[str, str]:
+        """Settings of the phase's worker ``index``."""
         base: dict[str, object] = {
             "stream_topic_suffix": self.names.suffix,
             "stream_app_id": self.names.app_id,
@@ -83,9 +84,35 @@ class PipelinePhase:
             "stream_tick_interval_s": 0,  # ticks are part of the data (pre-loaded)
             "stream_metrics_port": 0,
             "stream_commit_interval_s": 0.5,
+            # faust's data directory is <data_dir>/faust/<app id>: one per worker, inside
+            # the run's directory (not the checkout's .cache/faust, shared by every worker
+            # and left behind); the CA stays the one the settings name.
+            "data_dir": self.worker_dir(index),
+            "tls_ca_file": self.ctx.settings.ca_file,
         }
         base.update(self.overrides)
         return self.ctx.env(**base)
+
+    def worker_dir(self, index: int) -> Path:
+        """Working directory of worker ``index`` (its faust data directory is inside)."""
+        return self.ctx.workdir / self.names.phase / f"worker-{index}"
+
+    def state_dir(self, index: int) -> Path:
+        """Worker ``index``'s faust data directory (as ioc.wiring.worker: data_dir/faust/app id)."""
+        return self.worker_dir(index) / "faust" / self.names.app_id
+
+    def spawn_worker(self, index: int, label: str = "") -> Proc:
+        """Start worker ``index`` (``label`` tells a restarted one's log apart)."""
+        cwd = self.worker_dir(index)
+        cwd.mkdir(parents=True, exist_ok=True)
+        domains: list[str] = []
+        for d in self.domains:
+            domains += ["--domain", d.value]
+        argv = [python(), "-m", "ioc", "worker", "--loglevel", "info", *domains]
+        name = f"{self.names.phase}-worker-{index}{label}"
+        proc = spawn(name, argv, self.worker_env(index), cwd, self.ctx.logs)
+        self.procs.append(proc)
+        return proc
 
     def start(self, *, sink: bool = True) -> None:
         """Spawn the sink (if wanted) and the workers."""
@@ -100,16 +127,8 @@ class PipelinePhase:
             )
             argv = [python(), "-m", "ioc", "sink", "--topic-suffix", self.names.suffix]
             self.procs.append(spawn(f"{self.names.phase}-sink", argv, env, workdir, self.ctx.logs))
-        domains: list[str] = []
-        for d in self.domains:
-            domains += ["--domain", d.value]
-        argv = [python(), "-m", "ioc", "worker", "--loglevel", "info", *domains]
         for i in range(self.workers):
-            # cwd: faust keeps its data directory (<app id>-data) beside the process.
-            cwd = workdir / f"worker-{i}"
-            cwd.mkdir(exist_ok=True)
-            name = f"{self.names.phase}-worker-{i}"
-            self.procs.append(spawn(name, argv, self.worker_env(), cwd, self.ctx.logs))
+            self.spawn_worker(i)
 
     @property
     def worker_procs(self) -> list[Proc]:

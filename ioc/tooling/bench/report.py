@@ -11,6 +11,7 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
+from ioc.tooling.bench.report_recovery import recovery_tables
 from ioc.tooling.bench.stats import ratio
 
 RSS_TARGET_MB = 400.0
@@ -49,7 +50,7 @@ def _ok(items: Any) -> list[dict[str, Any]]:
 def errors(result: dict[str, Any]) -> list[str]:
     """Every failed phase, as "phase: error"."""
     found = []
-    for key in ("baseline", "engine_only", "peer"):
+    for key in ("baseline", "engine_only", "peer", "recovery"):
         if isinstance(result.get(key), dict) and "error" in result[key]:
             found.append(f"{key}: {result[key]['error']}")
     for key in ("saturation", "latency"):
@@ -157,6 +158,7 @@ def tables(result: dict[str, Any]) -> list[Table]:
         mem.add_row("engine-only (data set loaded)", _fmt(e["peak_rss_mb"], 1), _fmt(e["cpu_s"], 1))
     phases += [(f"saturation {s['workers']}w", s) for s in _ok(result.get("saturation"))]
     phases += [(f"latency {s['workers']}w", s) for s in _ok(result.get("latency"))]
+    phases += [("recovery", r) for r in _ok([result.get("recovery")])]
     for _, phase in phases:
         for proc, mb in ((phase or {}).get("peak_rss_mb") or {}).items():
             mem.add_row(proc, _fmt(mb, 1), _fmt((phase or {}).get("cpu_s", {}).get(proc), 1))
@@ -165,11 +167,23 @@ def tables(result: dict[str, Any]) -> list[Table]:
             mem.add_row(f"peer-{name}", _fmt(peer[name]["peak_rss_mb"], 1),
                         _fmt(peer[name]["cpu_s"], 1))  # fmt: skip
 
+    scale = Table(
+        "workers", "events/s", "events per worker CPU-s", "× 1 worker (events/s)",
+        "× 1 worker (per CPU-s)",
+        title=f"Scaling at saturation ({_get(result, 'settings', 'partitions_per_source_topic')} "
+        "partitions per source topic: at most that many workers own some)",
+    )  # fmt: skip
+    for row in result.get("scaling") or []:
+        scale.add_row(
+            _fmt(row["workers"]), _fmt(row["events_per_s"]), _fmt(row["events_per_worker_cpu_s"]),
+            _fmt(row["speedup"], 2), _fmt(row["cpu_efficiency"], 2),
+        )  # fmt: skip
+
     goals = Table("target", "value", "wanted", "met", title="Targets (issue 8)")
     for v in verdicts(result):
         met = "—" if v.met is None else ("yes" if v.met else "no")
         goals.add_row(v.name, _fmt(v.value, 2), v.target, met)
-    return [speed, lat, mem, goals]
+    return [speed, scale, *recovery_tables(result), lat, mem, goals]
 
 
 def show(result: dict[str, Any], console: Console) -> None:

@@ -2,9 +2,10 @@
 
 Order: data set → (a) baseline, and the worker's engines alone (no Kafka) → (b)
 saturation with each worker count → (c) fixed rate with each worker count → (d) the
-Quix Streams peer. Phases run one after the other, never side by side (two cores). A
-phase that fails is recorded with its error and the run goes on; everything the run
-created is deleted at the end of each phase.
+Quix Streams peer → (f) recovery, on a data set of its own (≈ 100,000 entities). Phases
+run one after the other, never side by side (two cores). A phase that fails is recorded
+with its error and the run goes on; everything the run created is deleted at the end of
+each phase.
 """
 
 from __future__ import annotations
@@ -30,9 +31,12 @@ from ioc.tooling.bench import dataset, machine, report
 from ioc.tooling.bench.kafka_ops import delete_run_topics
 from ioc.tooling.bench.latency import run_latency
 from ioc.tooling.bench.peer import run_peer
+from ioc.tooling.bench.recovery import run_recovery
 from ioc.tooling.bench.saturation import run_baseline, run_engine_only, run_saturation
+from ioc.tooling.bench.scaling import scaling
 from ioc.tooling.bench.stack import RunContext
 from schemas.privacy import PiiHasher
+from schemas.topics import EVENT_TOPICS, registry
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +59,15 @@ class BenchOptions:
     duration_s: float = 60.0
     lateness_s: int = 10
     """Allowed lateness of the fixed-rate phase (a KPI row waits for it; see docs)."""
-    workers: tuple[int, ...] = (1, 2)
+    workers: tuple[int, ...] = (1, 2, 3)
+    """Saturation worker counts: up to one per partition of a source topic (3 in dev)."""
     latency_workers: tuple[int, ...] = (1, 2)
-    phases: tuple[str, ...] = ("baseline", "saturation", "latency", "peer")
+    phases: tuple[str, ...] = ("baseline", "saturation", "latency", "peer", "recovery")
     """Which phases run ("baseline" includes the engines alone)."""
+    recovery_copies: int = 310
+    """The recovery phase's own data set: ×310 ≈ 100,000 entities (issue 17)."""
+    recovery_events: int = 150_000
+    """≈ 1.5 events per entity: every sensor, meter and check-point has state."""
     peer: bool = True
     profile: bool = False
     out_dir: Path = CHECKOUT_ROOT / "bench-results"
@@ -73,7 +82,16 @@ QUICK = BenchOptions(
     lateness_s=3,
     workers=(1,),
     latency_workers=(1,),
+    # Not the recovery phase: a restart after SIGKILL alone waits out the killed member's
+    # session (30 s) — it cannot fit in a quick run.
+    phases=("baseline", "saturation", "latency", "peer"),
 )
+
+Phases = list[tuple[str, str, Callable[[], Any]]]
+"""(label, result key, job) in the order they run."""
+
+DATASET_PHASES = frozenset({"baseline", "saturation", "latency", "peer"})
+"""Phases that read the run's main data set (the recovery phase makes its own)."""
 
 
 def _start(profile_zone: str) -> datetime:
@@ -131,20 +149,59 @@ def run(settings: Settings, options: BenchOptions, console: Console) -> tuple[di
             "allowed_lateness_s": settings.allowed_lateness_s,
             "sink_batch_max_rows": settings.sink_batch_max_rows,
             "sink_batch_max_age_s": settings.sink_batch_max_age_s,
-            "partitions_per_source_topic": 3,
+            # The bench creates its topics with the registry's dev counts (kafka_ops).
+            "partitions_per_source_topic": max(
+                s.partitions("dev") for s in registry() if s.name in EVENT_TOPICS
+            ),
         },
     }
-    console.print(f"generating the data set ({options.events:,} events, ×{options.copies}) …")
-    data = dataset.generate(
+    make = partial(_data, settings, options, hasher)
+    phases: Phases = []
+    wanted = set(options.phases)
+    if wanted & DATASET_PHASES:
+        console.print(f"generating the data set ({options.events:,} events, ×{options.copies}) …")
+        data = make(options.copies, options.events, workdir)
+        result["dataset"] = _describe(data)
+        phases += _main_phases(RunContext(settings, tag, workdir, data), options)
+    if "recovery" in wanted:
+        recovery = partial(
+            _recovery, settings, tag, workdir, make, options.recovery_copies,
+            options.recovery_events,
+        )  # fmt: skip
+        phases.append(("recovery", "recovery", recovery))
+    result["saturation"], result["latency"] = [], []
+    try:
+        for label, key, job in phases:
+            value = _phase(label, job, console)
+            if key in ("saturation", "latency"):
+                result[key].append(value)
+            else:
+                result[key] = value
+    finally:
+        delete_run_topics(settings, tag)  # whatever a failed phase left
+    result["scaling"] = scaling(result["saturation"])
+    result["load_after"] = machine.load_average()
+    result["finished_at"] = datetime.now(tz=UTC).isoformat()
+    return result, report.write(result, options.out_dir, started)
+
+
+def _data(
+    settings: Settings, options: BenchOptions, hasher: PiiHasher, copies: int, events: int,
+    directory: Path,
+) -> dataset.Dataset:  # fmt: skip
+    return dataset.generate(
         base_profile=settings.province_profile,
-        copies=options.copies,
-        events=options.events,
+        copies=copies,
+        events=events,
         seed=options.seed,
         start=_start(settings.display_timezone),
         hasher=hasher,
-        directory=workdir,
+        directory=directory,
     )
-    result["dataset"] = {
+
+
+def _describe(data: dataset.Dataset) -> dict[str, Any]:
+    return {
         "events": len(data.records),
         "by_topic": data.by_topic(),
         "entities": data.entities,
@@ -154,17 +211,26 @@ def run(settings: Settings, options: BenchOptions, console: Console) -> tuple[di
         "event_time_span_s": (data.last_ms - data.first_ms) / 1000,
         "generate_s": round(data.generate_s, 1),
     }
-    ctx = RunContext(settings, tag, workdir, data)
-    timeout = max(300.0, len(data.records) / 200)  # far beyond any plausible run
-    phases: list[tuple[str, str, Callable[[], Any]]] = []
+
+
+def _timeout(data: dataset.Dataset) -> float:
+    return max(300.0, len(data.records) / 200)  # far beyond any plausible run
+
+
+def _main_phases(ctx: RunContext, options: BenchOptions) -> Phases:
+    """Baseline … peer, on the run's main data set."""
+    timeout = _timeout(ctx.dataset)
     wanted = set(options.phases)
+    phases: Phases = []
     if "baseline" in wanted:
         phases.append(("baseline", "baseline", partial(run_baseline, ctx, timeout)))
         phases.append(
             ("engines without Kafka", "engine_only", partial(run_engine_only, ctx, timeout))
         )
     for n in options.workers if "saturation" in wanted else ():
-        spy = options.out_dir / f"profile-{tag}-worker.txt" if options.profile and n == 1 else None
+        spy = None
+        if options.profile and n == 1:
+            spy = options.out_dir / f"profile-{ctx.tag}-worker.txt"
         phases.append(
             (f"saturation {n}w", "saturation", partial(run_saturation, ctx, n, timeout, spy))
         )
@@ -176,19 +242,21 @@ def run(settings: Settings, options: BenchOptions, console: Console) -> tuple[di
         phases.append((f"latency {n}w", "latency", live))
     if options.peer and "peer" in wanted:
         phases.append(("peer", "peer", partial(run_peer, ctx, options.peer_python, timeout)))
-    result["saturation"], result["latency"] = [], []
-    try:
-        for label, key, job in phases:
-            value = _phase(label, job, console)
-            if key in ("saturation", "latency"):
-                result[key].append(value)
-            else:
-                result[key] = value
-    finally:
-        delete_run_topics(settings, tag)  # whatever a failed phase left
-    result["load_after"] = machine.load_average()
-    result["finished_at"] = datetime.now(tz=UTC).isoformat()
-    return result, report.write(result, options.out_dir, started)
+    return phases
+
+
+def _recovery(
+    settings: Settings,
+    tag: str,
+    workdir: Path,
+    make: Callable[[int, int, Path], dataset.Dataset],
+    copies: int,
+    events: int,
+) -> dict[str, Any]:
+    # Generated inside the phase (its time and memory belong to it, not to the others).
+    data = make(copies, events, workdir / "recovery")
+    ctx = RunContext(settings, tag, workdir, data)
+    return {**run_recovery(ctx, _timeout(data)), "dataset": _describe(data)}
 
 
 def quick(**overrides: Any) -> BenchOptions:

@@ -94,3 +94,63 @@ def test_profile_summary_counts_self_and_inclusive_time() -> None:
     assert by_name["main (a.py)"].self_share == 0.1
     assert by_name["main (a.py)"].inclusive_share == 1.0
     assert hottest[0].function == "process (streams/engine.py)"
+
+
+def _step(**extra: Any) -> dict[str, Any]:
+    return {
+        "group_stable_s": 3.4, "recovered_s": 15.5, "processing_s": 17.2,
+        "replayed": {"rec-worker-0": {"records": 32_622, "bytes": 11_404_798, "seconds": 8.7}},
+        "state": {"partitions_loaded": 12, "state_records_loaded": 71_731, "offsets_match": True},
+        **extra,
+    }  # fmt: skip
+
+
+def test_the_scaling_table_is_printed() -> None:
+    full = result()
+    full["scaling"] = [
+        {"workers": 1, "events_per_s": 2_000.0, "events_per_worker_cpu_s": 3_000.0,
+         "speedup": 1.0, "cpu_efficiency": 1.0},
+        {"workers": 3, "events_per_s": 2_600.0, "events_per_worker_cpu_s": 2_700.0,
+         "speedup": 1.3, "cpu_efficiency": 0.9},
+    ]  # fmt: skip
+    console = Console(record=True, width=250)
+    show(full, console)
+    text = console.export_text()
+    assert "Scaling at saturation" in text
+    assert "1.30" in text
+
+
+def test_the_recovery_table_is_printed() -> None:
+    full = result()
+    full["recovery"] = {
+        "dataset": {"entities": 100_495, "copies": 310},
+        "store": "memory://",
+        "wall_s": 280.0,
+        "fill": {"events": 149_100, "seconds": 80.0, "events_per_s": 1_863.0},
+        "changelog": {"records": 1_100_000, "bytes": 390_000_000, "bytes_per_entity": 3_880.0},
+        "join": _step(startup_s=3.0, old_member_told_s=5.9),
+        "leave": _step(),
+        "restart": _step(
+            joined_s=29.7,
+            ready_s=43.9,
+            peak_rss_mb=2_900.0,
+            cpu_s=150.0,
+            local_state_deleted={"files": 0, "bytes": 0},
+            state={"partitions_loaded": 12, "offsets_match": False},
+        ),
+        "peak_rss_mb": {"rec-worker-0": 3_000.0},
+        "cpu_s": {"rec-worker-0": 100.0},
+    }
+    console = Console(record=True, width=250)
+    show(full, console)
+    text = console.export_text()
+    assert "100,495 entities (×310)" in text
+    assert "start → faust Ready (state rebuilt)" in text
+    assert "MISMATCH" in text
+    assert "rec-worker-0" in text  # the memory table lists the phase's processes
+
+
+def test_a_failed_recovery_is_listed() -> None:
+    failed = result()
+    failed["recovery"] = {"error": "TimeoutError: recovery: no ready worker"}
+    assert "recovery: TimeoutError: recovery: no ready worker" in errors(failed)

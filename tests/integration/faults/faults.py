@@ -40,10 +40,8 @@ def table(rows: list[Recovery]) -> str:
     head = f"{'fault':<44} {'down s':>7} {'recover s':>9}  {'reconciled':<28} note"
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(
-            f"{r.fault:<44} {r.down_s:>7.1f} {r.recover_s:>9.1f}  "
-            f"{f'{r.reconciled} {r.unit}':<28} {r.note}"
-        )
+        line = f"{r.fault:<44} {r.down_s:>7.1f} {r.recover_s:>9.1f}  "
+        lines.append(f"{line}{f'{r.reconciled} {r.unit}':<28} {r.note}".rstrip())
     return "\n".join(lines)
 
 

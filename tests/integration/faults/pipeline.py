@@ -138,7 +138,23 @@ class Pipeline:
         )
 
     def close(self) -> None:
-        """Every process this test started, then the private services, then the topics."""
+        """Every process this test started, then the private services, then the topics.
+
+        Each step runs whatever the one before did: a teardown that stopped half-way
+        would leave a private server running with its folder deleted.
+        """
+        with contextlib.ExitStack() as steps:  # run in reverse order of registration
+            steps.callback(self.stack.delete_topics)
+            for service in (self.postgres, self.mosquitto, self.clickhouse):
+                steps.callback(service.stop)
+            steps.callback(self._resume_clickhouse)
+            steps.callback(self.forget_monitor)
+            for client in (self._admin, self._consumer):
+                if client is not None:
+                    steps.callback(client.close)
+            steps.callback(self._stop_processes)
+
+    def _stop_processes(self) -> None:
         for process in self.started:
             if process.poll() is None:
                 process.send_signal(signal.SIGCONT)  # a paused one must hear the SIGTERM
@@ -149,18 +165,10 @@ class Pipeline:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(5)
-        for closing in (self._consumer, self._admin):
-            if closing is not None:
-                closing.close()
-        self.forget_monitor()
+
+    def _resume_clickhouse(self) -> None:
         with contextlib.suppress(OSError, ValueError):  # a hung server must hear its stop
             os.kill(self.clickhouse.pid(), signal.SIGCONT)
-        for service in (self.clickhouse, self.mosquitto, self.postgres):
-            try:
-                service.stop()
-            except AssertionError as exc:  # the others are stopped all the same
-                print(f"stopping {service}: {exc}")
-        self.stack.delete_topics()
 
     # --- readiness -------------------------------------------------------------------------
 

@@ -130,6 +130,50 @@ class PrivateClickHouse:
 
 
 @dataclass
+class PrivateService:
+    """A Mosquitto or PostgreSQL of this test alone (deploy/local/<name>.sh in its folder, on
+    a free port, with the stack's CA): what a restart test may stop and start.
+
+    Only its folder and port are its own: the script takes every other setting from the
+    defaults, as the stack's does, so the pipeline's accounts and passwords work on it.
+    """
+
+    name: str
+    """The script's: ``mosquitto`` or ``postgres``."""
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {k: v for k, v in os.environ.items() if not k.startswith("IOC_")} | {
+            "IOC_DATA_DIR": str(self.data_dir),
+            f"IOC_{self.name.upper()}_PORT": str(self.port),
+        }
+
+    @property
+    def ca_file(self) -> Path:
+        return self.data_dir / "pki" / "ca.pem"
+
+    def run(self, verb: str) -> None:
+        run_script(LOCAL / f"{self.name}.sh", verb, self.env)
+
+    def start(self) -> None:
+        # One CA for every service (Kafka's too): the clients trust IOC_TLS_CA_FILE only.
+        share_stack_pki(self.data_dir)
+        self.run("start")
+
+    def stop(self) -> None:
+        self.run("stop")
+
+    def restart(self) -> float:
+        """Stopped and started again by its script; the seconds that took."""
+        began = time.monotonic()
+        self.stop()
+        self.start()
+        return time.monotonic() - began
+
+
+@dataclass
 class PrivatePrometheus:
     data_dir: Path
     port: int

@@ -173,7 +173,15 @@ class HttpGateway(Connector):
     async def start(self) -> None:
         """Listen at once; Kafka connects in the background (503 until it does)."""
         await self.link.start(wait=False)
-        self._runner = web.AppRunner(build_app(self), access_log=None)
+        # Once aiohttp's graceful stop begins it reads no more bytes (its data_received
+        # drops them), so a request still uploading its body can never finish: waiting
+        # aiohttp's default 60 s for it keeps the process past a supervisor's grace (30 s
+        # on Kubernetes) and ends in a SIGKILL. A request whose body arrived needs at most
+        # the Kafka write: that long and a second is the drain; the rest are cut, unanswered,
+        # and their clients send them again.
+        self._runner = web.AppRunner(
+            build_app(self), access_log=None, shutdown_timeout=self.config.kafka_timeout_s + 1
+        )
         await self._runner.setup()
         site = web.TCPSite(
             self._runner, self.config.host, self.config.port, ssl_context=self.ssl_context

@@ -8,7 +8,6 @@ session's restart does not touch the stack's broker. Kafka is the stack's.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -17,30 +16,23 @@ import pytest
 
 from connectors.sources.edge import TopicRoutes
 from connectors.sources.mqtt.security import TEST_ACCOUNT, make_client
-from ioc.settings import PROJECT_ROOT, Settings
+from ioc.settings import Settings
 from ioc.wiring.connectors import device_login
-from tests.integration.conftest import free_port, run_script
 from tests.integration.connectors.conftest import LoopThread, read_topic, values, wait_until
 from tests.integration.connectors.mqtt_helpers import fiware_traffic, handled, publish, start
-from tests.integration.services import share_stack_pki
+from tests.integration.services import PrivateService
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
-
-SCRIPT = PROJECT_ROOT / "deploy" / "local" / "mosquitto.sh"
 
 
 def test_a_broker_restart_keeps_the_bridges_session_and_loses_nothing(
     loop_thread: LoopThread, mqtt_settings: Settings, routes: TopicRoutes, unique: str,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    data_dir = tmp_path / "broker"
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")} | {
-        "IOC_DATA_DIR": str(data_dir),
-        "IOC_MOSQUITTO_PORT": str(port),
-    }
+    broker = PrivateService("mosquitto", tmp_path / "broker")
+    port = broker.port
     settings = mqtt_settings.model_copy(
-        update={"mosquitto_port": port, "tls_ca_file": str(data_dir / "pki" / "ca.pem")}
+        update={"mosquitto_port": port, "tls_ca_file": str(broker.ca_file)}
     )
     topic = f"it/{unique}/traffic/TS-{{}}/obs"
 
@@ -55,8 +47,7 @@ def test_a_broker_restart_keeps_the_bridges_session_and_loses_nothing(
             client.loop_stop()
             client.disconnect()
 
-    share_stack_pki(data_dir)  # one CA for every service (Kafka's too): IOC_TLS_CA_FILE
-    run_script(SCRIPT, "start", env)
+    broker.start()
     try:
         bridge = start(loop_thread, settings)
         publish_all(0, 10)
@@ -66,23 +57,20 @@ def test_a_broker_restart_keeps_the_bridges_session_and_loses_nothing(
         publish_all(10, 10)
         # ... and keeps them on disk across its own restart.
         began = time.monotonic()
-        run_script(SCRIPT, "stop", env)
-        run_script(SCRIPT, "start", env)
-        restarted = time.monotonic() - began
+        restarted = broker.restart()
         bridge = start(loop_thread, settings)
         try:
             wait_until(lambda: handled(bridge, "traffic") == 10, 30, "the 10 queued while away")
             recovered = time.monotonic() - began
             # Running through a second restart: the bridge reconnects by itself.
-            run_script(SCRIPT, "stop", env)
-            run_script(SCRIPT, "start", env)
+            broker.restart()
             publish_all(20, 10)
             wait_until(lambda: handled(bridge, "traffic") == 20, 60, "the 10 after reconnecting")
         finally:
             loop_thread.run(bridge.stop())
         print(f"Mosquitto restart {restarted:.1f} s; queued messages in Kafka {recovered:.1f} s")
     finally:
-        run_script(SCRIPT, "stop", env)
+        broker.stop()
     records = values(read_topic(settings, routes.topic("traffic")))
     assert len({r["event_id"] for r in records}) == len(records) == 30  # once each
     assert sorted(r["intensity"] for r in records) == [20 + i for i in range(30)]  # all of them

@@ -21,10 +21,9 @@ from connectors.sources.edge import TopicRoutes
 from connectors.sources.outbox.poller import OutboxPoller
 from connectors.sources.outbox.seed import StatusChange, record_change, seed
 from connectors.sources.outbox.sql import OPEN_STATUSES
-from ioc.settings import PROJECT_ROOT, Settings
+from ioc.settings import Settings
 from ioc.wiring import connectors as wire
 from schemas.timeutil import utcnow
-from tests.integration.conftest import free_port, run_script
 from tests.integration.connectors.conftest import (
     LoopThread,
     assert_murmur2_partitioning,
@@ -34,7 +33,7 @@ from tests.integration.connectors.conftest import (
     values,
     wait_until,
 )
-from tests.integration.services import share_stack_pki
+from tests.integration.services import PrivateService
 
 pytestmark = pytest.mark.integration
 
@@ -316,19 +315,13 @@ def test_postgres_restarted_mid_poll_loses_and_doubles_nothing(
     shutdown: connections cut) while the poller reads it. It reconnects; every row
     reaches Kafka once, rows written after the restart too. The restart and the
     recovery are timed."""
-    data_dir = tmp_path / "pg"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("IOC_")} | {
-        "IOC_DATA_DIR": str(data_dir),
-        "IOC_POSTGRES_PORT": str(free_port()),
-    }
-    script = PROJECT_ROOT / "deploy" / "local" / "postgres.sh"
-    share_stack_pki(data_dir)  # one CA for every service (Kafka's too): IOC_TLS_CA_FILE
-    run_script(script, "start", env)
+    database = PrivateService("postgres", tmp_path / "pg")
+    database.start()
     try:
         settings = pg_settings.model_copy(
             update={
-                "postgres_port": int(env["IOC_POSTGRES_PORT"]),
-                "tls_ca_file": str(data_dir / "pki" / "ca.pem"),  # the stack's, shared
+                "postgres_port": database.port,
+                "tls_ca_file": str(database.ca_file),  # the stack's, shared
                 "outbox_initial": "history",
                 "outbox_batch_size": 5,
             }
@@ -341,9 +334,7 @@ def test_postgres_restarted_mid_poll_loses_and_doubles_nothing(
         try:
             wait_until(lambda: poller.position is not None, 30, "the first batch")
             began = time.monotonic()
-            run_script(script, "stop", env)
-            run_script(script, "start", env)
-            restarted = time.monotonic() - began
+            restarted = database.restart()
             with connect(settings) as conn:
                 seed(conn, dossiers=20, now=utcnow(), rng=random.Random(22), prefix="Q")
             rows, moves = expected_events(settings)
@@ -360,7 +351,7 @@ def test_postgres_restarted_mid_poll_loses_and_doubles_nothing(
         finally:
             loop_thread.run(poller.stop())
     finally:
-        run_script(script, "stop", env)
+        database.stop()
     records = values(read_topic(settings, routes.topic("dossier")))
     ids = [r["event_id"] for r in records]
     assert len(ids) == rows + moves

@@ -54,7 +54,7 @@ from tests.integration.faults.reconcile import (
 from tests.integration.faults.tail import KafkaTail
 from tests.integration.streams.conftest import wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.scenario_date]
+pytestmark = [pytest.mark.integration, pytest.mark.scenario_date, pytest.mark.faults]
 
 SPAN_S = 100.0
 """Wall time the feed is spread over: it must outlast the faults up to the sink's kill."""

@@ -17,10 +17,8 @@ from typing import Any
 
 from connectors.sinks.clickhouse.rows import KPI_PARTS
 from schemas.base import Event
-from schemas.domains import CONTRACTS
 from schemas.results import Domain
 from schemas.timeutil import to_ms
-from schemas.topics import CONTROL_HEADER
 from tests import clock
 from tests.integration.faults.faults import sink_caught_up
 from tests.integration.faults.feed import Feeder, HttpFeeder, MqttFeeder, OutboxFeeder
@@ -66,21 +64,7 @@ def settle(p: Pipeline, feeders: list[Feeder], tail: KafkaTail) -> None:
 
 def source_logs(p: Pipeline) -> dict[Domain, dict[int, Log]]:
     """Each source partition as the worker read it: ("tick", ms) or ("event", event)."""
-    logs: dict[Domain, dict[int, Log]] = {}
-    for domain in FED:
-        model = CONTRACTS[domain].model
-        records = sorted(p.stack.read_all(p.stack.source(domain)),
-                         key=lambda r: (r.partition, r.offset))  # fmt: skip
-        found: dict[int, Log] = {}
-        for r in records:
-            if any(k == CONTROL_HEADER for k, _ in r.headers or ()):
-                found.setdefault(r.partition, []).append(("tick", int(r.timestamp)))
-            else:
-                found.setdefault(r.partition, []).append(
-                    ("event", model.model_validate_json(r.value))
-                )
-        logs[domain] = found
-    return logs
+    return {domain: p.stack.source_log(domain, ticks=True) for domain in FED}
 
 
 def kafka_problems(

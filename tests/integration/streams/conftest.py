@@ -26,6 +26,7 @@ from ioc.ops.kafka_admin import admin_client, ensure_topics
 from ioc.settings import Settings, settings_for_tests
 from ioc.wiring.worker import worker_topics
 from schemas.base import Event
+from schemas.domains import CONTRACTS
 from schemas.results import Domain, KpiRecord
 from schemas.timeutil import to_ms
 from schemas.topics import (
@@ -248,6 +249,21 @@ class StreamStack:
             return records
         finally:
             consumer.close()
+
+    def source_log(self, domain: Domain, *, ticks: bool) -> dict[int, list[tuple[str, Any]]]:
+        """Each partition of ``domain``'s source topic as the broker holds it, in offset
+        order: ("event", event), and ("tick", timestamp ms) for control ticks if ``ticks``."""
+        model = CONTRACTS[domain].model
+        found: dict[int, list[tuple[str, Any]]] = {}
+        for r in sorted(self.read_all(self.source(domain)), key=lambda r: (r.partition, r.offset)):
+            if any(k == CONTROL_HEADER for k, _ in r.headers or ()):
+                if ticks:
+                    found.setdefault(r.partition, []).append(("tick", int(r.timestamp)))
+            else:
+                found.setdefault(r.partition, []).append(
+                    ("event", model.model_validate_json(r.value))
+                )
+        return found
 
     def kpis(self) -> list[KpiRecord]:
         return [KpiRecord.model_validate_json(r.value) for r in self.read_all(self.topic(KPI))]

@@ -25,10 +25,8 @@ from typing import Any
 
 import pytest
 
-from schemas.domains import CONTRACTS
 from schemas.results import Domain
 from schemas.timeutil import to_ms
-from schemas.topics import CONTROL_HEADER
 from streams.runtime.app import EXIT_DATA_DIR
 from tests import clock
 from tests.integration.conftest import port_taken, run_script
@@ -179,17 +177,7 @@ class Feed:
 
     def logs(self) -> Logs:
         """Each source partition as the broker holds it, control ticks left out."""
-        found: Logs = {}
-        for domain in DOMAINS:
-            model = CONTRACTS[domain].model
-            by = found.setdefault(domain, {})
-            records = self.stack.read_all(self.stack.source(domain))
-            for r in sorted(records, key=lambda r: (r.partition, r.offset)):
-                if not any(k == CONTROL_HEADER for k, _ in r.headers or ()):
-                    by.setdefault(r.partition, []).append(
-                        ("event", model.model_validate_json(r.value))
-                    )
-        return found
+        return {domain: self.stack.source_log(domain, ticks=False) for domain in DOMAINS}
 
     def counts(self) -> dict[tuple[Domain, int], int]:
         """Events fed per source partition."""
